@@ -1,0 +1,1 @@
+"""Compute layer: Ibis expressions that run in the engine and return small frames of sums."""

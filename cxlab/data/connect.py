@@ -1,0 +1,125 @@
+"""Open a data source as Ibis tables: a folder of parquet/csv files, a .duckdb file, or an Ibis URL.
+
+DuckDB in-process is the embedded default; any backend Ibis reaches (``postgres://``, ``pyspark``…)
+works the same way because everything downstream is an Ibis expression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+
+from cxlab.data.contract import TABLES
+from cxlab.errors import DataError
+
+_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".csv.gz": "csv", ".tsv": "csv"}
+
+
+@dataclass
+class Source:
+    """An open data source: an Ibis backend and the canonical tables found in it."""
+
+    con: ibis.BaseBackend
+    tables: dict[str, ibis.Table]
+    description: str
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+    def table(self, name: str) -> ibis.Table:
+        """The named table, or a DataError saying which tables exist."""
+        if name not in self.tables:
+            have = ", ".join(sorted(self.tables)) or "none"
+            raise DataError(f"{self.description}: table '{name}' is missing (found: {have}).")
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def fingerprint(self) -> str:
+        """A short hash that changes when any input table changes (file bytes, or rows + schema)."""
+        h = hashlib.sha256()
+        for name in sorted(self.tables):
+            h.update(name.encode())
+            if name in self.files:
+                for path in self.files[name]:
+                    with open(path, "rb") as f:
+                        for chunk in iter(lambda: f.read(1 << 20), b""):
+                            h.update(chunk)
+            else:
+                t = self.tables[name]
+                h.update(str(t.schema()).encode())
+                h.update(str(self.con.execute(t.count())).encode())
+        return h.hexdigest()[:16]
+
+
+def _table_files(folder: Path) -> dict[str, list[Path]]:
+    """Map table name → files: ``name.parquet``, ``name.csv[.gz]`` or a folder ``name/`` of parquet parts."""
+    found: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_dir():
+            parts = sorted(p.rglob("*.parquet"))
+            if parts:
+                found[p.name] = parts
+            continue
+        for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+            if p.name.endswith(suffix):
+                name = p.name[: -len(suffix)]
+                if name in found:
+                    raise DataError(f"{folder}: table '{name}' is given twice ({found[name][0].name} and {p.name}).")
+                found[name] = [p]
+                break
+    return found
+
+
+def _open_folder(folder: Path) -> Source:
+    con = ibis.duckdb.connect()
+    files = _table_files(folder)
+    if not files:
+        raise DataError(f"{folder}: no tables found (expected clients.parquet, events.csv, … or folders of parquet).")
+    tables: dict[str, ibis.Table] = {}
+    for name, paths in files.items():
+        path = paths[0]
+        try:
+            if path.parent != folder:  # a folder of parquet parts (partitioned output of large demo data)
+                tables[name] = con.read_parquet(str(folder / name / "**" / "*.parquet"), table_name=name)
+            elif path.suffix == ".parquet":
+                tables[name] = con.read_parquet(str(path), table_name=name)
+            else:
+                tables[name] = con.read_csv(str(path), table_name=name)
+        except Exception as e:  # the engine's message names the problem; we add which table and file
+            raise DataError(f"table '{name}': cannot read {path}: {str(e).splitlines()[0]}") from e
+    return Source(con, tables, f"data folder {folder}", files)
+
+
+def _open_backend(con: ibis.BaseBackend, description: str) -> Source:
+    names = set(con.list_tables())
+    tables = {name: con.table(name) for name in TABLES if name in names}
+    extra = {name: con.table(name) for name in names - set(TABLES)}
+    return Source(con, {**tables, **extra}, description)
+
+
+def connect(source: str | Path | Source) -> Source:
+    """Open ``source``: a folder, a ``.duckdb`` file, an Ibis URL, or an already open :class:`Source`."""
+    if isinstance(source, Source):
+        return source
+    text = str(source)
+    if "://" in text:
+        try:
+            con = ibis.connect(text)
+        except Exception as e:
+            raise DataError(f"cannot connect to {text.split('@')[-1]}: {str(e).splitlines()[0]}") from e
+        return _open_backend(con, text.split("@")[-1])
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise DataError(f"data source {path} does not exist.")
+    if path.is_dir():
+        return _open_folder(path)
+    if path.suffix in (".duckdb", ".ddb"):
+        try:
+            con = ibis.duckdb.connect(str(path), read_only=True)
+        except Exception as e:
+            raise DataError(f"cannot open DuckDB file {path}: {str(e).splitlines()[0]}") from e
+        return _open_backend(con, f"DuckDB file {path}")
+    raise DataError(f"data source {path}: expected a folder, a .duckdb file or a URL such as postgres://…")

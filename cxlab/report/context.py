@@ -1,0 +1,189 @@
+"""What a notebook uses to speak: translated headings, tables with small cells hidden, figures, banners,
+and the headline results the runner collects into ``<notebook>.results.json``.
+
+A notebook creates one :class:`Report` from its parameters and calls it; it defines no functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlab.report.format import format_value
+from cxlab.report.i18n import t as translate
+
+#: The output type that carries a notebook's headline results; the runner reads it, HTML ignores it.
+RESULTS_MIMETYPE = "application/vnd.cxlab.results+json"
+
+BANNER_KINDS = ("info", "good", "warn", "bad")
+
+
+def _display(obj: Any = None, **kwargs: Any) -> None:
+    from IPython.display import display  # imported late: the package is usable without a kernel
+
+    display(obj, **kwargs)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types: numpy scalars, dataclasses, frames, dates; NaN/inf become None."""
+    if hasattr(value, "to_dict") and not isinstance(value, (pd.DataFrame, pd.Series)):
+        return jsonable(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, pd.DataFrame):
+        return [jsonable(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, pd.Series):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return value.isoformat()
+    if value is None or isinstance(value, str):
+        return value
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+@dataclasses.dataclass
+class Report:
+    """A notebook's voice: ``lang`` picks the message catalogue, ``min_cell_size`` the privacy floor."""
+
+    lang: str = "en"
+    min_cell_size: int = 10
+    results: dict[str, Any] = dataclasses.field(default_factory=dict)
+    suppressed: int = 0
+
+    def __post_init__(self) -> None:
+        translate("common.parameters", self.lang)  # fail early on an unknown language
+        if self.min_cell_size < 1:
+            raise ValueError(f"min_cell_size must be at least 1, got {self.min_cell_size}")
+
+    # --- words -------------------------------------------------------------------------------------
+    def t(self, key: str, **values: Any) -> str:
+        """The message ``key`` in this report's language."""
+        return translate(key, self.lang, **values)
+
+    def heading(self, key: str, level: int = 2, **values: Any) -> None:
+        """A translated Markdown heading (level 1 is the report title)."""
+        self.md(f"{'#' * level} {self.t(key, **values)}")
+
+    def md(self, text: str) -> None:
+        """Show Markdown prose."""
+        from IPython.display import Markdown
+
+        _display(Markdown(text))
+
+    def say(self, key: str, **values: Any) -> None:
+        """Show one translated paragraph."""
+        self.md(self.t(key, **values))
+
+    def banner(self, text: str, kind: str = "info") -> None:
+        """A coloured box for verdicts and warnings (``kind``: info, good, warn, bad)."""
+        if kind not in BANNER_KINDS:
+            raise ValueError(f"banner kind must be one of {', '.join(BANNER_KINDS)}, got {kind!r}")
+        from IPython.display import HTML
+
+        _display(HTML(f'<div class="cx-banner cx-{kind}">{html.escape(text)}</div>'))
+
+    def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
+        """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
+        return format_value(value, kind, self.lang, digits)
+
+    # --- privacy -----------------------------------------------------------------------------------
+    def suppress(self, frame: pd.DataFrame, people: str | Iterable[str]) -> pd.DataFrame:
+        """Hide small cells: where a ``people`` column counts 1…min_cell_size−1 people.
+
+        With one column name, the whole row's numbers are hidden (its rates are as revealing as its
+        count); with several (a matrix of counts), each small cell is hidden on its own.
+        """
+        out = frame.copy()
+        cols = [people] if isinstance(people, str) else list(people)
+        missing = [c for c in cols if c not in out.columns]
+        if missing:
+            raise KeyError(f"suppress: no column(s) {missing} in the table (have {list(out.columns)})")
+        numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]
+        if isinstance(people, str):
+            small = out[people].between(1, self.min_cell_size - 1)
+            if small.any():
+                out[numeric] = out[numeric].astype("float64")
+                out.loc[small, numeric] = np.nan
+                self.suppressed += int(small.sum())
+        else:
+            for c in cols:
+                small = out[c].between(1, self.min_cell_size - 1)
+                if small.any():
+                    out[c] = out[c].astype("float64")
+                    out.loc[small, c] = np.nan
+                    self.suppressed += int(small.sum())
+        return out
+
+    # --- tables and figures -----------------------------------------------------------------------
+    def table(
+        self,
+        frame: pd.DataFrame,
+        caption: str | None = None,
+        people: str | Iterable[str] | None = None,
+        formats: Mapping[str, str] | None = None,
+        note: str | None = None,
+        index: bool = False,
+    ) -> pd.DataFrame:
+        """Show ``frame`` as a formatted table, small cells hidden; returns what was shown."""
+        shown = self.suppress(frame, people) if people is not None else frame
+        formats = dict(formats or {})
+        body = shown.reset_index() if index else shown
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in body.columns)
+        rows = []
+        for rec in body.itertuples(index=False):
+            cells = []
+            for col, v in zip(body.columns, rec):
+                kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
+                text = format_value(v, kind, self.lang) if not isinstance(v, str) else v
+                cells.append(f"<td>{html.escape(text)}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        from IPython.display import HTML
+
+        _display(HTML(f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
+        if note:
+            _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
+        return shown
+
+    def figure(self, fig: Any) -> None:
+        """Show a matplotlib figure and free it (figures are embedded as PNG in the HTML)."""
+        import matplotlib.pyplot as plt
+
+        _display(fig)
+        plt.close(fig)
+
+    def privacy_note(self) -> None:
+        """Say how many small cells were hidden, if any (call near the end of a report)."""
+        if self.suppressed:
+            self.md(f"*{self.t('common.suppressed', n=self.suppressed, k=self.min_cell_size)}*")
+
+    # --- results ----------------------------------------------------------------------------------
+    def record(self, key: str, value: Any) -> Any:
+        """Keep a headline figure for ``results.json`` (returns ``value`` for chaining)."""
+        self.results[key] = jsonable(value)
+        return value
+
+    def publish(self) -> None:
+        """Emit the headline results for the runner (invisible in the HTML report)."""
+        payload = json.loads(json.dumps({**self.results, "suppressed_cells": self.suppressed}, sort_keys=True))
+        _display({RESULTS_MIMETYPE: payload}, raw=True)

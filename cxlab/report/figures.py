@@ -1,0 +1,53 @@
+"""The house style for report figures, and the generic charts several reports share.
+
+Figures use DejaVu Sans (it has Cyrillic, so Russian labels render) and return the matplotlib Figure;
+the notebook shows it with ``Report.figure``.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+PALETTE = "colorblind"
+
+
+def style() -> None:
+    """Apply the house style (call once at the top of a notebook)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, font="DejaVu Sans", rc={"figure.dpi": 100, "savefig.dpi": 100})
+
+
+def new(width: float = 9, height: float = 4.5) -> tuple[Figure, plt.Axes]:
+    """A fresh figure and axes of the house size."""
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def monthly(frame: pd.DataFrame, value: str, hue: str | None, title: str, ylabel: str, xlabel: str) -> Figure:
+    """A line per ``hue`` of ``value`` by ``month``."""
+    fig, ax = new()
+    sns.lineplot(data=frame, x="month", y=value, hue=hue, marker="o", ax=ax)
+    ax.set(title=title, ylabel=ylabel, xlabel=xlabel)
+    if hue:
+        ax.legend(title=None, fontsize=9, ncols=2)
+    return fig
+
+
+def bars(frame: pd.DataFrame, x: str, y: str, title: str, xlabel: str, ylabel: str, horizontal: bool = False,
+         percent: bool = False) -> Figure:
+    """A bar per row of ``frame``."""
+    fig, ax = new(9, max(3.0, 0.35 * len(frame)) if horizontal else 4.5)
+    if horizontal:
+        sns.barplot(data=frame, y=x, x=y, ax=ax, color=sns.color_palette(PALETTE)[0])
+    else:
+        sns.barplot(data=frame, x=x, y=y, ax=ax, color=sns.color_palette(PALETTE)[0])
+    ax.set(title=title, xlabel=ylabel if horizontal else xlabel, ylabel=xlabel if horizontal else ylabel)
+    if percent:
+        axis = ax.xaxis if horizontal else ax.yaxis
+        axis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    return fig

@@ -1,0 +1,90 @@
+"""Executed notebook → one self-contained HTML report: inputs hidden, figures embedded, no network
+requests, a table of contents, the parameters at the top and the run's provenance at the foot."""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib import resources
+from typing import Any
+
+import nbformat
+from nbconvert import HTMLExporter
+
+from cxlab.report.context import RESULTS_MIMETYPE, jsonable
+from cxlab.report.format import format_value
+from cxlab.report.i18n import t
+
+_HEADING = re.compile(r'<h([12])\s+id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def take_results(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """Remove the headline-results outputs from ``nb`` and return their merged payload."""
+    results: dict[str, Any] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if RESULTS_MIMETYPE in data:
+                results.update(data[RESULTS_MIMETYPE])
+            else:
+                kept.append(out)
+        cell["outputs"] = kept
+    return results
+
+
+def _parameters_table(parameters: dict[str, Any], lang: str) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(_show(v, lang))}</td></tr>" for k, v in parameters.items()
+    )
+    return (
+        f'<table class="cx-table cx-parameters"><caption>{t("common.parameters", lang)}</caption>'
+        f"<thead><tr><th>{t('common.parameter', lang)}</th><th>{t('common.value', lang)}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _show(value: Any, lang: str) -> str:
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return format_value(value, "int" if isinstance(value, int) else "number", lang)
+    return str(jsonable(value))
+
+
+def _toc(body: str, lang: str) -> str:
+    items = [
+        f'<li><a href="#{anchor}">{html.escape(html.unescape(_TAGS.sub("", text)).replace("¶", "").strip())}</a></li>'
+        for level, anchor, text in _HEADING.findall(body)
+        if level == "2"
+    ]
+    if not items:
+        return ""
+    return f'<nav class="cx-toc"><strong>{t("common.contents", lang)}</strong><ul>{"".join(items)}</ul></nav>'
+
+
+def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: dict[str, str], lang: str) -> str:
+    """Render ``nb`` (already executed, results taken out) as the report's HTML text."""
+    nb = nbformat.from_dict(nb)
+    nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    exporter = HTMLExporter(
+        template_name="cxlab",
+        extra_template_basedirs=[str(resources.files("cxlab.report") / "templates")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    css = (resources.files("cxlab.report") / "report.css").read_text(encoding="utf-8")
+    body, _ = exporter.from_notebook_node(nb, resources={"cxlab_css": css, "language_code": lang})
+    head = _toc(body, lang) + _parameters_table(parameters, lang)
+    first_h1 = re.search(r"</h1>", body)
+    if first_h1:
+        body = body[: first_h1.end()] + head + body[first_h1.end() :]
+    else:
+        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + head, body, count=1)
+    foot = f'<footer class="cx-provenance">{html.escape(t("common.provenance", lang, **provenance))}</footer>'
+    return body.replace("</body>", foot + "</body>", 1)

@@ -1,0 +1,46 @@
+"""The install is what we tested: environment.yml equals pyproject.toml, and the pinned combination works."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject_requirements() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {str(Requirement(r)) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+
+
+def _environment_requirements() -> set[str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    return {str(Requirement(r)) for r in pip}
+
+
+def test_environment_yml_equals_pyproject():
+    assert _environment_requirements() == _pyproject_requirements()
+
+
+def test_installed_versions_meet_lower_bounds():
+    for text in _pyproject_requirements():
+        req = Requirement(text)
+        installed = Version(metadata.version(req.name))
+        assert req.specifier.contains(installed, prereleases=True), f"{req.name} {installed} does not meet {req.specifier}"
+
+
+def test_ibis_duckdb_create_table_from_dataframe_works():
+    # ibis 12.0.0 with sqlglot >= 28 failed here with "syntax error at or near EXISTS" (DESIGN.md pitfalls).
+    import ibis
+
+    con = ibis.duckdb.connect()
+    t = con.create_table("t", pd.DataFrame({"a": [1, 2, 2]}))
+    assert con.execute(t.a.nunique()) == 2
+    assert Version(metadata.version("sqlglot")) < Version("28")
