@@ -110,28 +110,26 @@ class Report:
     def suppress(self, frame: pd.DataFrame, people: str | Iterable[str]) -> pd.DataFrame:
         """Hide small cells: where a ``people`` column counts 1…min_cell_size−1 people.
 
-        With one column name, the whole row's numbers are hidden (its rates are as revealing as its
-        count); with several (a matrix of counts), each small cell is hidden on its own.
+        With one column name, the row's numbers are hidden (its rates are as revealing as its count)
+        except the first column, which labels the row; with several (a matrix of counts), each small
+        cell is hidden on its own. Hidden cells become missing values and are counted.
         """
-        out = frame.copy()
         cols = [people] if isinstance(people, str) else list(people)
-        missing = [c for c in cols if c not in out.columns]
+        missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise KeyError(f"suppress: no column(s) {missing} in the table (have {list(out.columns)})")
-        numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]
+            raise KeyError(f"suppress: no column(s) {missing} in the table (have {list(frame.columns)})")
+        out = frame.copy()
         if isinstance(people, str):
-            small = out[people].between(1, self.min_cell_size - 1)
-            if small.any():
-                out[numeric] = out[numeric].astype("float64")
-                out.loc[small, numeric] = np.nan
-                self.suppressed += int(small.sum())
+            measures = [c for c in out.columns[1:] if pd.api.types.is_numeric_dtype(out[c])]
+            masks = {c: out[people].between(1, self.min_cell_size - 1) for c in measures}
+            self.suppressed += int(out[people].between(1, self.min_cell_size - 1).sum())
         else:
-            for c in cols:
-                small = out[c].between(1, self.min_cell_size - 1)
-                if small.any():
-                    out[c] = out[c].astype("float64")
-                    out.loc[small, c] = np.nan
-                    self.suppressed += int(small.sum())
+            masks = {c: out[c].between(1, self.min_cell_size - 1) for c in cols}
+            self.suppressed += int(sum(m.sum() for m in masks.values()))
+        for col, small in masks.items():
+            if small.any():
+                kind = "Int64" if pd.api.types.is_integer_dtype(out[col]) else "Float64"
+                out[col] = out[col].astype(kind).mask(small)
         return out
 
     # --- tables and figures -----------------------------------------------------------------------

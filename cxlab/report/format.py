@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 KINDS = ("number", "int", "pct", "pp", "money", "text")
 _DEFAULT_DIGITS = {"number": 3, "int": 0, "pct": 1, "pp": 2, "money": 0, "text": 0}
 
@@ -16,8 +18,10 @@ def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int
     """
     if kind not in KINDS:
         raise ValueError(f"format kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if value is None or kind == "text":
-        return "—" if value is None else str(value)
+    if kind == "text":
+        return str(value)
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "—"
     try:
         x = float(value)
     except (TypeError, ValueError):

@@ -20,7 +20,6 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 from cxlab.data.connect import connect
-from cxlab.data.validate import validate
 from cxlab.errors import CxlabError, NotebookFailed, ParameterError
 from cxlab.paths import project_root, resolve, resolve_source
 from cxlab.runner.html import take_results, to_html
@@ -140,6 +139,8 @@ def run(
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
     src = connect(source)
     if check_data:
+        from cxlab.data.validate import validate
+
         validate(src).raise_for_errors()
     fingerprint = src.fingerprint()
     out = resolve(out)

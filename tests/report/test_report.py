@@ -1,0 +1,68 @@
+"""The notebook's voice: formatting, small-cell suppression, results payload, and the message catalogue."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlab.report import Report, format_value, jsonable
+from cxlab.report.i18n import LANGS, catalogue, t
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "lang", "text"),
+    [(1234567.891, "number", "en", "1,234,567.891"), (1234567.891, "number", "ru", "1\u00a0234\u00a0567,891"),
+     (0.1234, "pct", "en", "12.3%"), (0.1234, "pct", "ru", "12,3%"), (-0.0123, "pp", "en", "-1.23 pp"),
+     (0.0123, "pp", "ru", "+1,23 п.п."), (12345, "int", "en", "12,345"), (None, "number", "en", "—"),
+     (pd.NA, "int", "en", "—"), (math.inf, "number", "en", "—"), (0.000123, "number", "en", "0.000123")],
+)
+def test_numbers_are_formatted_for_the_reader(value, kind, lang, text):
+    assert format_value(value, kind, lang) == text
+
+
+def test_rows_with_few_people_are_hidden_except_their_label():
+    rep = Report(min_cell_size=10)
+    frame = pd.DataFrame({"lines": [0, 1, 2, 3], "clients": [100, 2000, 5, 0], "share": [0.05, 0.9, 0.002, 0.0]})
+    shown = rep.suppress(frame, "clients")
+    assert shown["lines"].tolist() == [0, 1, 2, 3]
+    assert shown["clients"].isna().tolist() == [False, False, True, False]  # zero people reveal nobody
+    assert shown["share"].isna().tolist() == [False, False, True, False]
+    assert rep.suppressed == 1
+    assert jsonable(shown)[2] == {"lines": 2, "clients": None, "share": None}
+
+
+def test_matrix_cells_are_hidden_one_by_one():
+    rep = Report(min_cell_size=5)
+    matrix = pd.DataFrame({"segment": ["a", "b"], "a": [50, 3], "b": [3, 40]})
+    shown = rep.suppress(matrix, ["a", "b"])
+    assert shown["a"].isna().tolist() == [False, True] and shown["b"].isna().tolist() == [True, False]
+    assert rep.suppressed == 2
+
+
+def test_results_are_plain_json():
+    assert jsonable({"a": np.int64(3), "b": np.float64("nan"), "c": pd.Timestamp("2025-01-01"), "d": (1, 2.5)}) == {
+        "a": 3, "b": None, "c": "2025-01-01T00:00:00", "d": [1, 2.5]}
+
+
+def test_every_message_exists_in_every_language():
+    keys = {lang: set(catalogue(lang)) for lang in LANGS}
+    assert keys["en"] == keys["ru"], {"only en": keys["en"] - keys["ru"], "only ru": keys["ru"] - keys["en"]}
+
+
+def test_placeholders_agree_across_languages():
+    import string
+
+    for key, text in catalogue("en").items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+        ru = {f for _, f, _, _ in string.Formatter().parse(catalogue("ru")[key]) if f}
+        assert fields == ru, key
+
+
+def test_unknown_key_and_language_are_clear_errors():
+    with pytest.raises(KeyError, match="'nope.nothing' is missing from the 'en' catalogue"):
+        t("nope.nothing")
+    with pytest.raises(ValueError, match="lang must be one of en, ru"):
+        Report(lang="de")
