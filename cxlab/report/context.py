@@ -164,11 +164,16 @@ class Report:
         return shown
 
     def figure(self, fig: Any) -> None:
-        """Show a matplotlib figure and free it (figures are embedded as PNG in the HTML)."""
-        import matplotlib.pyplot as plt
+        """Show a matplotlib figure as a PNG (embedded in the HTML, whatever the backend) and free it."""
+        import io
 
-        _display(fig)
+        import matplotlib.pyplot as plt
+        from IPython.display import Image
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         plt.close(fig)
+        _display(Image(data=buffer.getvalue(), format="png"))
 
     def privacy_note(self) -> None:
         """Say how many small cells were hidden, if any (call near the end of a report)."""

@@ -114,7 +114,8 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
     executed = nbformat.read(part, as_version=4)
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
-    write_text(folder / f"{nb.name}.html", to_html(executed, parameters, provenance, lang))
+    every = {name: p.default for name, p in nb.parameters.items()} | parameters
+    write_text(folder / f"{nb.name}.html", to_html(executed, every, provenance, lang))
     os.replace(part, folder / f"{nb.name}.ipynb")
     return NotebookRun(nb.name, "ok", time.perf_counter() - start, parameters, html=f"{nb.name}.html",
                        notebook=f"{nb.name}.ipynb", results=f"{nb.name}.results.json")
