@@ -44,3 +44,14 @@ def test_ibis_duckdb_create_table_from_dataframe_works():
     t = con.create_table("t", pd.DataFrame({"a": [1, 2, 2]}))
     assert con.execute(t.a.nunique()) == 2
     assert Version(metadata.version("sqlglot")) < Version("28")
+
+
+def test_ibis_lists_tables_of_a_duckdb_file(tmp_path):
+    # duckdb 2.0 removed DuckDBPyConnection.fetch_arrow_table, which ibis 12.0's list_tables calls.
+    import duckdb
+    import ibis
+
+    path = tmp_path / "x.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table clients as select 1 as client_id")
+    assert ibis.duckdb.connect(str(path)).list_tables() == ["clients"]

@@ -73,9 +73,16 @@ def lines_per_client(src: Source, as_of: date | None = None) -> pd.DataFrame:
     return out
 
 
-def contracts_by_month(src: Source) -> pd.DataFrame:
-    """Contracts opened per calendar month and product line (long format)."""
+def first_event_day(src: Source) -> date:
+    """The day of the first event: where behaviour data, and so the analysable period, starts."""
+    return pd.Timestamp(src.con.execute(src.table("events").ts.min())).date()
+
+
+def contracts_by_month(src: Source, since: date | None = None) -> pd.DataFrame:
+    """Contracts opened per calendar month and product line (long format), from ``since`` on."""
     h = src.table("holdings").join(src.table("products"), "product_id")
+    if since is not None:
+        h = h.filter(h.opened_at.cast("timestamp") >= ibis.timestamp(pd.Timestamp(since).to_pydatetime()))
     month = h.opened_at.cast("timestamp").truncate("M").cast("date")
     out = src.con.execute(
         h.group_by(month=month, product_line=h.product_line)

@@ -152,7 +152,14 @@ class Report:
             cells = []
             for col, v in zip(body.columns, rec):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
-                text = format_value(v, kind, self.lang) if not isinstance(v, str) else v
+                if isinstance(v, pd.Timestamp):
+                    v = v.strftime("%Y-%m-%d %H:%M") if (v.hour or v.minute) else v.strftime("%Y-%m-%d")
+                if isinstance(v, (bool, np.bool_)):
+                    text = self.t("common.yes" if v else "common.no")
+                elif isinstance(v, str):
+                    text = v
+                else:
+                    text = format_value(v, kind, self.lang)
                 cells.append(f"<td>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -181,10 +188,9 @@ class Report:
             self.md(f"*{self.t('common.suppressed', n=self.suppressed, k=self.min_cell_size)}*")
 
     # --- results ----------------------------------------------------------------------------------
-    def record(self, key: str, value: Any) -> Any:
-        """Keep a headline figure for ``results.json`` (returns ``value`` for chaining)."""
+    def record(self, key: str, value: Any) -> None:
+        """Keep a headline figure for ``results.json``."""
         self.results[key] = jsonable(value)
-        return value
 
     def publish(self) -> None:
         """Emit the headline results for the runner (invisible in the HTML report)."""

@@ -95,10 +95,27 @@ def _default(text: str | None, notebook: str, name: str) -> Any:
         raise ParameterError(f"{notebook}: default of parameter '{name}' is not a literal: {text}") from None
 
 
+def _declared_names(path: Path) -> list[str]:
+    """Names assigned in the cell tagged ``parameters`` (papermill skips lines it cannot parse)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        raise ParameterError(f"{path.name}: no cell is tagged 'parameters'.")
+    return re.findall(r"^([A-Za-z_]\w*)\s*[:=]", cell.source, flags=re.M)
+
+
 def read_notebook(path: Path) -> Notebook:
     """Read one notebook's parameters (every one must have a type hint from str/int/float/bool/list)."""
     params: dict[str, Parameter] = {}
-    for name, info in papermill.inspect_notebook(str(path)).items():
+    found = papermill.inspect_notebook(str(path))
+    declared = _declared_names(path)
+    unparsed = [name for name in declared if name not in found]
+    if unparsed:
+        raise ParameterError(f"{path.name}: parameter line(s) for {', '.join(unparsed)} cannot be read; "
+                             "write `name: type = value  # help` with no quotes in the comment.")
+    for name, info in found.items():
         kind = info["inferred_type_name"]
         if kind not in _TYPES:
             raise ParameterError(f"{path.name}: parameter '{name}' needs a type hint, one of {', '.join(_TYPES)} (got {kind}).")
