@@ -9,7 +9,7 @@ from cxlab.errors import CxlabError
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding ``notebooks/`` and ``catalog/``.
+    """The nearest folder at or above ``start`` (default: cwd) holding ``notebooks/``.
 
     ``CXLAB_HOME`` overrides the search. Notebooks opened in JupyterLab run from ``notebooks/``; this
     lets them and the CLI resolve ``data/demo`` or ``catalog`` the same way.
@@ -18,9 +18,9 @@ def project_root(start: Path | None = None) -> Path:
         return Path(os.environ["CXLAB_HOME"]).resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "notebooks").is_dir() and (folder / "catalog").is_dir():
+        if (folder / "notebooks").is_dir():
             return folder
-    raise CxlabError(f"no cxlab project (a folder with notebooks/ and catalog/) at or above {here}; set CXLAB_HOME.")
+    raise CxlabError(f"no cxlab project (a folder with notebooks/) at or above {here}; set CXLAB_HOME.")
 
 
 def resolve(path: str | Path) -> Path:

@@ -33,3 +33,18 @@ def small_truth(small_demo) -> dict:
 def _project_root(monkeypatch):
     """Tests resolve relative paths against the repository, wherever pytest was started."""
     monkeypatch.setenv("CXLAB_HOME", str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """``dataset(name, file)`` → the path of a real dataset file, or a skip saying where it was expected."""
+    from cxlab.data.datasets import datasets_dir
+
+    def find(name: str, file: str) -> Path:
+        folder = datasets_dir()
+        path = folder / name / file if folder else None
+        if path is None or not path.exists():
+            pytest.skip(f"../shared/datasets/{name}/{file} not found: set CXLAB_DATASETS or place the datasets beside the repo")
+        return path
+
+    return find

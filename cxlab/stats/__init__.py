@@ -1,0 +1,27 @@
+"""Statistics on sufficient statistics: pure functions (numpy / scipy / statsmodels only) returning
+frozen result records. The engine computes sums; nothing here sees rows (except the bootstrap)."""
+
+from cxlab.stats.bayes import BayesResult, bayes_means, bayes_proportions
+from cxlab.stats.bootstrap import bootstrap_ci
+from cxlab.stats.cuped import cuped_diff, theta
+from cxlab.stats.did import did, did_paired, parallel_trends
+from cxlab.stats.mean import mean_diff, mean_lift, ratio_diff, ratio_lift
+from cxlab.stats.multiple import adjust_pvalues
+from cxlab.stats.power import (
+    mde_means, mde_proportions, power_means, power_proportions, ratio_from_share, sample_size_means,
+    sample_size_proportions,
+)
+from cxlab.stats.proportion import fisher_exact, proportion_ci, proportion_diff, proportion_lift
+from cxlab.stats.results import Estimate
+from cxlab.stats.srm import SRMResult, srm_check
+from cxlab.stats.sufficient import ProportionStats, RatioStats, RegressionAdjustedStats, SampleMeanStats, from_row
+from cxlab.stats.uplift import ScoreBins, qini_coefficient, qini_curve, uplift_at_k, uplift_by_bin
+
+__all__ = [
+    "BayesResult", "Estimate", "ProportionStats", "RatioStats", "RegressionAdjustedStats", "SRMResult",
+    "SampleMeanStats", "ScoreBins", "adjust_pvalues", "bayes_means", "bayes_proportions", "bootstrap_ci",
+    "cuped_diff", "did", "did_paired", "fisher_exact", "from_row", "mde_means", "mde_proportions", "mean_diff",
+    "mean_lift", "parallel_trends", "power_means", "power_proportions", "proportion_ci", "proportion_diff",
+    "proportion_lift", "qini_coefficient", "qini_curve", "ratio_diff", "ratio_from_share", "ratio_lift",
+    "sample_size_means", "sample_size_proportions", "srm_check", "theta", "uplift_at_k", "uplift_by_bin",
+]
