@@ -1,0 +1,206 @@
+"""Typed catalogue cards (pydantic): metrics, triggers, hypotheses, segments, campaigns.
+
+Unknown fields are errors (a typo must not silently drop a setting); rules are parsed when the card
+loads, so a broken rule is reported with the card's path.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sqlglot import exp
+
+from cxlab.catalog.functions import ROW_FUNCTIONS
+from cxlab.catalog.rules import calls_in, parse_rule
+from cxlab.errors import RuleError
+
+
+class Card(BaseModel):
+    """Base of every card: strict fields, frozen after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _rule(text: str) -> str:
+    """Parse the rule and check its functions now, so an error is reported at the card's field and line."""
+    try:
+        calls_in(parse_rule(text, "rule"))
+    except RuleError as e:
+        raise ValueError(str(e).removeprefix("rule: ")) from None
+    return text
+
+
+def _row_rule(text: str) -> str:
+    """Parse a row filter now; its columns are checked when it meets its table."""
+    try:
+        rule = parse_rule(text, "filter")
+    except RuleError as e:
+        raise ValueError(str(e).removeprefix("filter: ")) from None
+    for node in rule.tree.find_all(exp.Anonymous):
+        if node.name.lower() not in ROW_FUNCTIONS:
+            raise ValueError(f"unknown function '{node.name}' in a row filter (functions: {', '.join(ROW_FUNCTIONS)})")
+    return text
+
+
+class Metric(Card):
+    """A metric with a precise definition: what is counted per person, in which window, which way is better."""
+
+    name: str
+    label: str
+    description: str
+    unit: Literal["person"] = Field(
+        "person", description="metrics are per person: contracts, leads and sends are de-duplicated to people")
+    type: Literal["proportion", "mean"]
+    source: Literal["holdings", "events"]
+    filter: str | None = None
+    aggregate: Literal["any", "count", "sum"]
+    window_days: int = Field(gt=0)
+    direction: Literal["increase", "decrease"] = "increase"
+    role: Literal["goal", "guardrail"] = "goal"
+    margin: float | None = Field(None, gt=0, description="tolerated relative worsening of a guardrail")
+    counts: str = ""
+    excludes: str = ""
+    label_ru: str | None = None
+    description_ru: str | None = None
+
+    _check_filter = field_validator("filter")(lambda v: _row_rule(v) if v else v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Metric:
+        if self.type == "proportion" and self.aggregate != "any":
+            raise ValueError("a proportion metric counts people with at least one row: use aggregate: any")
+        return self
+
+    def label_in(self, lang: str) -> str:
+        return self.label_ru if lang == "ru" and self.label_ru else self.label
+
+    def description_in(self, lang: str) -> str:
+        return self.description_ru if lang == "ru" and self.description_ru else self.description
+
+
+class Trigger(Card):
+    """A rule over the canonical tables evaluated at monthly snapshots, the product line it should sell,
+    and the conversion window."""
+
+    name: str
+    title: str
+    description: str = ""
+    rule: str
+    target_line: str
+    window_days: int = Field(gt=0)
+    owner: str = ""
+    snapshot_day: int = Field(1, ge=1, le=28)
+
+    _check_rule = field_validator("rule")(lambda v: _rule(v))
+
+
+class ExpectedEffect(Card):
+    metric: str
+    absolute: float | None = None
+    relative: float | None = None
+    sign: Literal["+", "-"] = "+"
+
+    @model_validator(mode="after")
+    def _one_size(self) -> ExpectedEffect:
+        if (self.absolute is None) == (self.relative is None):
+            raise ValueError("give exactly one of absolute or relative")
+        return self
+
+
+class CommunicationCheck(Card):
+    """The questions every communication must answer before it is sent."""
+
+    why: str | None = None
+    to_whom: str | None = None
+    not_to_whom: str | None = None
+    effect_positive: str | None = None
+    effect_negative: str | None = None
+    measured_how: str | None = None
+    client_need: str | None = None
+
+
+class MetricSet(Card):
+    primary: str
+    secondary: list[str] = []
+    guardrails: list[str] = []
+
+
+class Hypothesis(Card):
+    """A trigger-based hypothesis, written so that it can be tested and argued about."""
+
+    id: str
+    title: str
+    statement: str
+    trigger: str
+    population: str | None = None
+    channel: str = "email"
+    metrics: MetricSet
+    expected_effect: ExpectedEffect
+    alpha: float = Field(0.05, gt=0, lt=1)
+    power: float = Field(0.8, gt=0, lt=1)
+    treatment_share: float = Field(0.8, gt=0, lt=1)
+    mde: float | None = None
+    communication_check: CommunicationCheck = CommunicationCheck()
+    risks: list[str] = []
+    owner: str
+    status: Literal["draft", "ready", "running", "done"] = "draft"
+
+    _check_population = field_validator("population")(lambda v: _rule(v) if v else v)
+
+    def missing_checks(self) -> list[str]:
+        """The communication-check questions left unanswered."""
+        return [k for k, v in self.communication_check.model_dump().items() if not (v and v.strip())]
+
+
+class Segment(Card):
+    """A behavioural segment: a rule, a priority for exclusive assignment, and the line it is for."""
+
+    name: str
+    title: str
+    description: str = ""
+    rule: str
+    priority: int
+    owner: str = ""
+    product_line: str
+
+    _check_rule = field_validator("rule")(lambda v: _rule(v))
+
+
+class Campaign(Card):
+    """A campaign to evaluate: arms and planned split, metrics, windows, breakdowns."""
+
+    name: str
+    title: str
+    campaign_ids: list[str] = Field(min_length=1)
+    control_arm: str = "control"
+    arms: dict[str, float]
+    channel: str = "email"
+    send_start: date
+    send_end: date
+    metrics: MetricSet
+    window_days: int = Field(gt=0)
+    pre_period_days: int = Field(90, ge=0)
+    covariate: str | None = Field(None, description="a client column to use as the CUPED covariate instead of the pre-period metric")
+    segments: list[str] = []
+    score_column: str | None = None
+    cost_per_contact: float | None = Field(None, ge=0)
+    value_per_conversion: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _arms(self) -> Campaign:
+        if self.control_arm not in self.arms:
+            raise ValueError(f"control_arm '{self.control_arm}' is not among arms {list(self.arms)}")
+        if len(self.arms) < 2:
+            raise ValueError("a campaign needs a control arm and at least one treatment arm")
+        if abs(sum(self.arms.values()) - 1) > 1e-6 or any(s <= 0 for s in self.arms.values()):
+            raise ValueError(f"arm shares must be positive and sum to 1, got {self.arms}")
+        if self.send_end < self.send_start:
+            raise ValueError("send_end is before send_start")
+        return self
+
+    @property
+    def treatment_arms(self) -> list[str]:
+        return [a for a in self.arms if a != self.control_arm]

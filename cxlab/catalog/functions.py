@@ -1,0 +1,195 @@
+"""The functions rules may call: a closed registry, nothing else is callable.
+
+Client functions aggregate a client's rows in a window before each snapshot (``snapshot − days <= ts <
+snapshot``) and return ``(client_id, snapshot, value)``; the rule compiler joins them back. Row functions
+compute a value from one row (metric filters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+
+from cxlab.data.connect import Source
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A registry entry: its parameters (name and type), what it means, and how to compute it."""
+
+    name: str
+    params: tuple[tuple[str, type], ...]
+    doc: str
+    client: Callable[..., ibis.Table | None] | None = None
+    from_base: Callable[..., ibis.Value] | None = None
+    row: Callable[..., ibis.Value] | None = None
+    fill: Any = None
+    column_args: bool = False
+
+    def bind(self, args: tuple[Any, ...]) -> Call:
+        if len(args) != len(self.params):
+            sig = ", ".join(n for n, _ in self.params)
+            raise ValueError(f"{self.name}({sig}) takes {len(self.params)} argument(s), got {len(args)}")
+        for (pname, ptype), value in zip(self.params, args):
+            if ptype is int and not (isinstance(value, int) and value >= 0):
+                raise ValueError(f"{self.name}: '{pname}' must be a whole number of days ≥ 0, got {value!r}")
+            if ptype is str and not isinstance(value, str):
+                raise ValueError(f"{self.name}: '{pname}' must be a quoted text, got {value!r}")
+        return Call(self, args)
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(n for n, _ in self.params)})"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a registry function with its literal arguments (hashable: shared calls are computed once)."""
+
+    spec: FunctionSpec = field(hash=False, compare=False)
+    args: tuple[Any, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.spec.name)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.args))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Call) and (self.name, self.args) == (other.name, other.args)
+
+
+def _ts(col: ibis.Value) -> ibis.Value:
+    return col.cast("timestamp")
+
+
+def _in_window(t: ibis.Table, col: str, snaps: ibis.Table, days: int) -> ibis.Table:
+    """Rows of ``t`` joined to each snapshot whose window ``[s − days, s)`` contains ``t[col]``."""
+    ts = _ts(t[col])
+    return t.join(snaps, (ts >= snaps.snapshot - ibis.interval(days=days)) & (ts < snaps.snapshot))
+
+
+def _events(src: Source, event_type: str) -> ibis.Table:
+    e = src.table("events")
+    return e.filter(e.event_type == event_type)
+
+
+def _per_client(t: ibis.Table, value: ibis.Value) -> ibis.Table:
+    return t.group_by(["client_id", "snapshot"]).aggregate(value=value)
+
+
+def _count_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
+    j = _in_window(_events(src, event_type), "ts", snaps, days)
+    return _per_client(j, j.count())
+
+
+def _sum_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
+    j = _in_window(_events(src, event_type), "ts", snaps, days)
+    return _per_client(j, j.value.sum())
+
+
+def _max_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
+    j = _in_window(_events(src, event_type), "ts", snaps, days)
+    return _per_client(j, j.value.max())
+
+
+def _days_since_event(src: Source, snaps: ibis.Table, event_type: str) -> ibis.Table:
+    e = _events(src, event_type)
+    j = e.join(snaps, _ts(e.ts) < snaps.snapshot)
+    last = j.group_by(["client_id", "snapshot"]).aggregate(last=_ts(j.ts).max())
+    return last.select("client_id", "snapshot", value=last.snapshot.date().delta(last["last"].date(), unit="day"))
+
+
+def _open_contracts(src: Source, snaps: ibis.Table) -> ibis.Table:
+    h = src.table("holdings").join(src.table("products"), "product_id")
+    open_ = _ts(h.opened_at) < snaps.snapshot
+    if "closed_at" in h.columns:
+        open_ &= h.closed_at.isnull() | (_ts(h.closed_at) >= snaps.snapshot)
+    return h.join(snaps, open_)
+
+
+def _holds(src: Source, snaps: ibis.Table, line: str) -> ibis.Table:
+    j = _open_contracts(src, snaps)
+    j = j.filter(j.product_line == line)
+    return _per_client(j, j.count() > 0)
+
+
+def _holds_product(src: Source, snaps: ibis.Table, product_id: str) -> ibis.Table:
+    j = _open_contracts(src, snaps)
+    j = j.filter(j.product_id.cast("string") == product_id)
+    return _per_client(j, j.count() > 0)
+
+
+def _count_lines(src: Source, snaps: ibis.Table) -> ibis.Table:
+    j = _open_contracts(src, snaps)
+    return _per_client(j, j.product_line.nunique())
+
+
+def _opened(src: Source, snaps: ibis.Table, line: str, days: int) -> ibis.Table:
+    h = src.table("holdings").join(src.table("products"), "product_id")
+    j = _in_window(h.filter(h.product_line == line), "opened_at", snaps, days)
+    return _per_client(j, j.count() > 0)
+
+
+def _count_communications(src: Source, snaps: ibis.Table, days: int) -> ibis.Table:
+    if not src.has("communications"):
+        return _empty(snaps, "int64")
+    c = src.table("communications")
+    j = _in_window(c.filter(c.group == "treatment"), "sent_at", snaps, days)
+    return _per_client(j, j.count())
+
+
+def _opted_in(src: Source, snaps: ibis.Table, channel: str) -> ibis.Table:
+    if not src.has("consents"):
+        return _empty(snaps, "boolean")
+    c = src.table("consents")
+    yes = c.filter((c.channel == channel) & c.opted_in).select("client_id").distinct()
+    j = yes.cross_join(snaps)
+    return j.select("client_id", "snapshot", value=ibis.literal(True))
+
+
+def _empty(snaps: ibis.Table, dtype: str) -> ibis.Table:
+    """No rows of that kind in this data: every client gets the fill value."""
+    return snaps.select(client_id=ibis.literal(None, "int64"), snapshot=snaps.snapshot,
+                        value=ibis.literal(None, dtype)).filter(ibis.literal(False))
+
+
+CLIENT_FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec("count_events", (("event_type", str), ("days", int)),
+                     "number of events of that type in the window", _count_events, fill=0),
+        FunctionSpec("sum_events", (("event_type", str), ("days", int)),
+                     "sum of the events' value in the window (0 if none)", _sum_events, fill=0.0),
+        FunctionSpec("max_events", (("event_type", str), ("days", int)),
+                     "largest event value in the window (null if none)", _max_events),
+        FunctionSpec("days_since_event", (("event_type", str),),
+                     "days since the last event of that type before the snapshot (null if never)", _days_since_event),
+        FunctionSpec("holds", (("product_line", str),),
+                     "an open contract of that product line at the snapshot", _holds, fill=False),
+        FunctionSpec("holds_product", (("product_id", str),),
+                     "an open contract of that product at the snapshot", _holds_product, fill=False),
+        FunctionSpec("count_lines", (), "number of distinct product lines held at the snapshot", _count_lines, fill=0),
+        FunctionSpec("tenure_days", (), "days since the client joined",
+                     client=lambda src, snaps: None,
+                     from_base=lambda base: base.snapshot.date().delta(base.joined_at.cast("timestamp").date(), unit="day")),
+        FunctionSpec("opened", (("product_line", str), ("days", int)),
+                     "a contract of that line opened in the window", _opened, fill=False),
+        FunctionSpec("count_communications", (("days", int),),
+                     "communications sent to the client (treatment rows) in the window", _count_communications, fill=0),
+        FunctionSpec("opted_in", (("channel", str),), "the client agreed to be contacted on the channel",
+                     _opted_in, fill=False),
+    )
+}
+
+ROW_FUNCTIONS: dict[str, FunctionSpec] = {
+    "days_between": FunctionSpec(
+        "days_between", (("start", str), ("end", str)), "whole days from one date column to another",
+        row=lambda t, a, b: t[b].cast("timestamp").date().delta(t[a].cast("timestamp").date(), unit="day"),
+        column_args=True,
+    ),
+}

@@ -1,0 +1,188 @@
+"""YAML files → typed cards, every error with the file and line; the catalogue and its cross-checks."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cxlab.catalog.cards import Campaign, Hypothesis, Metric, Segment, Trigger
+from cxlab.catalog.rules import calls_in, parse_rule
+from cxlab.errors import CardError, RuleError
+
+C = TypeVar("C", bound=BaseModel)
+
+#: Folder of each card kind, and its model.
+KINDS: dict[str, type[BaseModel]] = {"triggers": Trigger, "hypotheses": Hypothesis, "segments": Segment,
+                                     "campaigns": Campaign}
+
+
+def _read(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CardError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise CardError(f"{where}: YAML syntax error: {getattr(e, 'problem', e)}") from None
+
+
+def _line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The line of the deepest YAML node that ``loc`` (a pydantic error location) reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _build(model: type[C], data: Any, node: yaml.Node | None, where: str) -> C:
+    if not isinstance(data, dict):
+        raise CardError(f"{where}: a card must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            line = _line(node, loc)
+            field_name = ".".join(str(p) for p in loc) or "card"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                known = difflib.get_close_matches(str(loc[-1]), model.model_fields, n=1)
+                msg = "unknown field" + (f" (did you mean '{known[0]}'?)" if known else "")
+            problems.append(f"{where}:{line}: field '{field_name}': {msg}")
+        raise CardError("\n".join(problems)) from None
+    except RuleError as e:
+        raise CardError(f"{where}: {str(e).removeprefix('rule: ')}") from None
+
+
+def load_card(path: str | Path, model: type[C] | None = None) -> C:
+    """One card file; ``model`` defaults to the kind of its folder (``triggers/`` → Trigger)."""
+    path = Path(path)
+    model = model or KINDS.get(path.parent.name)
+    if model is None:
+        raise CardError(f"{path}: cannot tell the card kind; put it under one of {', '.join(KINDS)}/")
+    data, node = _read(path)
+    return _build(model, data, node, str(path))
+
+
+def load_metrics(path: str | Path) -> dict[str, Metric]:
+    """``metrics.yml``: a list of metrics under ``metrics:``."""
+    path = Path(path)
+    data, node = _read(path)
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
+        raise CardError(f"{path}: expected a list under 'metrics:'")
+    items = next(v for k, v in node.value if k.value == "metrics")
+    metrics: dict[str, Metric] = {}
+    for i, (entry, entry_node) in enumerate(zip(data["metrics"], items.value)):
+        m = _build(Metric, entry, entry_node, str(path))
+        if m.name in metrics:
+            raise CardError(f"{path}:{entry_node.start_mark.line + 1}: metric '{m.name}' is defined twice")
+        metrics[m.name] = m
+    return metrics
+
+
+@dataclass
+class Catalog:
+    """Every card of a catalogue folder, by name."""
+
+    path: Path
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    hypotheses: dict[str, Hypothesis] = field(default_factory=dict)
+    segments: dict[str, Segment] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    files: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def get(self, kind: str, name: str) -> Any:
+        """The card ``name`` of ``kind`` (metrics, triggers, …), or a CardError with close names."""
+        cards = getattr(self, kind)
+        if name not in cards:
+            close = difflib.get_close_matches(name, cards, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise CardError(f"{self.path}: no {kind[:-1] if kind != 'hypotheses' else 'hypothesis'} '{name}'.{hint} "
+                            f"Known: {', '.join(sorted(cards)) or 'none'}.")
+        return cards[name]
+
+    def check(self) -> list[str]:
+        """Problems across cards: references to cards or metrics that do not exist."""
+        problems = []
+        for h in self.hypotheses.values():
+            where = self.files.get(("hypotheses", h.id), self.path)
+            if h.trigger not in self.triggers:
+                problems.append(f"{where}: trigger '{h.trigger}' does not exist")
+            for m in [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails, h.expected_effect.metric]:
+                if m not in self.metrics:
+                    problems.append(f"{where}: metric '{m}' is not in metrics.yml")
+        for c in self.campaigns.values():
+            where = self.files.get(("campaigns", c.name), self.path)
+            for m in [c.metrics.primary, *c.metrics.secondary, *c.metrics.guardrails]:
+                if m not in self.metrics:
+                    problems.append(f"{where}: metric '{m}' is not in metrics.yml")
+        for kind in ("triggers", "segments"):
+            for name, card in getattr(self, kind).items():
+                calls_in(parse_rule(card.rule, str(self.files.get((kind, name), self.path))))
+        return problems
+
+
+def load_catalog(path: str | Path = "catalog") -> Catalog:
+    """Load every card under ``path``; the first broken card raises CardError with file and line."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CardError(f"catalogue folder {path} does not exist")
+    cat = Catalog(path)
+    if (path / "metrics.yml").exists():
+        cat.metrics = load_metrics(path / "metrics.yml")
+    for kind, model in KINDS.items():
+        for file in sorted((path / kind).glob("*.yml")):
+            card = load_card(file, model)
+            name = card.id if isinstance(card, Hypothesis) else card.name
+            if name in getattr(cat, kind):
+                raise CardError(f"{file}: {kind[:-1]} '{name}' is already defined in {cat.files[(kind, name)]}")
+            getattr(cat, kind)[name] = card
+            cat.files[(kind, name)] = file
+    return cat
+
+
+def check_catalog(path: str | Path = "catalog") -> list[str]:
+    """Every problem in the catalogue (broken cards are reported one per file), empty when all is well."""
+    path = Path(path)
+    problems: list[str] = []
+    files = [path / "metrics.yml"] if (path / "metrics.yml").exists() else []
+    for kind in KINDS:
+        files += sorted((path / kind).glob("*.yml"))
+    for file in files:
+        try:
+            load_metrics(file) if file.name == "metrics.yml" and file.parent == path else load_card(file)
+        except CardError as e:
+            problems.append(str(e))
+    if problems:
+        return problems
+    try:
+        return load_catalog(path).check()
+    except (CardError, RuleError) as e:
+        return [str(e)]
+
+
+def list_hypotheses(catalog: Catalog) -> pd.DataFrame:
+    """Hypotheses with their status and owner, for ``cxlab catalog list``."""
+    rows = [{"id": h.id, "title": h.title, "status": h.status, "owner": h.owner, "trigger": h.trigger,
+             "missing checks": len(h.missing_checks())} for h in catalog.hypotheses.values()]
+    return pd.DataFrame(rows, columns=["id", "title", "status", "owner", "trigger", "missing checks"])

@@ -1,0 +1,261 @@
+"""The rule language of catalogue cards: SQL conditions parsed by sqlglot and compiled to Ibis.
+
+Nothing is evaluated by Python: the parsed tree is converted node by node through an explicit table of
+handlers (any node type without one is rejected), columns are resolved against the table's schema, and
+functions come only from the registry in :mod:`cxlab.catalog.functions`.
+
+Two kinds of rules:
+- row rules (metric filters) over one table's rows: :func:`compile_filter`;
+- client rules (triggers, segments, populations) evaluated per client at snapshot dates, where functions
+  aggregate the client's events, holdings, communications and consents: :func:`evaluate_rules`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import ibis
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from cxlab.catalog.functions import CLIENT_FUNCTIONS, ROW_FUNCTIONS, Call
+from cxlab.data.connect import Source
+from cxlab.errors import RuleError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A parsed rule: its text, where it came from, and the parsed tree."""
+
+    text: str
+    where: str
+    tree: exp.Expression
+
+
+def _position(node: exp.Expression) -> str:
+    for n in node.walk():
+        meta = getattr(n, "meta", None) or {}
+        if "line" in meta:
+            return f", line {meta['line']} column {meta['col']}"
+    return ""
+
+
+def parse_rule(text: str, where: str = "rule") -> Rule:
+    """Parse ``text`` (a SQL condition); a syntax error names ``where`` and the position."""
+    if not isinstance(text, str) or not text.strip():
+        raise RuleError(f"{where}: the rule is empty")
+    try:
+        tree = sqlglot.condition(text)
+    except sqlglot.errors.ParseError as e:
+        detail = e.errors[0] if e.errors else {}
+        pos = f" at line {detail.get('line')} column {detail.get('col')}" if detail.get("line") else ""
+        raise RuleError(f"{where}: cannot parse rule{pos}: {text!r} (write a condition such as "
+                        f"\"count_events('login', 30) >= 4 AND NOT holds('credit_card')\")") from None
+    except (sqlglot.errors.TokenError, ValueError) as e:
+        raise RuleError(f"{where}: cannot parse rule {text!r}: {e}") from None
+    return Rule(text, where, tree)
+
+
+class _Compiler:
+    """Converts one parsed rule to an Ibis expression over ``table``.
+
+    ``call`` maps a registry function call to an Ibis value (row rules compute it from the row, client
+    rules look up a pre-aggregated column).
+    """
+
+    def __init__(self, rule: Rule, table: ibis.Table, functions: Mapping[str, Any],
+                 call: Callable[[Call], ibis.Value]) -> None:
+        self.rule, self.table, self.functions, self.call = rule, table, functions, call
+
+    def fail(self, node: exp.Expression, message: str) -> RuleError:
+        return RuleError(f"{self.rule.where}: {message}{_position(node)} in rule {self.rule.text!r}")
+
+    def __call__(self, node: exp.Expression) -> Any:
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
+            what = node.key.upper() if isinstance(node, exp.Func) else type(node).__name__
+            raise self.fail(node, f"'{what}' is not allowed (allowed: comparisons, AND/OR/NOT, IN, BETWEEN, "
+                                  f"IS NULL, + - * /, columns, literals, and the functions {', '.join(self.functions)})")
+        return handler(self, node)
+
+    def column(self, node: exp.Column) -> ibis.Value:
+        if node.table or node.args.get("db") or node.args.get("catalog"):
+            raise self.fail(node, f"qualified name '{node.sql()}' is not allowed: write the column name alone")
+        name = node.name
+        if name not in self.table.columns:
+            close = difflib.get_close_matches(name, self.table.columns, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; columns: {', '.join(self.table.columns)}"
+            raise self.fail(node, f"unknown column '{name}'{hint}")
+        return self.table[name]
+
+    def function(self, node: exp.Anonymous) -> ibis.Value:
+        name = node.name.lower()
+        if name not in self.functions:
+            close = difflib.get_close_matches(name, self.functions, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise self.fail(node, f"unknown function '{node.name}'{hint} (functions: {', '.join(self.functions)})")
+        spec = self.functions[name]
+        args = []
+        for arg in node.expressions:
+            if isinstance(arg, exp.Literal):
+                args.append(arg.this if arg.is_string else _number(arg.this))
+            elif isinstance(arg, exp.Column) and spec.column_args:
+                self.column(arg)  # checks the name exists
+                args.append(arg.name)
+            else:
+                raise self.fail(arg, f"arguments of {name}() must be literals, got '{arg.sql()}'")
+        try:
+            call = spec.bind(tuple(args))
+        except ValueError as e:
+            raise self.fail(node, str(e)) from None
+        return self.call(call)
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _literal(c: _Compiler, node: exp.Literal) -> Any:
+    return ibis.literal(node.this) if node.is_string else ibis.literal(_number(node.this))
+
+
+def _cast(c: _Compiler, node: exp.Cast) -> Any:
+    to = node.to.this
+    if not isinstance(node.this, exp.Literal) or to not in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP):
+        raise c.fail(node, "only DATE '…' and TIMESTAMP '…' literals may be cast")
+    try:
+        return ibis.timestamp(datetime.fromisoformat(node.this.this))
+    except ValueError:
+        raise c.fail(node, f"'{node.this.this}' is not a date (use YYYY-MM-DD)") from None
+
+
+def _in(c: _Compiler, node: exp.In) -> Any:
+    if node.args.get("query") or not node.expressions:
+        raise c.fail(node, "IN takes a list of literals, e.g. region IN ('north', 'south')")
+    values = []
+    for v in node.expressions:
+        if not isinstance(v, exp.Literal):
+            raise c.fail(v, "IN takes a list of literals")
+        values.append(v.this if v.is_string else _number(v.this))
+    return c(node.this).isin(values)
+
+
+def _is(c: _Compiler, node: exp.Is) -> Any:
+    if not isinstance(node.expression, exp.Null):
+        raise c.fail(node, "only IS NULL and IS NOT NULL are allowed")
+    return c(node.this).isnull()
+
+
+def _binary(op: Callable[[Any, Any], Any]) -> Callable[[_Compiler, exp.Expression], Any]:
+    return lambda c, node: op(c(node.this), c(node.expression))
+
+
+_HANDLERS: dict[type, Callable[[_Compiler, Any], Any]] = {
+    exp.Column: lambda c, n: c.column(n),
+    exp.Anonymous: lambda c, n: c.function(n),
+    exp.Literal: _literal,
+    exp.Boolean: lambda c, n: ibis.literal(bool(n.this)),
+    exp.Null: lambda c, n: ibis.null(),
+    exp.Paren: lambda c, n: c(n.this),
+    exp.Neg: lambda c, n: -c(n.this),
+    exp.Not: lambda c, n: ~c(n.this),
+    exp.And: _binary(lambda a, b: a & b),
+    exp.Or: _binary(lambda a, b: a | b),
+    exp.EQ: _binary(lambda a, b: a == b),
+    exp.NEQ: _binary(lambda a, b: a != b),
+    exp.GT: _binary(lambda a, b: a > b),
+    exp.GTE: _binary(lambda a, b: a >= b),
+    exp.LT: _binary(lambda a, b: a < b),
+    exp.LTE: _binary(lambda a, b: a <= b),
+    exp.Add: _binary(lambda a, b: a + b),
+    exp.Sub: _binary(lambda a, b: a - b),
+    exp.Mul: _binary(lambda a, b: a * b),
+    exp.Div: _binary(lambda a, b: a / b),
+    exp.In: _in,
+    exp.Is: _is,
+    exp.Between: lambda c, n: c(n.this).between(c(n.args["low"]), c(n.args["high"])),
+    exp.Cast: _cast,
+}
+
+
+def _as_rule(rule: str | Rule, where: str) -> Rule:
+    return rule if isinstance(rule, Rule) else parse_rule(rule, where)
+
+
+def _boolean(c: _Compiler, rule: Rule) -> ibis.BooleanValue:
+    value = c(rule.tree)
+    if not isinstance(value, ibis.expr.types.BooleanValue):
+        raise RuleError(f"{rule.where}: the rule {rule.text!r} is not a condition (it gives {value.type()}, "
+                        "not true/false)")
+    return value
+
+
+def compile_filter(rule: str | Rule, table: ibis.Table, where: str = "filter") -> ibis.BooleanValue:
+    """A row rule (e.g. a metric's ``product_line = 'credit_card'``) as a boolean over ``table``'s rows."""
+    rule = _as_rule(rule, where)
+    compiler = _Compiler(rule, table, ROW_FUNCTIONS, lambda call: call.spec.row(table, *call.args))
+    return _boolean(compiler, rule)
+
+
+def calls_in(rule: Rule) -> list[Call]:
+    """The registry calls a client rule makes (validated), without compiling it."""
+    found: list[Call] = []
+    dummy = ibis.table({"client_id": "int64"}, name="clients")
+
+    def record(call: Call) -> ibis.Value:
+        found.append(call)
+        return ibis.literal(0)
+
+    compiler = _Compiler(rule, dummy, CLIENT_FUNCTIONS, record)
+    for node in rule.tree.walk():
+        if isinstance(node, exp.Anonymous):
+            compiler.function(node)
+    return found
+
+
+def _snapshots(snapshots: Sequence[date | datetime | str]) -> ibis.Table:
+    if not snapshots:
+        raise RuleError("evaluate_rules needs at least one snapshot date")
+    stamps = sorted({pd.Timestamp(s).normalize() for s in snapshots})
+    return ibis.memtable(pd.DataFrame({"snapshot": pd.Series(stamps, dtype="datetime64[us]")}))
+
+
+def evaluate_rules(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[date | datetime | str],
+                   where: Mapping[str, str] | None = None) -> ibis.Table:
+    """Client rules evaluated at each snapshot: ``client_id``, ``snapshot`` and one boolean per rule.
+
+    One row per client existing at the snapshot (``joined_at <= snapshot``, or every client when the data
+    has no join date). Identical function calls across rules are computed once; each is an aggregate of
+    the client's rows in its window, joined back and filled (counts → 0).
+    """
+    where = dict(where or {})
+    parsed = {name: _as_rule(text, where.get(name, f"rule '{name}'")) for name, text in rules.items()}
+    clients = src.table("clients")
+    snaps = _snapshots(snapshots)
+    base = clients.cross_join(snaps)
+    if "joined_at" in clients.columns:
+        base = base.filter(base.joined_at.isnull() | (base.joined_at.cast("timestamp") <= base.snapshot))
+    calls: dict[Call, str] = {}
+    for rule in parsed.values():
+        for call in calls_in(rule):
+            calls.setdefault(call, f"cx_f{len(calls)}")
+    for call, col in calls.items():
+        agg = call.spec.client(src, snaps, *call.args)
+        if agg is None:  # computed from the base row itself (tenure_days)
+            base = base.mutate(**{col: call.spec.from_base(base, *call.args)})
+            continue
+        agg = agg.rename({col: "value"})
+        base = base.left_join(agg, ["client_id", "snapshot"]).drop("client_id_right", "snapshot_right")
+        if call.spec.fill is not None:
+            base = base.mutate(**{col: base[col].fill_null(call.spec.fill)})
+    out = {}
+    for name, rule in parsed.items():
+        compiler = _Compiler(rule, base, CLIENT_FUNCTIONS, lambda call: base[calls[call]])
+        out[name] = _boolean(compiler, rule).fill_null(False)
+    return base.select("client_id", "snapshot", **out)
