@@ -10,6 +10,7 @@ import dataclasses
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -100,7 +101,8 @@ class Report:
             raise ValueError(f"banner kind must be one of {', '.join(BANNER_KINDS)}, got {kind!r}")
         from IPython.display import HTML
 
-        _display(HTML(f'<div class="cx-banner cx-{kind}">{html.escape(text)}</div>'))
+        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+        _display(HTML(f'<div class="cx-banner cx-{kind}">{body}</div>'))
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
@@ -141,8 +143,8 @@ class Report:
         formats: Mapping[str, str] | None = None,
         note: str | None = None,
         index: bool = False,
-    ) -> pd.DataFrame:
-        """Show ``frame`` as a formatted table, small cells hidden; returns what was shown."""
+    ) -> None:
+        """Show ``frame`` as a formatted table, small cells hidden (use :meth:`suppress` to reuse them)."""
         shown = self.suppress(frame, people) if people is not None else frame
         formats = dict(formats or {})
         body = shown.reset_index() if index else shown
@@ -168,7 +170,6 @@ class Report:
         _display(HTML(f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
         if note:
             _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
-        return shown
 
     def figure(self, fig: Any) -> None:
         """Show a matplotlib figure as a PNG (embedded in the HTML, whatever the backend) and free it."""

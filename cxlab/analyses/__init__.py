@@ -1,0 +1,1 @@
+"""Analyses: compute (engine sums) + statistics, assembled into what a report shows."""

@@ -1,0 +1,195 @@
+"""Campaign retrospective in the engine: communications de-duplicated to people, per-person outcomes
+from metric cards, and per-arm sufficient statistics (see :mod:`cxlab.stats.sufficient` for the names).
+
+The unit is the person: a person's anchor is their first communication of the campaign; a person found
+in more than one arm, or in the global control group, is excluded and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from cxlab.catalog.cards import Campaign, Metric
+from cxlab.catalog.rules import compile_filter
+from cxlab.data.connect import Source
+from cxlab.errors import DataError
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class People:
+    """The campaign's people (one row each: client_id, arm, t0, rows) and how rows became people."""
+
+    table: ibis.Table
+    summary: pd.DataFrame
+
+
+def people(src: Source, campaign: Campaign) -> People:
+    """De-duplicate the campaign's communications to people and say what was merged or dropped."""
+    c = src.table("communications")
+    c = c.filter(c.campaign_id.isin(campaign.campaign_ids))
+    arm = c.arm.fill_null(c.group) if "arm" in c.columns else c.group
+    c = c.mutate(cx_arm=arm.cast("string"), cx_ts=c.sent_at.cast("timestamp"))
+    per = c.group_by("client_id").aggregate(arms=c.cx_arm.nunique(), arm=c.cx_arm.min(), t0=c.cx_ts.min(),
+                                            rows=c.count())
+    if "global_control" in src.table("clients").columns:
+        cl = src.table("clients").select("client_id", gc=src.table("clients").global_control.fill_null(False))
+        per = per.left_join(cl, "client_id").drop("client_id_right")
+        per = per.mutate(gc=per.gc.fill_null(False))
+    else:
+        per = per.mutate(gc=ibis.literal(False))
+    stats = src.con.execute(per.aggregate(
+        rows=per.rows.sum(), people=per.count(), repeated=(per.rows > 1).sum(),
+        several_arms=(per.arms > 1).sum(), global_control=(per.gc & (per.arms == 1)).sum(),
+    )).iloc[0]
+    if int(stats["people"]) == 0:
+        raise DataError(f"campaign '{campaign.name}': no communications with campaign_id in {campaign.campaign_ids}")
+    unknown = set(src.con.execute(per.select("arm").distinct()).arm.dropna()) - set(campaign.arms)
+    if unknown:
+        raise DataError(f"campaign '{campaign.name}': communications name arms {sorted(unknown)} that the card "
+                        f"does not plan (arms: {list(campaign.arms)})")
+    clean = per.filter((per.arms == 1) & ~per.gc).select("client_id", "arm", "t0", "rows")
+    kept = int(stats["people"]) - int(stats["several_arms"]) - int(stats["global_control"])
+    summary = pd.DataFrame([
+        {"step": "rows", "count": int(stats["rows"])},
+        {"step": "people", "count": int(stats["people"])},
+        {"step": "people_with_several_rows", "count": int(stats["repeated"])},
+        {"step": "excluded_several_arms", "count": int(stats["several_arms"])},
+        {"step": "excluded_global_control", "count": int(stats["global_control"])},
+        {"step": "analysed", "count": kept},
+    ])
+    return People(clean, summary)
+
+
+def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
+    """The rows a metric counts, with their timestamp column name."""
+    if metric.source == "holdings":
+        t = src.table("holdings").join(src.table("products"), "product_id")
+        ts = "opened_at"
+    else:
+        t = src.table("events")
+        ts = "ts"
+    if metric.filter:
+        t = t.filter(compile_filter(metric.filter, t, f"metric '{metric.name}' filter"))
+    value = t.value.cast("float64").fill_null(0.0) if "value" in t.columns else ibis.literal(0.0)
+    return t.select("client_id", cx_ts=t[ts].cast("timestamp"), cx_value=value), "cx_ts"
+
+
+def period_values(src: Source, metric: Metric, anchors: ibis.Table, periods: range, window_days: int) -> ibis.Table:
+    """Per person, the metric in consecutive windows around the anchor ``t0``: column ``p{k}`` covers
+    ``(t0 + k·W, t0 + (k+1)·W]`` — ``p0`` is the measurement window, negative ``k`` the pre-period."""
+    rows, _ = _source_rows(src, metric)
+    j = rows.join(anchors.select("client_id", "t0"), "client_id")
+    seconds = j.cx_ts.epoch_seconds() - j.t0.epoch_seconds()
+    k = ((seconds - 1) / (window_days * SECONDS_PER_DAY)).floor().cast("int64")  # (t0, t0 + W] → 0
+    j = j.mutate(cx_k=k).filter(lambda t: (t.cx_k >= periods.start) & (t.cx_k < periods.stop))
+    wide = j.group_by("client_id").aggregate(**{
+        _col(p): _aggregate_where(metric, j, j.cx_k == p) for p in periods
+    })
+    out = anchors.select("client_id", "arm").left_join(wide, "client_id").drop("client_id_right")
+    return out.mutate(**{_col(p): out[_col(p)].fill_null(0.0) for p in periods})
+
+
+def _col(p: int) -> str:
+    return f"p{p}" if p >= 0 else f"m{-p}"
+
+
+def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> ibis.Value:
+    if metric.aggregate == "any":
+        return (cond.cast("int64").sum() > 0).cast("float64")
+    if metric.aggregate == "count":
+        return cond.cast("int64").sum().cast("float64")
+    return ibis.ifelse(cond, j.cx_value, 0.0).sum()
+
+
+def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
+             covariate: str | None = None, by: str | None = None) -> ibis.Table:
+    """Per person: ``x`` (the metric in the window after t0) and ``pre`` (the same metric over the
+    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``."""
+    rows, _ = _source_rows(src, metric)
+    j = rows.join(anchors.select("client_id", "t0"), "client_id")
+    after = (j.cx_ts > j.t0) & (j.cx_ts <= j.t0 + ibis.interval(days=window_days))
+    before = (j.cx_ts >= j.t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.t0)
+    per = j.group_by("client_id").aggregate(x=_aggregate_where(metric, j, after),
+                                            pre=_aggregate_where(metric, j, before))
+    base = anchors.select("client_id", "arm")
+    if covariate or by:
+        clients = src.table("clients")
+        cols = [c for c in (covariate, by) if c]
+        missing = [c for c in cols if c not in clients.columns]
+        if missing:
+            raise DataError(f"clients has no column {missing} (needed as covariate / breakdown); "
+                            f"columns: {', '.join(clients.columns)}")
+        base = base.left_join(clients.select("client_id", *dict.fromkeys(cols)), "client_id").drop("client_id_right")
+    out = base.left_join(per, "client_id").drop("client_id_right")
+    out = out.mutate(x=out.x.fill_null(0.0), pre=out.pre.fill_null(0.0))
+    if covariate:
+        out = out.mutate(pre=out[covariate].cast("float64").fill_null(0.0))
+    return out
+
+
+def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") -> ibis.Table:
+    """Sufficient statistics of ``x`` (and its covariate ``pre``) per ``keys``."""
+    aggs = {"n": t.count(), "x_sum": t[x].sum(), "x_sum_sq": (t[x] * t[x]).sum()}
+    if pre:
+        aggs |= {"pre_sum": t[pre].sum(), "pre_sum_sq": (t[pre] * t[pre]).sum(), "x_pre_sum": (t[x] * t[pre]).sum()}
+    return t.group_by(keys).aggregate(**aggs).order_by(keys)
+
+
+def arm_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People) -> pd.DataFrame:
+    """Per arm: n, x_sum, x_sum_sq, pre_sum, pre_sum_sq, x_pre_sum of the metric (one query)."""
+    t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
+    return src.con.execute(sums(t, ["arm"]))
+
+
+def segment_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, column: str) -> pd.DataFrame:
+    """Per (segment value, arm): sufficient statistics of the metric, for the heterogeneity view."""
+    t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days, by=column)
+    t = t.mutate(segment=t[column].cast("string").fill_null("(missing)"))
+    return src.con.execute(sums(t, ["segment", "arm"], pre=None))
+
+
+def trend_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, pre_periods: int = 3) -> pd.DataFrame:
+    """Per (period, arm): sufficient statistics of the metric in consecutive windows around the send
+    (period −k … −1 before, 0 the measurement window), plus per-person change post − mean(pre)."""
+    periods = range(-pre_periods, 1)
+    wide = period_values(src, metric, crowd.table, periods, campaign.window_days)
+    long = None
+    for p in periods:
+        part = wide.select("arm", period=ibis.literal(p), x=wide[_col(p)])
+        long = part if long is None else long.union(part)
+    pre_mean = sum(wide[_col(p)] for p in periods if p < 0) / pre_periods
+    change = wide.select("arm", period=ibis.literal(99), x=wide[_col(0)] - pre_mean)
+    frame = src.con.execute(sums(long.union(change), ["period", "arm"], pre=None))
+    frame["period"] = frame["period"].astype(int)
+    return frame
+
+
+def score_bins(src: Source, campaign: Campaign, metric: Metric, crowd: People, bins: int = 10) -> pd.DataFrame:
+    """Per score bin (1 = highest scores): treated and control people and their outcome sums."""
+    column = campaign.score_column
+    c = src.table("communications")
+    if not column or column not in c.columns:
+        raise DataError(f"communications has no score column '{column}'")
+    c = c.filter(c.campaign_id.isin(campaign.campaign_ids))
+    scores = c.group_by("client_id").aggregate(score=c[column].max())
+    t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days)
+    t = t.join(scores, "client_id").filter(lambda r: r.score.notnull())
+    t = t.mutate(bin=(ibis.ntile(bins).over(order_by=ibis.desc(t.score)) + 1))
+    treated = t.arm != campaign.control_arm
+    out = t.group_by("bin").aggregate(
+        n_t=treated.cast("int64").sum(), y_t=ibis.ifelse(treated, t.x, 0.0).sum(),
+        n_c=(~treated).cast("int64").sum(), y_c=ibis.ifelse(treated, 0.0, t.x).sum(),
+        score_min=t.score.min(), score_max=t.score.max(),
+    ).order_by("bin")
+    return src.con.execute(out)
+
+
+def sends(src: Source, campaign: Campaign, crowd: People) -> pd.DataFrame:
+    """Communications rows and people per arm (the cost base: every row sent costs a contact)."""
+    t = crowd.table
+    return src.con.execute(t.group_by("arm").aggregate(people=t.count(), rows=t.rows.sum()).order_by("arm"))
