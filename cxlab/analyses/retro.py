@@ -223,7 +223,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     # by default, the first goal metric that has a level before the send too (a sum such as spend)
     did_name = did_metric or next((n for n in names if metrics[n].aggregate == "sum" and metrics[n].role == "goal"), "")
     trend = did = parallel = None
-    if did_name:
+    if did_name and campaign.pre_period_days > 0:  # without a pre-period there is no trend to difference out
         if did_name not in metrics:
             metrics[did_name] = catalog.get("metrics", did_name)
         trend, did, parallel = _did(src, campaign, metrics[did_name], crowd, alpha)

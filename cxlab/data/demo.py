@@ -19,17 +19,14 @@ How the planted effects are made recoverable:
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from cxlab.data.write import write_tables
 
 DAY = np.timedelta64(1, "D")
 HOUR = np.timedelta64(1, "h")
@@ -508,11 +505,6 @@ DEFINITIONS = {
 }
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
-
-
 def generate(out: Path, clients: int = 50_000, seed: int = 7) -> dict[str, Any]:
     """Write the demo tables and ``truth.json`` into ``out``; returns the truth.
 
@@ -535,16 +527,5 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7) -> dict[str, Any]:
         "contact": _contact(tables),
         "rows": {k: len(v) for k, v in tables.items()},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        for name, frame in tables.items():
-            _write_parquet(frame, tmp / f"{name}.parquet")
-        (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_tables(out, tables, {"truth.json": json.dumps(truth, indent=2, sort_keys=True) + "\n"})
     return truth

@@ -1,0 +1,149 @@
+"""Campaign retrospective: people not rows, SRM, planted uplift recovered, Hillstrom reproduced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from cxlab.analyses.retro import analyse, guardrail_verdict
+from cxlab.catalog import load_catalog
+from cxlab.compute import retro
+from cxlab.data import connect
+from cxlab.runner import run
+
+ROOT = Path(__file__).resolve().parents[2]
+T = pd.Timestamp
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(ROOT / "catalog")
+
+
+def fixture(tmp_path: Path, arms: list[str]) -> Path:
+    """Clients 1…n with the given arms; client 1 gets three sends and opens two cards."""
+    n = len(arms)
+    ids = list(range(1, n + 1))
+    pd.DataFrame({"client_id": ids, "joined_at": T("2024-01-01"), "income_band": "mid", "region": "north"}).to_parquet(tmp_path / "clients.parquet")
+    pd.DataFrame({"product_id": ["cc", "dep"], "product_line": ["credit_card", "deposit"]}).to_parquet(tmp_path / "products.parquet")
+    comms = pd.DataFrame({"client_id": ids, "campaign_id": "cc_spring_2025", "channel": "email",
+                          "sent_at": T("2025-04-01 09:00"), "group": ["control" if a == "control" else "treatment" for a in arms],
+                          "arm": arms, "score": 0.5})
+    extra = comms.iloc[[0, 0]].assign(sent_at=[T("2025-04-08 09:00"), T("2025-04-09 09:00")])
+    pd.concat([comms, extra]).to_parquet(tmp_path / "communications.parquet")
+    pd.DataFrame({"client_id": [1, 1, 2], "product_id": ["cc", "cc", "cc"],
+                  "opened_at": [T("2025-04-03"), T("2025-04-20"), T("2025-03-15")], "closed_at": pd.NaT,
+                  "value": 1.0}).to_parquet(tmp_path / "holdings.parquet")
+    pd.DataFrame({"client_id": [1], "event_type": ["card_spend"], "ts": [T("2025-04-10")], "value": [10.0]}).to_parquet(tmp_path / "events.parquet")
+    return tmp_path
+
+
+def test_rows_become_people_and_contracts_count_once(tmp_path, catalog):
+    src = connect(fixture(tmp_path, ["email", "control", "email", "control"]))
+    camp = catalog.campaigns["cc_spring_2025"]
+    crowd = retro.people(src, camp)
+    steps = dict(zip(crowd.summary.step, crowd.summary["count"]))
+    assert steps["rows"] == 6 and steps["people"] == 4 and steps["people_with_several_rows"] == 1
+    conv = retro.arm_stats(src, camp, catalog.metrics["cc_conversion"], crowd).set_index("arm")
+    assert conv.loc["email", "x_sum"] == 1  # client 1 opened two cards: one converted person
+    assert conv.loc["control", "x_sum"] == 0  # client 2's card predates the send (it is pre-period)
+    assert conv.loc["control", "pre_sum"] == 1
+    count = retro.arm_stats(src, camp, catalog.metrics["cards_opened"], crowd).set_index("arm")
+    assert count.loc["email", "x_sum"] == 2  # the count metric does count both contracts
+
+
+def test_people_in_two_arms_are_excluded_and_counted(tmp_path, catalog):
+    folder = fixture(tmp_path, ["email", "control", "email", "control"])
+    comms = pd.read_parquet(folder / "communications.parquet")
+    pd.concat([comms, comms.iloc[[1]].assign(arm="email", group="treatment")]).to_parquet(folder / "communications.parquet")
+    crowd = retro.people(connect(folder), catalog.campaigns["cc_spring_2025"])
+    steps = dict(zip(crowd.summary.step, crowd.summary["count"]))
+    assert steps["excluded_several_arms"] == 1 and steps["analysed"] == 3
+
+
+def test_a_broken_split_raises_the_srm_flag(tmp_path, catalog):
+    arms = ["control"] * 400 + ["email"] * 300 + ["email_offer"] * 300  # planned 20/40/40
+    r = analyse(connect(fixture(tmp_path, arms)), catalog, "cc_spring_2025")
+    assert r.srm.flagged and r.srm.p_value < 1e-10
+    assert r.headline["srm"]["flagged"] is True
+
+
+@pytest.fixture(scope="module")
+def demo_retro(small_demo, catalog):
+    return analyse(connect(small_demo), catalog, "cc_spring_2025")
+
+
+def test_planted_uplift_is_recovered(demo_retro, small_truth):
+    truth = small_truth["campaign"]
+    p = demo_retro.primary.set_index("arm")
+    for arm, uplift in truth["expected_uplift_abs"].items():
+        assert p.loc[arm, "ci_low"] <= uplift <= p.loc[arm, "ci_high"], arm
+    assert dict(zip(demo_retro.sends.arm, demo_retro.sends.people)) == truth["people"]
+    assert demo_retro.headline["people"]["rows"] == truth["rows"]
+
+
+def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth):
+    truth = small_truth["campaign"]
+    spend = demo_retro.effects[demo_retro.effects.metric == "card_spend"].set_index("arm")
+    for arm, uplift in truth["expected_spend_uplift"].items():
+        row = spend.loc[arm]
+        assert row.cuped_low <= uplift <= row.cuped_high, arm
+        assert row.cuped_high - row.cuped_low < row.ci_high - row.ci_low
+        assert row.variance_reduction == pytest.approx(truth["expected_cuped_variance_reduction"], abs=0.08)
+
+
+def test_did_covers_the_planted_spend_uplift_and_trends_are_parallel(demo_retro, small_truth):
+    did = demo_retro.did.set_index("arm")
+    for arm, uplift in small_truth["campaign"]["expected_spend_uplift"].items():
+        assert did.loc[arm, "ci_low"] <= uplift <= did.loc[arm, "ci_high"]
+    assert demo_retro.parallel is not None and not demo_retro.parallel.significant
+
+
+def test_guardrail_verdicts():
+    class M:
+        direction, margin = "decrease", 0.5
+
+    assert guardrail_verdict(M, {"ci_low": 0.001, "ci_high": 0.004, "value_c": 0.004}) == "harm"
+    assert guardrail_verdict(M, {"ci_low": -0.002, "ci_high": 0.001, "value_c": 0.004}) == "within_margin"
+    assert guardrail_verdict(M, {"ci_low": -0.002, "ci_high": 0.003, "value_c": 0.004}) == "cannot_rule_out_harm"
+
+
+@pytest.mark.realdata
+def test_hillstrom_figures_and_welch_match_the_rows(dataset, tmp_path, catalog):
+    from cxlab.data.adapters import import_dataset
+
+    csv = dataset("hillstrom", "hillstrom.csv")
+    import_dataset("hillstrom", csv, tmp_path / "hs")
+    r = analyse(connect(tmp_path / "hs"), catalog, "hillstrom")
+    rows = pd.read_csv(csv)
+    e = r.effects.set_index(["metric", "arm"])
+    # SOURCE.md: per-arm visit, conversion and spend per customer
+    assert e.loc[("hs_spend", "mens"), "value_t"] == pytest.approx(1.422617, abs=5e-7)
+    assert e.loc[("hs_spend", "mens"), "value_c"] == pytest.approx(0.652789, abs=5e-7)
+    assert e.loc[("hs_visit", "womens"), "value_t"] == pytest.approx(0.151400, abs=5e-7)
+    assert e.loc[("hs_conversion", "mens"), "value_t"] == pytest.approx(0.012531, abs=5e-7)
+    for arm, segment in (("mens", "Mens E-Mail"), ("womens", "Womens E-Mail")):
+        ref = sps.ttest_ind(rows.spend[rows.segment == segment], rows.spend[rows.segment == "No E-Mail"], equal_var=False)
+        ci = ref.confidence_interval()
+        row = e.loc[("hs_spend", arm)]
+        assert (row.ci_low, row.ci_high, row.p_value) == pytest.approx((ci.low, ci.high, ref.pvalue), rel=1e-6)
+    assert r.srm.p_value == pytest.approx(0.904, abs=5e-4)
+    # history (past-year spend) barely correlates with two-week spend: CUPED removes almost nothing
+    assert e.loc[("hs_spend", "mens"), "variance_reduction"] < 0.01
+    assert r.did is None  # no pre-period in this test
+
+
+def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):
+    result = run(["04"], data=small_demo, out=tmp_path, run_id="r", progress=False)
+    assert result.ok, result.notebooks[0].error
+    res = json.loads((tmp_path / "r" / "04-campaign-retro.results.json").read_text())
+    assert set(res["effects"]) >= {"cc_conversion", "card_spend", "unsubscribe_rate"}
+    offer = res["effects"]["cc_conversion"]["email_offer"]
+    assert offer["ci_low"] <= small_truth["campaign"]["expected_uplift_abs"]["email_offer"] <= offer["ci_high"]
+    assert res["srm"]["p_value"] > 0.001 and "variance_reduction" in res["effects"]["card_spend"]["email"]
+    html = (tmp_path / "r" / "04-campaign-retro.html").read_text()
+    assert "Verdict" in html and "cx-banner" in html
