@@ -33,7 +33,7 @@ HOUR = np.timedelta64(1, "h")
 START, END = np.datetime64("2024-01-01"), np.datetime64("2026-01-01")
 AS_OF = "2026-01-01"
 MONTHS = np.arange("2024-01", "2026-01", dtype="datetime64[M]").astype("datetime64[D]")
-SNAPSHOTS = MONTHS[3:22]  # 2024-04-01 … 2025-10-01: trigger snapshots
+SNAPSHOTS = MONTHS[3:23]  # 2024-04-01 … 2025-11-01: trigger snapshots
 SEGMENT_SNAPSHOT = np.datetime64("2025-12-01")
 CAMPAIGN_SEND = np.datetime64("2025-04-01")
 
@@ -204,7 +204,7 @@ class _Generator:
         state = {k: np.zeros(n) for k in ("salary_deposit", "travel_booking", "large_inflow")}
 
         who = self.ids[active & self.employed & (rng.random(n) < 0.95)]
-        pay = self.salary[who - 1] * rng.lognormal(0.0, 0.08, len(who))
+        pay = np.round(self.salary[who - 1] * rng.lognormal(0.0, 0.08, len(who)), 2)  # the rule sees cents
         self._event(who, "salary_deposit", month, pay)
         state["salary_deposit"][who - 1] = pay
 
@@ -496,7 +496,7 @@ DEFINITIONS = {
     "eligible": "existing at s and not holding the target line at s (an open contract: opened_at < s and closed_at null or >= s)",
     "triggered": "the trigger's event (with value >= min_value when set) in the 30 days before s: s - 30 days <= ts < s",
     "conversion": "a contract of the target line opened in (s, s + window_days]",
-    "expected_rate_*": "mean of the planted probabilities over the eligible (client, snapshot) rows of the group, snapshots 2024-04-01 … 2025-10-01",
+    "expected_rate_*": "mean of the planted probabilities over the eligible (client, snapshot) rows of the group, snapshots 2024-04-01 … 2025-11-01",
     "campaign conversion": "a credit card opened in (send, send + 30 days], per person; expected_conversion is the mean planted probability per arm",
     "spend": "sum of card_spend event values per person; post = (send, send + 30 days], pre = [send - 90 days, send)",
     "segments": "evaluated at 2025-12-01 over clients existing then; windows are [s - N days, s)",

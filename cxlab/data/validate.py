@@ -1,47 +1,73 @@
 """Check a data source against the canonical contract, in the engine, collecting every failure.
 
-Each rule is a small function returning failures; checks are Ibis expressions (counts and at most five
-example rows), so no table is pulled into pandas. An analyst fixes all problems in one pass.
+Declarations are apart from execution: each rule is a small function that either inspects the schema
+(no query) or declares a boolean Ibis expression that marks the offending rows. All row-level checks of
+a table are counted in **one** aggregate query; only a failing check asks for its examples (at most five
+rows, ``.limit(5)``). No table is pulled into pandas, so a warehouse table of millions of rows costs one
+scan. Validation is lazy: every failure is collected, so an analyst fixes all problems in one pass.
+
+Rule codes are stable (tests, notebooks and the CLI rely on them): ``table_missing``, ``table_empty``,
+``unreadable``, ``column_missing``, ``wrong_type``, ``null_in_required``, ``duplicate_key``,
+``orphan_foreign_key``, ``date_order``, ``date_in_future``, ``value_not_allowed``, ``non_finite`` and
+the warning ``group_without_control``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import pandas as pd
 
 from cxlab.data.connect import Source
-from cxlab.data.contract import TABLES, Column, Table
+from cxlab.data.contract import TABLES, Table
 from cxlab.errors import DataError
-from cxlab.report.context import jsonable
 
+#: Example rows kept per failure.
 EXAMPLES = 5
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One broken rule: where (table, column), which rule, how many rows, and a few of them."""
+    """One broken rule: where (table, column), which rule, how bad, how many rows and a few of them.
+
+    ``examples`` holds at most :data:`EXAMPLES` rows as JSON-safe dicts (timestamps as ISO text,
+    NaN and infinities as ``"NaN"``/``"inf"``) so that reports and ``results.json`` can carry them.
+    """
 
     table: str
     column: str | None
     rule: str
     severity: str  # "error" | "warning"
     n_rows: int
-    examples: tuple[dict[str, Any], ...]
+    examples: list[dict[str, Any]]
     message: str
 
 
 @dataclass(frozen=True)
-class ValidationReport:
-    """Every failure found, and the per-table sizes for the overview."""
+class TableChecked:
+    """What was checked on one table: its size (None when missing or unreadable) and the checks run."""
 
-    failures: tuple[Failure, ...]
-    rows: dict[str, int]
+    table: str
+    rows: int | None
+    columns: int
+    checks: int
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every failure found, and what was checked per table (for the data-overview notebook)."""
+
+    failures: list[Failure]
+    tables: list[TableChecked]
 
     @property
     def errors(self) -> list[Failure]:
@@ -53,50 +79,94 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
         return not self.errors
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per failure: table, column, rule, severity, rows, example."""
+        """One row per failure: table, column, rule, severity, rows, example (the first one, as text)."""
         return pd.DataFrame(
-            [{"table": f.table, "column": f.column or "", "rule": f.rule, "severity": f.severity,
-              "rows": f.n_rows, "example": ", ".join(map(str, f.examples[:1])) if f.examples else ""}
-             for f in self.failures],
+            [
+                {"table": f.table, "column": f.column or "", "rule": f.rule, "severity": f.severity,
+                 "rows": f.n_rows, "example": _row_text(f.examples[0]) if f.examples else ""}
+                for f in self.failures
+            ],
             columns=["table", "column", "rule", "severity", "rows", "example"],
         )
 
     def summary(self) -> pd.DataFrame:
-        """Per table: rows, errors and warnings."""
+        """Per table: rows, columns, checks run, passed, failed (errors) and warnings."""
         return pd.DataFrame(
-            [{"table": t, "rows": n, "errors": sum(f.table == t for f in self.errors),
-              "warnings": sum(f.table == t for f in self.warnings)} for t, n in self.rows.items()]
-        )
+            [
+                {"table": t.table, "rows": t.rows, "columns": t.columns, "checks": t.checks,
+                 "passed": t.checks - sum(f.table == t.table for f in self.failures),
+                 "failed": sum(f.table == t.table for f in self.errors),
+                 "warnings": sum(f.table == t.table for f in self.warnings)}
+                for t in self.tables
+            ],
+            columns=["table", "rows", "columns", "checks", "passed", "failed", "warnings"],
+        ).astype({"rows": "Int64"})
 
     def raise_for_errors(self) -> None:
-        """DataError listing every error (table, column, rule, count, examples); nothing if valid."""
-        if self.errors:
-            lines = [f.message + (f" e.g. {_examples(f.examples)}" if f.examples else "") for f in self.errors]
-            raise DataError(f"data breaks the canonical contract ({len(lines)} problem(s)):\n  " + "\n  ".join(lines))
+        """Raise a DataError listing every error with its examples; do nothing when there is none."""
+        if not self.errors:
+            return
+        lines = [f"data breaks the canonical contract ({_plural(len(self.errors), 'error')}):"]
+        for f in self.errors:
+            lines.append(f"  {f.message}")
+            lines += [f"      {_row_text(row)}" for row in f.examples]
+        raise DataError("\n".join(lines))
 
 
-def _examples(examples: Iterable[dict[str, Any]]) -> str:
-    return "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in examples)
+# ---------------------------------------------------------------------------------------- formatting
 
 
-def _failure(table: str, column: str | None, rule: str, n: int, examples: Any, text: str,
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _plain(value: Any) -> Any:
+    """A value from the engine as a JSON type; non-finite floats as text so they stay visible."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else ("NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _plain(float(value))
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def _row_text(row: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in row.items())
+
+
+def _fetch(src: Source, expr: ir.Table) -> list[dict[str, Any]]:
+    """At most :data:`EXAMPLES` rows of ``expr`` as JSON-safe dicts (through Arrow: no float-cast ids)."""
+    rows = src.con.to_pyarrow(expr.limit(EXAMPLES)).to_pylist()
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+
+def _failure(table: str, column: str | None, rule: str, text: str, n_rows: int = 0,
+             examples: list[dict[str, Any]] | None = None, focus: Iterable[str] = (),
              severity: str = "error") -> Failure:
-    rows = tuple(jsonable(examples)) if examples is not None else ()
+    """A Failure whose one-line message reads ``table.column: rule — text (e.g. column=value)``."""
+    examples = examples or []
     where = f"{table}.{column}" if column else table
-    return Failure(table, column, rule, severity, int(n), rows, f"{where}: {rule} — {text}")
+    message = f"{where}: {rule} — {text}"
+    if examples:
+        first = {k: v for k, v in examples[0].items() if k in set(focus)} or examples[0]
+        message += f" (e.g. {_row_text(first)})"
+    return Failure(table, column, rule, severity, n_rows, examples, message)
 
 
-def _count_and_examples(src: Source, t: ibis.Table, bad: ibis.BooleanValue, cols: list[str]) -> tuple[int, pd.DataFrame]:
-    hits = t.filter(bad)
-    n = int(src.con.execute(hits.count()))
-    examples = src.con.execute(hits.select(*cols).limit(EXAMPLES)) if n else None
-    return n, examples
+# ------------------------------------------------------------------------------------- schema rules
 
 
 def _kind_ok(kind: str, dtype: dt.DataType) -> bool:
+    """Whether a column of ``dtype`` can hold ``kind``; text timestamps are checked row by row."""
     return {
         "id": dtype.is_integer() or dtype.is_string(),
         "string": dtype.is_string(),
@@ -107,139 +177,261 @@ def _kind_ok(kind: str, dtype: dt.DataType) -> bool:
     }[kind]
 
 
-def _as_timestamp(col: ibis.Value) -> ibis.Value:
-    """Timestamps stored as text are accepted when they parse; others stay as they are."""
+_KIND_TEXT = {
+    "id": "an integer or text id",
+    "string": "text",
+    "integer": "integers",
+    "number": "numbers",
+    "boolean": "true/false",
+    "timestamp": "dates or timestamps (or ISO text such as 2024-01-31)",
+}
+
+
+def _usable(contract: Table, t: ir.Table) -> list[str]:
+    """Contract columns present in ``t`` with a type that fits their kind: the ones row rules may use."""
+    return [c.name for c in contract.columns if c.name in t.columns and _kind_ok(c.kind, t[c.name].type())]
+
+
+def column_missing(contract: Table, t: ir.Table) -> Iterator[Failure | None]:
+    """Each required column exists (extra columns are allowed)."""
+    for col in contract.columns:
+        if col.required:
+            ok = col.name in t.columns
+            yield None if ok else _failure(contract.name, col.name, "column_missing",
+                                           f"required column is missing (found: {', '.join(t.columns)})")
+
+
+def wrong_type(src: Source, contract: Table, t: ir.Table) -> Iterator[Failure | None]:
+    """Each present column's engine type fits its kind, and a foreign key's type matches its target's."""
+    for col in contract.columns:
+        if col.name in t.columns:
+            dtype = t[col.name].type()
+            ok = _kind_ok(col.kind, dtype)
+            yield None if ok else _failure(contract.name, col.name, "wrong_type",
+                                           f"expected {_KIND_TEXT[col.kind]}, found {dtype}")
+    for col, (ref_table, ref_col) in contract.foreign_keys.items():
+        ref = _reference(src, contract, t, col)
+        if ref is not None and t[col].type().is_string() != ref.type().is_string():
+            yield _failure(contract.name, col, "wrong_type",
+                           f"{t[col].type()} cannot match {ref_table}.{ref_col} ({ref.type()})")
+
+
+def _reference(src: Source, contract: Table, t: ir.Table, col: str) -> ir.Column | None:
+    """The column a usable foreign key points to, when that column exists with a usable type."""
+    ref_table, ref_col = contract.foreign_keys[col]
+    if col not in _usable(contract, t) or not src.has(ref_table):
+        return None
+    ref = src.table(ref_table)
+    return ref[ref_col] if ref_col in _usable(TABLES[ref_table], ref) else None
+
+
+# ---------------------------------------------------------------------------------- row-level rules
+
+
+@dataclass(frozen=True)
+class _RowCheck:
+    """A declared row-level check: the rows where ``bad`` is true break ``rule`` on ``column``."""
+
+    column: str
+    rule: str
+    bad: ir.BooleanValue
+    text: str  # follows "<n> rows", e.g. "with no value"
+    also: tuple[str, ...] = ()  # further columns to show in the examples
+
+
+def _as_timestamp(col: ir.Column) -> ir.Value:
+    """Text timestamps parse (or become null); dates and timestamps compare as timestamps."""
     return col.try_cast("timestamp") if col.type().is_string() else col.cast("timestamp")
 
 
-def check_columns(src: Source, contract: Table, t: ibis.Table) -> Iterator[Failure]:
-    """Required columns present, of the right kind, and without nulls where nulls are not allowed."""
-    for col in contract.columns:
-        if col.name not in t.columns:
-            if col.required:
-                yield _failure(contract.name, col.name, "column_missing", 0, None,
-                               f"required column is missing (have: {', '.join(t.columns)})")
-            continue
-        dtype = t[col.name].type()
-        if not _kind_ok(col.kind, dtype):
-            yield _failure(contract.name, col.name, "wrong_type", 0, None, f"expected {col.kind}, found {dtype}")
-            continue
-        yield from _check_values(src, contract, t, col)
+def null_in_required(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Columns that are not nullable have a value on every row."""
+    for name in _usable(contract, t):
+        if not contract.column(name).nullable:
+            yield _RowCheck(name, "null_in_required", t[name].isnull(), "with no value")
 
 
-def _check_values(src: Source, contract: Table, t: ibis.Table, col: Column) -> Iterator[Failure]:
-    c = t[col.name]
-    show = [x for x in (*contract.key, *contract.foreign_keys, col.name) if x in t.columns]
-    show = list(dict.fromkeys(show))
-    if not col.nullable:
-        n, ex = _count_and_examples(src, t, c.isnull(), show)
-        if n:
-            yield _failure(contract.name, col.name, "null_in_required", n, ex, f"{n} row(s) have no value")
-    if col.kind == "timestamp" and c.type().is_string():
-        n, ex = _count_and_examples(src, t, c.notnull() & _as_timestamp(c).isnull(), show)
-        if n:
-            yield _failure(contract.name, col.name, "wrong_type", n, ex, f"{n} value(s) are not dates")
-    if col.kind == "number" and c.type().is_floating():
-        n, ex = _count_and_examples(src, t, c.isnan() | c.isinf(), show)
-        if n:
-            yield _failure(contract.name, col.name, "non_finite", n, ex, f"{n} value(s) are NaN or infinite")
-    if col.allowed:
-        n, ex = _count_and_examples(src, t, c.notnull() & ~c.isin(list(col.allowed)), show)
-        if n:
-            yield _failure(contract.name, col.name, "value_not_allowed", n, ex,
-                           f"{n} row(s) outside the allowed values {', '.join(col.allowed)}")
+def unparsed_timestamps(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Timestamps stored as text parse as timestamps (``wrong_type`` with the values that do not)."""
+    for name in _usable(contract, t):
+        c = t[name]
+        if contract.column(name).kind == "timestamp" and c.type().is_string():
+            yield _RowCheck(name, "wrong_type", c.notnull() & c.try_cast("timestamp").isnull(),
+                            "with text that is not a date (write dates as 2024-01-31 or 2024-01-31 12:00:00)")
 
 
-def check_key(src: Source, contract: Table, t: ibis.Table) -> Iterator[Failure]:
-    """The key identifies one row."""
-    if not contract.key or any(k not in t.columns for k in contract.key):
-        return
-    dup = t.group_by(list(contract.key)).aggregate(rows=t.count()).filter(lambda g: g.rows > 1)
-    n = int(src.con.execute(dup.count()))
-    if n:
-        ex = src.con.execute(dup.order_by(list(contract.key)).limit(EXAMPLES))
-        yield _failure(contract.name, ", ".join(contract.key), "duplicate_key", n, ex,
-                       f"{n} key value(s) appear on more than one row")
+def non_finite(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Number columns hold no NaN or infinity (they poison sums and means silently)."""
+    for name in _usable(contract, t):
+        c = t[name]
+        if contract.column(name).kind == "number" and c.type().is_floating():
+            yield _RowCheck(name, "non_finite", c.isnan() | c.isinf(), "with NaN or infinity")
 
 
-def check_foreign_keys(src: Source, contract: Table, t: ibis.Table) -> Iterator[Failure]:
-    """Every reference points to an existing row (e.g. holdings.client_id in clients)."""
+def value_not_allowed(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Columns with a closed vocabulary (``communications.group``) hold only its values."""
+    for name in _usable(contract, t):
+        allowed = contract.column(name).allowed
+        if allowed:
+            yield _RowCheck(name, "value_not_allowed", t[name].notnull() & ~t[name].isin(list(allowed)),
+                            f"with a value outside {{{', '.join(allowed)}}}")
+
+
+def orphan_foreign_key(src: Source, contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Every reference points to an existing row (``holdings.client_id`` in ``clients``)."""
     for col, (ref_table, ref_col) in contract.foreign_keys.items():
-        if col not in t.columns or not src.has(ref_table) or ref_col not in src.table(ref_table).columns:
-            continue
-        ref = src.table(ref_table)
-        if t[col].type().is_string() != ref[ref_col].type().is_string():
-            yield _failure(contract.name, col, "wrong_type", 0, None,
-                           f"type {t[col].type()} does not match {ref_table}.{ref_col} ({ref[ref_col].type()})")
-            continue
-        orphans = t.filter(t[col].notnull()).anti_join(ref, t[col] == ref[ref_col])
-        n = int(src.con.execute(orphans.count()))
-        if n:
-            ex = src.con.execute(orphans.select(col).distinct().order_by(col).limit(EXAMPLES))
-            yield _failure(contract.name, col, "orphan_foreign_key", n, ex,
-                           f"{n} row(s) reference {ref_table} that do not exist")
+        ref = _reference(src, contract, t, col)
+        if ref is not None and t[col].type().is_string() == ref.type().is_string():
+            target = src.table(ref_table)
+            known = target.filter(target[ref_col].notnull())[ref_col]  # NOT IN a set with NULL is never true
+            yield _RowCheck(col, "orphan_foreign_key", t[col].notnull() & ~t[col].isin(known),
+                            f"referencing {ref_table} that do not exist")
 
 
-def check_dates(src: Source, contract: Table, t: ibis.Table, now: datetime) -> Iterator[Failure]:
-    """Ordered date pairs are in order, and no date lies in the future."""
-    ts_cols = [c.name for c in contract.columns if c.kind == "timestamp" and c.name in t.columns
-               and _kind_ok("timestamp", t[c.name].type())]
+def date_order(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """In each ordered pair (``opened_at``, ``closed_at``) the later date is not before the earlier one."""
+    usable = _usable(contract, t)
     for earlier, later in contract.ordered:
-        if earlier in ts_cols and later in ts_cols:
-            bad = _as_timestamp(t[later]) < _as_timestamp(t[earlier])
-            cols = list(dict.fromkeys([*contract.foreign_keys, earlier, later]))
-            n, ex = _count_and_examples(src, t, bad, [c for c in cols if c in t.columns])
-            if n:
-                yield _failure(contract.name, later, "date_order", n, ex, f"{n} row(s) have {later} before {earlier}")
-    for col in ts_cols:
-        bad = _as_timestamp(t[col]) > ibis.timestamp(now)
-        cols = list(dict.fromkeys([*contract.key, *contract.foreign_keys, col]))
-        n, ex = _count_and_examples(src, t, bad, [c for c in cols if c in t.columns])
-        if n:
-            yield _failure(contract.name, col, "date_in_future", n, ex, f"{n} row(s) are dated after {now:%Y-%m-%d}")
+        if earlier in usable and later in usable:
+            yield _RowCheck(later, "date_order", _as_timestamp(t[later]) < _as_timestamp(t[earlier]),
+                            f"with {later} before {earlier}", also=(earlier,))
 
 
-def check_control_groups(src: Source, t: ibis.Table) -> Iterator[Failure]:
+def date_in_future(contract: Table, t: ir.Table, now: datetime) -> Iterator[_RowCheck]:
+    """No timestamp of the contract lies after ``now`` (a wrong year or a test row)."""
+    for name in _usable(contract, t):
+        if contract.column(name).kind == "timestamp":
+            yield _RowCheck(name, "date_in_future", _as_timestamp(t[name]) > ibis.timestamp(now),
+                            f"dated after {now:%Y-%m-%d %H:%M}")
+
+
+def _row_checks(src: Source, contract: Table, t: ir.Table, now: datetime) -> list[_RowCheck]:
+    return [
+        *null_in_required(contract, t),
+        *unparsed_timestamps(contract, t),
+        *non_finite(contract, t),
+        *value_not_allowed(contract, t),
+        *orphan_foreign_key(src, contract, t),
+        *date_order(contract, t),
+        *date_in_future(contract, t, now),
+    ]
+
+
+def _run_row_checks(src: Source, contract: Table, t: ir.Table, checks: list[_RowCheck]) -> tuple[int, list[Failure | None]]:
+    """The table's row count and every row check's outcome, counted in one aggregate query."""
+    counts = src.con.execute(
+        t.aggregate(_rows=t.count(), **{f"_c{i}": t.count(where=c.bad) for i, c in enumerate(checks)})
+    ).iloc[0]
+    context = [c for c in (*contract.key, *contract.foreign_keys) if c in t.columns]
+    outcomes: list[Failure | None] = []
+    for i, check in enumerate(checks):
+        n = int(counts[f"_c{i}"])
+        if not n:
+            outcomes.append(None)
+            continue
+        show = list(dict.fromkeys([*context, check.column, *check.also]))
+        examples = _fetch(src, t.filter(check.bad).select(*show).order_by(show))
+        outcomes.append(_failure(contract.name, check.column, check.rule, f"{_plural(n, 'row')} {check.text}",
+                                 n, examples, focus=[check.column, *check.also]))
+    return int(counts["_rows"]), outcomes
+
+
+# ------------------------------------------------------------------------------------ grouped rules
+
+
+def duplicate_key(src: Source, contract: Table, t: ir.Table) -> Failure | None:
+    """The key identifies one row (``clients.client_id``, ``consents`` by client and channel)."""
+    key = list(contract.key)
+    groups = t.group_by(key).aggregate(rows=t.count())
+    dup = groups.filter(groups.rows > 1)
+    stats = src.con.execute(dup.aggregate(keys=dup.count(), rows=dup.rows.sum())).iloc[0]
+    if not int(stats["keys"]):
+        return None
+    n = int(stats["rows"])
+    return _failure(contract.name, ", ".join(key), "duplicate_key",
+                    f"{_plural(n, 'row')} share {_plural(int(stats['keys']), 'key value')}",
+                    n, _fetch(src, dup.order_by(key)), focus=key)
+
+
+def group_without_control(src: Source, t: ir.Table) -> Failure | None:
     """A campaign with treatment rows but no control rows cannot measure its effect (a warning)."""
-    if not {"campaign_id", "group"} <= set(t.columns):
-        return
-    per = t.group_by("campaign_id").aggregate(
-        treatment=(t.group == "treatment").sum(), control=(t.group == "control").sum()
-    )
-    lonely = per.filter((per.treatment > 0) & (per.control == 0))
-    n = int(src.con.execute(lonely.count()))
-    if n:
-        ex = src.con.execute(lonely.select("campaign_id", "treatment").order_by("campaign_id").limit(EXAMPLES))
-        yield _failure("communications", "group", "group_without_control", n, ex,
-                       f"{n} campaign(s) have treatment rows but no control group", severity="warning")
+    group = t["group"]
+    per = t.group_by("campaign_id").aggregate(treatment=t.count(where=group == "treatment"),
+                                               control=t.count(where=group == "control"))
+    lonely = per.filter((per.treatment > 0) & (per.control == 0)).select("campaign_id", "treatment")
+    stats = src.con.execute(lonely.aggregate(campaigns=lonely.count(), rows=lonely.treatment.sum())).iloc[0]
+    if not int(stats["campaigns"]):
+        return None
+    n = int(stats["rows"])
+    return _failure("communications", "group", "group_without_control",
+                    f"{_plural(int(stats['campaigns']), 'campaign')} with treatment but no control group "
+                    f"({_plural(n, 'row')}): their effect cannot be measured",
+                    n, _fetch(src, lonely.order_by("campaign_id")), focus=["campaign_id"], severity="warning")
+
+
+# ------------------------------------------------------------------------------------------- driver
+
+
+def _engine_message(error: Exception) -> str:
+    """The engine's own explanation, on one line (it names the line and column of a bad CSV value)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " / ".join(lines[:3])
+
+
+def _validate_table(src: Source, contract: Table, now: datetime) -> tuple[TableChecked, list[Failure]]:
+    """Every check of one present table; ``unreadable`` when the engine cannot scan it."""
+    t = src.table(contract.name)
+    outcomes: list[Failure | None] = [*column_missing(contract, t), *wrong_type(src, contract, t)]
+    checks = _row_checks(src, contract, t, now)
+    try:
+        rows, row_outcomes = _run_row_checks(src, contract, t, checks)
+    except Exception as e:  # the engine failed to scan the data (a bad CSV value, a corrupt part file)
+        outcomes.append(_failure(contract.name, None, "unreadable", _engine_message(e)))
+        return TableChecked(contract.name, None, len(t.columns), len(outcomes)), [o for o in outcomes if o]
+    outcomes.append(None if rows else _failure(contract.name, None, "table_empty", "the table has no rows"))
+    if rows:
+        outcomes += row_outcomes
+        if contract.key and set(contract.key) <= set(_usable(contract, t)):
+            outcomes.append(duplicate_key(src, contract, t))
+        if contract.name == "communications" and {"campaign_id", "group"} <= set(_usable(contract, t)):
+            outcomes.append(group_without_control(src, t))
+    return TableChecked(contract.name, rows, len(t.columns), len(outcomes)), [o for o in outcomes if o]
 
 
 def validate(src: Source, tables: Iterable[str] | None = None, now: datetime | None = None) -> ValidationReport:
-    """Every failure of ``src`` against the contract (optional tables only when present)."""
+    """Check ``src`` against the canonical contract and report every failure at once.
+
+    Parameters
+    ----------
+    src
+        An open source (:func:`cxlab.data.connect`).
+    tables
+        Canonical tables to check (default: all). Optional tables (communications, consents) are checked
+        only when present; tables outside the contract are ignored.
+    now
+        Timestamps after this are ``date_in_future`` (default: the current time). Pass the data's
+        as-of date for reproducible reports.
+
+    Returns
+    -------
+    ValidationReport
+        Failures with their table, column, rule, severity, row count and up to five example rows.
+        Call :meth:`ValidationReport.raise_for_errors` to stop on errors.
+    """
+    names = list(TABLES) if tables is None else list(tables)
+    unknown = [n for n in names if n not in TABLES]
+    if unknown:
+        raise DataError(f"cannot validate unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}.")
     now = now or datetime.now()
-    names = list(tables) if tables is not None else list(TABLES)
+    checked: list[TableChecked] = []
     failures: list[Failure] = []
-    rows: dict[str, int] = {}
     for name in names:
         contract = TABLES[name]
-        if not src.has(name):
-            if contract.required:
-                failures.append(_failure(name, None, "table_missing", 0, None,
-                                         f"required table is missing from {src.description}"))
-            continue
-        t = src.table(name)
-        try:
-            rows[name] = n = int(src.con.execute(t.count()))
-        except Exception as e:  # a file that cannot be scanned (truncated parquet, bad csv)
-            failures.append(_failure(name, None, "unreadable", 0, None, str(e).splitlines()[0]))
-            continue
-        if n == 0:
-            failures.append(_failure(name, None, "table_empty", 0, None, "the table has no rows"))
-            continue
-        failures += check_columns(src, contract, t)
-        failures += check_key(src, contract, t)
-        failures += check_foreign_keys(src, contract, t)
-        failures += check_dates(src, contract, t, now)
-        if name == "communications":
-            failures += check_control_groups(src, t)
-    return ValidationReport(tuple(failures), rows)
+        if src.has(name):
+            info, found = _validate_table(src, contract, now)
+            checked.append(info)
+            failures += found
+        elif contract.required:
+            checked.append(TableChecked(name, None, 0, 1))
+            failures.append(_failure(name, None, "table_missing", f"required table is missing from {src.description}"))
+    return ValidationReport(failures, checked)

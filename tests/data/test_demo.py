@@ -58,7 +58,7 @@ def test_segment_sizes_and_overlaps_match_sql(sql, small_truth):
 def test_trigger_rows_match_sql(sql, small_truth):
     # salary_no_card: eligible (client, snapshot) rows and how many fired, recomputed from the rows.
     query = """
-    with snaps as (select unnest(generate_series(date '2024-04-01', date '2025-10-01', interval 1 month))::timestamp as s),
+    with snaps as (select unnest(generate_series(date '2024-04-01', date '2025-11-01', interval 1 month))::timestamp as s),
     base as (select c.client_id, s from clients c, snaps where c.joined_at <= s),
     held as (select distinct b.client_id, b.s from base b join holdings h using (client_id) join products p using (product_id)
              where p.product_line = 'credit_card' and h.opened_at < b.s and (h.closed_at is null or h.closed_at >= b.s)),
