@@ -157,7 +157,9 @@ def _failure(table: str, column: str | None, rule: str, text: str, n_rows: int =
     where = f"{table}.{column}" if column else table
     message = f"{where}: {rule} — {text}"
     if examples:
-        first = {k: v for k, v in examples[0].items() if k in set(focus)} or examples[0]
+        first = {k: v for k, v in examples[0].items() if k in set(focus)}
+        if all(v is None for v in first.values()):  # "event_type=null" says nothing: show the whole row
+            first = examples[0]
         message += f" (e.g. {_row_text(first)})"
     return Failure(table, column, rule, severity, n_rows, examples, message)
 
@@ -317,7 +319,9 @@ def _row_checks(src: Source, contract: Table, t: ir.Table, now: datetime) -> lis
     ]
 
 
-def _run_row_checks(src: Source, contract: Table, t: ir.Table, checks: list[_RowCheck]) -> tuple[int, list[Failure | None]]:
+def _run_row_checks(
+    src: Source, contract: Table, t: ir.Table, checks: list[_RowCheck]
+) -> tuple[int, list[Failure | None]]:
     """The table's row count and every row check's outcome, counted in one aggregate query."""
     counts = src.con.execute(
         t.aggregate(_rows=t.count(), **{f"_c{i}": t.count(where=c.bad) for i, c in enumerate(checks)})

@@ -162,7 +162,8 @@ class Report:
                     text = v
                 else:
                     text = format_value(v, kind, self.lang)
-                cells.append(f"<td>{html.escape(text)}</td>")
+                align = ' class="cx-text"' if isinstance(v, str) else ""
+                cells.append(f"<td{align}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         from IPython.display import HTML

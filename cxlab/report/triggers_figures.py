@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -55,11 +57,11 @@ def calibration(calib: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Fi
     return fig
 
 
-def power_curve(frame: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Figure:
-    """People needed in treatment against the detectable uplift."""
+def power_curve(frame: pd.DataFrame, title: str, xlabel: str, ylabel: str, tick: Callable[[float], str]) -> Figure:
+    """People needed in treatment against the detectable uplift (``tick`` formats an uplift)."""
     fig, ax = new()
     ax.plot(frame.mde, frame.n_treatment, marker="o")
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v * 100:+.1f} pp")
+    ax.xaxis.set_major_formatter(lambda v, _: tick(v))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig
