@@ -10,9 +10,9 @@ from cxlab.errors import DataError
 
 
 def _registry() -> dict[str, Callable[[Path, Path], ImportSummary]]:
-    from cxlab.data.adapters import hillstrom
+    from cxlab.data.adapters import bank, hillstrom
 
-    return {"hillstrom": hillstrom.convert}
+    return {"hillstrom": hillstrom.convert, "bank": bank.convert}
 
 
 def import_dataset(name: str, src: Path, out: Path) -> ImportSummary:
