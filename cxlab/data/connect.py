@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
+import pyarrow.parquet as pq
 
 from cxlab.data.contract import TABLES
 from cxlab.errors import DataError
@@ -55,11 +56,16 @@ class Source:
 
 
 def _table_files(folder: Path) -> dict[str, list[Path]]:
-    """Map table name → files: ``name.parquet``, ``name.csv[.gz]`` or a folder ``name/`` of parquet parts."""
+    """Map table name → files: ``name.parquet``, ``name.csv[.gz]`` or a folder ``name/`` of parquet parts.
+
+    Hidden files (``.name``, such as macOS ``._clients.parquet`` copies) are not data and are skipped.
+    """
     found: dict[str, list[Path]] = {}
     for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
         if p.is_dir():
-            parts = sorted(p.rglob("*.parquet"))
+            parts = sorted(q for q in p.rglob("*.parquet") if not q.name.startswith("."))
             if parts:
                 found[p.name] = parts
             continue
@@ -67,7 +73,8 @@ def _table_files(folder: Path) -> dict[str, list[Path]]:
             if p.name.endswith(suffix):
                 name = p.name[: -len(suffix)]
                 if name in found:
-                    raise DataError(f"{folder}: table '{name}' is given twice ({found[name][0].name} and {p.name}).")
+                    first = found[name][0].relative_to(folder)
+                    raise DataError(f"{folder}: table '{name}' is given twice ({first} and {p.name}).")
                 found[name] = [p]
                 break
     return found
@@ -82,10 +89,10 @@ def _open_folder(folder: Path) -> Source:
     for name, paths in files.items():
         path = paths[0]
         try:
-            if path.parent != folder:  # a folder of parquet parts (partitioned output of large demo data)
-                tables[name] = con.read_parquet(str(folder / name / "**" / "*.parquet"), table_name=name)
-            elif path.suffix == ".parquet":
-                tables[name] = con.read_parquet(str(path), table_name=name)
+            if path.suffix == ".parquet":
+                for path in paths:  # a truncated part is found now, not halfway through an analysis
+                    pq.read_metadata(path)
+                tables[name] = con.read_parquet([str(p) for p in paths], table_name=name)
             else:
                 tables[name] = con.read_csv(str(path), table_name=name)
         except Exception as e:  # the engine's message names the problem; we add which table and file

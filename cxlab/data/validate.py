@@ -31,6 +31,8 @@ from cxlab.data.connect import Source
 from cxlab.data.contract import TABLES, Table
 from cxlab.errors import DataError
 
+__all__ = ["EXAMPLES", "Failure", "TableChecked", "ValidationReport", "validate"]
+
 #: Example rows kept per failure.
 EXAMPLES = 5
 
@@ -129,7 +131,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else ("NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        midnight = value.time() == datetime.min.time() and value.tzinfo is None
+        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -247,10 +250,12 @@ def _as_timestamp(col: ir.Column) -> ir.Value:
 
 
 def null_in_required(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
-    """Columns that are not nullable have a value on every row."""
-    for name in _usable(contract, t):
+    """Columns that are not nullable have a value on every row (examples show the row's other columns)."""
+    usable = _usable(contract, t)
+    for name in usable:
         if not contract.column(name).nullable:
-            yield _RowCheck(name, "null_in_required", t[name].isnull(), "with no value")
+            others = tuple(c for c in usable if c != name)
+            yield _RowCheck(name, "null_in_required", t[name].isnull(), "with no value", also=others)
 
 
 def unparsed_timestamps(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
@@ -334,7 +339,7 @@ def _run_row_checks(
             outcomes.append(None)
             continue
         show = list(dict.fromkeys([*context, check.column, *check.also]))
-        examples = _fetch(src, t.filter(check.bad).select(*show).order_by(show))
+        examples = _fetch(src, t.filter(check.bad).select(*show).distinct().order_by(show))
         outcomes.append(_failure(contract.name, check.column, check.rule, f"{_plural(n, 'row')} {check.text}",
                                  n, examples, focus=[check.column, *check.also]))
     return int(counts["_rows"]), outcomes

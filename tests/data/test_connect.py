@@ -1,4 +1,4 @@
-"""Opening sources: folders of parquet or csv, partitioned parts, .duckdb files, and clear errors."""
+"""Opening sources: folders of parquet or csv, partitioned parts, .duckdb files, and errors naming what failed."""
 
 from __future__ import annotations
 
@@ -9,52 +9,114 @@ import pytest
 from cxlab.data import connect
 from cxlab.errors import DataError
 
-CLIENTS = pd.DataFrame({"client_id": [1, 2, 3], "region": ["a", "b", "c"]})
+CLIENTS = pd.DataFrame({"client_id": [1, 2, 3], "region": ["север", "south east", "юг"]})
 
 
-def test_folder_of_parquet_and_csv(tmp_path):
+def count(src, name: str) -> int:
+    return int(src.con.execute(src.table(name).count()))
+
+
+def test_folder_of_parquet(tmp_path):
     CLIENTS.to_parquet(tmp_path / "clients.parquet")
-    CLIENTS.assign(event_type="x").to_csv(tmp_path / "events.csv", index=False)
+    CLIENTS.assign(event_type="x").to_parquet(tmp_path / "events.parquet")
+    src = connect(tmp_path)
+    assert set(src.tables) == {"clients", "events"} and src.has("clients") and not src.has("holdings")
+    assert count(src, "events") == 3
+    assert src.con.execute(src.table("clients").order_by("client_id"))["region"].tolist() == CLIENTS["region"].tolist()
+
+
+def test_folder_of_csv_with_gzip_and_cyrillic(tmp_path):
+    CLIENTS.to_csv(tmp_path / "clients.csv", index=False)
+    CLIENTS.assign(event_type="вход", ts="2024-01-31").to_csv(tmp_path / "events.csv.gz", index=False)
     src = connect(tmp_path)
     assert set(src.tables) == {"clients", "events"}
-    assert src.con.execute(src.table("events").count()) == 3
+    events = src.table("events")
+    assert events.schema()["ts"].is_date() and events.schema()["client_id"].is_integer()
+    assert src.con.execute(events.event_type.max()) == "вход"
 
 
 def test_partitioned_parts_read_as_one_table(tmp_path):
-    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "month=1").mkdir(parents=True)
     CLIENTS.to_parquet(tmp_path / "events" / "part-0.parquet")
     CLIENTS.to_parquet(tmp_path / "events" / "part-1.parquet")
+    CLIENTS.to_parquet(tmp_path / "events" / "month=1" / "part-2.parquet")
+    (tmp_path / "events" / "_SUCCESS").write_text("")
     src = connect(tmp_path)
-    assert src.con.execute(src.table("events").count()) == 6
+    assert count(src, "events") == 9
+    assert [p.name for p in src.files["events"]] == ["part-2.parquet", "part-0.parquet", "part-1.parquet"]
 
 
 def test_duckdb_file(tmp_path):
     path = tmp_path / "crm.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create table clients as select * from CLIENTS")
+        con.execute("create table notes as select 1 as x")
     src = connect(path)
-    assert src.con.execute(src.table("clients").count()) == 3
+    assert count(src, "clients") == 3 and src.has("notes")
+    assert src.description == f"DuckDB file {path}"
 
 
-def test_missing_source_and_table_are_named(tmp_path):
-    with pytest.raises(DataError, match="nowhere does not exist"):
+def test_missing_source_and_missing_table_are_named(tmp_path):
+    with pytest.raises(DataError, match=r"data source .*nowhere does not exist"):
         connect(tmp_path / "nowhere")
     CLIENTS.to_parquet(tmp_path / "clients.parquet")
-    with pytest.raises(DataError, match="table 'events' is missing .found: clients"):
+    with pytest.raises(DataError, match=r"table 'events' is missing \(found: clients\)"):
         connect(tmp_path).table("events")
+
+
+def test_empty_folder_and_unknown_file_kind(tmp_path):
+    with pytest.raises(DataError, match="no tables found"):
+        connect(tmp_path)
+    (tmp_path / "clients.xlsx").write_bytes(b"x")
+    with pytest.raises(DataError, match="expected a folder, a .duckdb file or a URL"):
+        connect(tmp_path / "clients.xlsx")
 
 
 def test_truncated_parquet_names_table_and_file(tmp_path):
     CLIENTS.to_parquet(tmp_path / "clients.parquet")
     data = (tmp_path / "clients.parquet").read_bytes()
     (tmp_path / "clients.parquet").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match="table 'clients': cannot read .*clients.parquet"):
+    with pytest.raises(DataError, match=r"table 'clients': cannot read .*clients\.parquet"):
         connect(tmp_path)
 
 
-def test_fingerprint_changes_with_any_table(tmp_path):
+def test_truncated_part_names_table_and_the_part(tmp_path):
+    (tmp_path / "events").mkdir()
+    CLIENTS.to_parquet(tmp_path / "events" / "part-0.parquet")
+    CLIENTS.to_parquet(tmp_path / "events" / "part-1.parquet")
+    data = (tmp_path / "events" / "part-1.parquet").read_bytes()
+    (tmp_path / "events" / "part-1.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"table 'events': cannot read .*events/part-1\.parquet"):
+        connect(tmp_path)
+
+
+def test_hidden_files_are_skipped_and_a_table_given_twice_is_refused(tmp_path):
     CLIENTS.to_parquet(tmp_path / "clients.parquet")
+    (tmp_path / "._clients.parquet").write_bytes(b"AppleDouble")  # macOS metadata, not parquet
+    assert set(connect(tmp_path).tables) == {"clients"}
+    CLIENTS.to_csv(tmp_path / "clients.csv", index=False)
+    with pytest.raises(DataError, match=r"table 'clients' is given twice \(clients\.csv and clients\.parquet\)"):
+        connect(tmp_path)
+
+
+def test_fingerprint_changes_with_any_table_file(tmp_path):
+    CLIENTS.to_parquet(tmp_path / "clients.parquet")
+    (tmp_path / "events").mkdir()
+    CLIENTS.to_parquet(tmp_path / "events" / "part-0.parquet")
     before = connect(tmp_path).fingerprint()
     assert connect(tmp_path).fingerprint() == before
     CLIENTS.assign(region="z").to_parquet(tmp_path / "clients.parquet")
-    assert connect(tmp_path).fingerprint() != before
+    after_clients = connect(tmp_path).fingerprint()
+    assert after_clients != before
+    CLIENTS.to_parquet(tmp_path / "events" / "part-1.parquet")
+    assert connect(tmp_path).fingerprint() != after_clients
+
+
+def test_fingerprint_of_a_duckdb_file_follows_its_rows(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table clients as select * from CLIENTS")
+    before = connect(path).fingerprint()
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into clients values (4, 'запад')")
+    assert connect(path).fingerprint() != before
