@@ -72,7 +72,8 @@ def covariate_cells(src: Source, p: ibis.Table, covariates: list[str]) -> pd.Dat
         raise DataError(f"clients has no column(s) {missing} to adjust for; columns: {', '.join(clients.columns)}")
     j = p.join(clients.select("client_id", *covariates), "client_id")
     keys = {c: j[c].cast("string").fill_null("(missing)") for c in covariates}
-    return src.con.execute(j.group_by(fired=j.fired, **keys).aggregate(n=j.count(), x_sum=j.converted.cast("int64").sum()))
+    cells = j.group_by(fired=j.fired, **keys).aggregate(n=j.count(), x_sum=j.converted.cast("int64").sum())
+    return src.con.execute(cells.order_by(["fired", *covariates]))  # a fixed order: the fit is then reproducible
 
 
 def default_covariates(src: Source, limit: int = 3) -> list[str]:

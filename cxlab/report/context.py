@@ -52,7 +52,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (np.integer, int)):
         return int(value)
     if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else float(value)
+        # 12 significant digits: far below any reported precision, and immune to the last-bit noise of
+        # sums taken in a different order, so the same inputs give byte-identical results.json
+        return None if not math.isfinite(float(value)) else float(f"{float(value):.12g}")
     if isinstance(value, (pd.Timestamp, datetime, date)):
         return value.isoformat()
     if value is None or isinstance(value, str):

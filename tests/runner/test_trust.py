@@ -1,0 +1,42 @@
+"""Reports people can trust: the same inputs give byte-identical results; HTML needs no network and shows
+no client identifiers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cxlab.runner import run
+
+NOTEBOOKS = ["00", "01", "02", "04"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(small_demo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("trust")
+    params = {"model_sample": "4000", "period_start": "2024-04-01"}
+    for run_id in ("a", "b"):
+        result = run(NOTEBOOKS, data=small_demo, out=out, run_id=run_id, params=params, progress=False)
+        assert result.ok, [nb.error for nb in result.notebooks]
+    return out
+
+
+def test_results_json_is_byte_identical_across_runs(two_runs):
+    for path in sorted((two_runs / "a").glob("*.results.json")):
+        assert path.read_bytes() == (two_runs / "b" / path.name).read_bytes(), path.name
+
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import\s+url\(\s*["']?https?:|url\(\s*["']?https?:""", re.I)
+
+
+def test_reports_load_nothing_from_the_network(two_runs):
+    for page in (two_runs / "a").glob("*.html"):
+        text = page.read_text()
+        assert not EXTERNAL.findall(text), (page.name, EXTERNAL.findall(text)[:3])
+
+
+def test_reports_show_no_client_identifiers(two_runs):
+    for page in (two_runs / "a").glob("*.html"):
+        body = page.read_text().split("<body", 1)[1]
+        assert "client_id" not in body, page.name
