@@ -7,6 +7,8 @@ message on stderr; ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -88,6 +90,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     folder = resolve(args.catalog)
     if args.action == "check":
         problems = check_catalog(folder)
+        if not problems and args.data:
+            from cxlab.catalog.load import check_against
+            from cxlab.data.connect import connect
+            from cxlab.paths import resolve_source
+
+            problems = check_against(load_catalog(folder), connect(resolve_source(args.data)))
         if problems:
             raise CardError("catalogue problems:\n  " + "\n  ".join(problems))
         print(f"{folder}: all cards valid.")
@@ -135,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("catalog", help="check or list catalogue cards")
     s.add_argument("action", choices=("check", "list"))
     s.add_argument("--catalog", default="catalog")
+    s.add_argument("--data", default=None, help="also check rule columns against this data source")
     s.set_defaults(func=cmd_catalog)
     return p
 
@@ -145,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
+    if args.debug:
+        os.environ["CXLAB_DEBUG"] = "1"  # kernels keep their stderr too
     try:
         return args.func(args)
     except CxlabError as e:
@@ -153,5 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # the cancelled cell's task, not news to the user
         print("interrupted: the run folder keeps what finished; earlier reports are untouched.", file=sys.stderr)
         return 130

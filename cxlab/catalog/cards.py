@@ -11,10 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sqlglot import exp
-
 from cxlab.catalog.functions import ROW_FUNCTIONS
-from cxlab.catalog.rules import calls_in, parse_rule
+from cxlab.catalog.rules import calls_in, check_structure, parse_rule
 from cxlab.errors import RuleError
 
 
@@ -37,11 +35,9 @@ def _row_rule(text: str) -> str:
     """Parse a row filter now; its columns are checked when it meets its table."""
     try:
         rule = parse_rule(text, "filter")
+        check_structure(rule, ROW_FUNCTIONS)
     except RuleError as e:
         raise ValueError(str(e).removeprefix("filter: ")) from None
-    for node in rule.tree.find_all(exp.Anonymous):
-        if node.name.lower() not in ROW_FUNCTIONS:
-            raise ValueError(f"unknown function '{node.name}' in a row filter (functions: {', '.join(ROW_FUNCTIONS)})")
     return text
 
 

@@ -186,3 +186,39 @@ def list_hypotheses(catalog: Catalog) -> pd.DataFrame:
     rows = [{"id": h.id, "title": h.title, "status": h.status, "owner": h.owner, "trigger": h.trigger,
              "missing checks": len(h.missing_checks())} for h in catalog.hypotheses.values()]
     return pd.DataFrame(rows, columns=["id", "title", "status", "owner", "trigger", "missing checks"])
+
+
+def check_against(catalog: Catalog, src: Any) -> list[str]:
+    """Problems that only the data can show: rule and filter columns, campaign breakdown columns."""
+    from cxlab.catalog.rules import compile_filter, evaluate_rules
+
+    problems = []
+    rules = [(kind, name, card.rule) for kind in ("triggers", "segments") for name, card in getattr(catalog, kind).items()]
+    rules += [("hypotheses", h.id, h.population) for h in catalog.hypotheses.values() if h.population]
+    for kind, name, text in rules:
+        where = str(catalog.files.get((kind, name), catalog.path))
+        try:
+            evaluate_rules({"rule": text}, src, ["2000-01-01"], where={"rule": where})
+        except RuleError as e:
+            problems.append(str(e))
+    for m in catalog.metrics.values():
+        if not m.filter or not src.has(m.source):
+            continue
+        table = src.table("holdings").join(src.table("products"), "product_id") if m.source == "holdings" else src.table("events")
+        try:
+            compile_filter(m.filter, table, f"{catalog.path / 'metrics.yml'}: metric '{m.name}'")
+        except RuleError as e:
+            problems.append(str(e))
+    columns = set(src.table("clients").columns)
+    present: set[str] = set()
+    if src.has("communications"):
+        comms = src.table("communications")
+        present = set(src.con.execute(comms.select("campaign_id").distinct()).campaign_id)
+    for c in catalog.campaigns.values():
+        if not present & set(c.campaign_ids):  # a card for another data set
+            continue
+        where = catalog.files.get(("campaigns", c.name), catalog.path)
+        for col in [*c.segments, *([c.covariate] if c.covariate else [])]:
+            if col not in columns:
+                problems.append(f"{where}: client column '{col}' is not in this data's clients table")
+    return problems

@@ -203,8 +203,28 @@ def compile_filter(rule: str | Rule, table: ibis.Table, where: str = "filter") -
     return _boolean(compiler, rule)
 
 
+#: Nodes that only ever appear inside handled nodes (names, type names of DATE '…' literals).
+_PARTS = (exp.Identifier, exp.DataType)
+
+
+def check_structure(rule: Rule, functions: Mapping[str, Any]) -> None:
+    """Reject what no data can make valid — node types without a handler, qualified names, unknown
+    functions — before any table is seen. Column names are checked when the rule meets its table."""
+    compiler = _Compiler(rule, ibis.table({"client_id": "int64"}, name="t"), functions, lambda call: ibis.literal(0))
+    for node in rule.tree.walk():
+        if isinstance(node, _PARTS):
+            continue
+        if type(node) not in _HANDLERS:
+            compiler(node)  # raises, naming the node
+        if isinstance(node, exp.Column) and (node.table or node.args.get("db")):
+            compiler.column(node)  # raises for the qualified name
+        if isinstance(node, exp.Anonymous) and node.name.lower() not in functions:
+            compiler.function(node)  # raises with suggestions
+
+
 def calls_in(rule: Rule) -> list[Call]:
     """The registry calls a client rule makes (validated), without compiling it."""
+    check_structure(rule, CLIENT_FUNCTIONS)
     found: list[Call] = []
     dummy = ibis.table({"client_id": "int64"}, name="clients")
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.data.write import write_tables
+from cxlab.errors import ParameterError
 
 DAY = np.timedelta64(1, "D")
 HOUR = np.timedelta64(1, "h")
@@ -512,7 +513,7 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7) -> dict[str, Any]:
     renamed); an existing demo in ``out`` is replaced.
     """
     if clients < 500:
-        raise ValueError(f"clients must be at least 500 for the planted effects to exist, got {clients}")
+        raise ParameterError(f"--clients must be at least 500 for the planted effects to exist, got {clients}")
     out = Path(out)
     g = _Generator(clients, seed)
     tables = g.run()

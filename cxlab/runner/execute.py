@@ -102,6 +102,7 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
         papermill.execute_notebook(
             str(nb.path), str(part), parameters=parameters, kernel_name="python3",
             progress_bar=progress, cwd=str(project_root()), language="python",
+            kernel_manager_class="cxlab.runner.kernel.QuietKernelManager",
         )
     except PapermillExecutionError as e:
         failed = folder / f"{nb.name}.failed.ipynb"

@@ -12,6 +12,7 @@ from scipy import stats
 from cxlab.data import connect
 from cxlab.data.demo import generate
 from cxlab.data.validate import validate
+from cxlab.errors import ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -97,5 +98,5 @@ def test_truth_lists_its_definitions(small_demo):
 
 
 def test_too_few_clients_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="clients must be at least 500"):
+    with pytest.raises(ParameterError, match="clients must be at least 500"):
         generate(tmp_path / "x", clients=10)

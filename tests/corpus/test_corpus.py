@@ -1,0 +1,181 @@
+"""The bad-input corpus: each broken input, run through the CLI, gives a clear message naming what and
+where, a non-zero exit code, no traceback, and no new or changed report."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlab import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+T = pd.Timestamp
+
+
+def clean() -> dict[str, pd.DataFrame]:
+    return {
+        "clients": pd.DataFrame({"client_id": [1, 2, 3], "joined_at": [T("2024-01-05")] * 3, "region": ["север", "south east", "юг"]}),
+        "products": pd.DataFrame({"product_id": ["cc", "dep"], "product_line": ["credit_card", "deposit"]}),
+        "holdings": pd.DataFrame({"client_id": [1, 2], "product_id": ["cc", "dep"], "opened_at": [T("2024-02-01"), T("2024-03-01")],
+                                  "closed_at": [pd.NaT, T("2024-06-01")], "value": [10.0, 20.0]}),
+        "events": pd.DataFrame({"client_id": [1, 3], "event_type": ["login", "зарплата"], "ts": [T("2024-04-01"), T("2024-05-01")],
+                                "value": [np.nan, 3000.0]}),
+        "communications": pd.DataFrame({"client_id": [1, 2], "campaign_id": ["c1", "c1"], "channel": ["email"] * 2,
+                                        "sent_at": [T("2024-06-01")] * 2, "group": ["treatment", "control"]}),
+    }
+
+
+def data(tmp: Path, change: Callable[[dict[str, pd.DataFrame]], None] = lambda t: None) -> Path:
+    folder = tmp / "data"
+    folder.mkdir(exist_ok=True)
+    tables = clean()
+    change(tables)
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def card(tmp: Path, kind: str, text: str) -> Path:
+    folder = tmp / "catalog"
+    shutil.copytree(ROOT / "catalog", folder, dirs_exist_ok=True)
+    (folder / kind / "broken.yml").write_text(text, encoding="utf-8")
+    return folder
+
+
+TRIGGER = "name: broken\ntitle: B\nrule: \"{rule}\"\ntarget_line: credit_card\nwindow_days: 30\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: Callable[[Path], list[str]]
+    code: int
+    message: str  # a regex the error must match
+
+
+def _set(table: str, column: str, values) -> Callable[[dict], None]:
+    def change(t: dict) -> None:
+        t[table][column] = values
+    return change
+
+
+def _truncate(tmp: Path) -> list[str]:
+    folder = data(tmp)
+    raw = (folder / "events.parquet").read_bytes()
+    (folder / "events.parquet").write_bytes(raw[: len(raw) // 2])
+    return ["validate", str(folder)]
+
+
+def _garbage(tmp: Path) -> list[str]:
+    folder = data(tmp)
+    (folder / "clients.parquet").write_bytes(b"this is not a parquet file")
+    return ["validate", str(folder)]
+
+
+CASES = [
+    Case("missing table", lambda p: ["validate", str(data(p, lambda t: t.pop("events")))], 2, r"events: table_missing"),
+    Case("missing column", lambda p: ["validate", str(data(p, lambda t: t["holdings"].pop("opened_at")))], 2, r"holdings.opened_at: column_missing"),
+    Case("wrong type", lambda p: ["validate", str(data(p, _set("events", "ts", ["2024-04-01", "soon"])))], 2, r"events.ts: wrong_type"),
+    Case("duplicate keys", lambda p: ["validate", str(data(p, _set("products", "product_id", ["cc", "cc"])))], 2, r"products.product_id: duplicate_key"),
+    Case("orphan foreign key", lambda p: ["validate", str(data(p, _set("holdings", "client_id", [1, 99])))], 2, r"holdings.client_id: orphan_foreign_key.*99"),
+    Case("closed before opened", lambda p: ["validate", str(data(p, _set("holdings", "closed_at", [pd.NaT, T("2023-01-01")])))], 2, r"holdings.closed_at: date_order"),
+    Case("dates in the future", lambda p: ["validate", str(data(p, _set("events", "ts", [T("2024-04-01"), T("2099-01-01")])))], 2, r"events.ts: date_in_future"),
+    Case("empty table", lambda p: ["validate", str(data(p, lambda t: t.__setitem__("events", t["events"].iloc[:0])))], 2, r"events: table_empty"),
+    Case("NaN and inf values", lambda p: ["validate", str(data(p, _set("holdings", "value", [np.inf, np.nan])))], 2, r"holdings.value: non_finite"),
+    Case("group outside the allowed set", lambda p: ["validate", str(data(p, _set("communications", "group", ["treatment", "holdout"])))], 2, r"communications.group: value_not_allowed"),
+    Case("null in a required column", lambda p: ["validate", str(data(p, _set("events", "event_type", [None, "login"])))], 2, r"events.event_type: null_in_required"),
+    Case("ids of different types", lambda p: ["validate", str(data(p, _set("holdings", "client_id", ["1", "2"])))], 2, r"holdings.client_id: wrong_type"),
+    Case("truncated parquet", _truncate, 2, r"table 'events': cannot read .*events.parquet"),
+    Case("unreadable file", _garbage, 2, r"table 'clients': cannot read .*clients.parquet"),
+    Case("data folder that does not exist", lambda p: ["validate", str(p / "nowhere")], 2, r"nowhere does not exist"),
+    Case("run on a missing folder", lambda p: ["run", "00", "--data", str(p / "nowhere"), "--out", str(p / "out")], 2, r"nowhere does not exist"),
+    Case("run on broken data", lambda p: ["run", "00", "--data", str(data(p, lambda t: t.pop("clients"))), "--out", str(p / "out")], 2, r"clients: table_missing"),
+    Case("unknown notebook", lambda p: ["run", "99-nothing", "--data", str(data(p)), "--out", str(p / "out")], 2, r"unknown notebook '99-nothing'"),
+    Case("unknown parameter", lambda p: ["run", "00", "--data", str(data(p)), "--out", str(p / "out"), "-p", "min_cel_size=3"], 2, r"unknown parameter.*min_cel_size.*min_cell_size"),
+    Case("parameter of the wrong type", lambda p: ["run", "00", "--data", str(data(p)), "--out", str(p / "out"), "-p", "min_cell_size=ten"], 2, r"parameter 'min_cell_size' must be int"),
+    Case("parameter without a value", lambda p: ["run", "00", "--data", str(data(p)), "-p", "lang"], 2, r"-p expects name=value"),
+    Case("run id with a slash", lambda p: ["run", "00", "--data", str(data(p)), "--out", str(p / "out"), "--run-id", "a/b"], 2, r"--run-id 'a/b'"),
+    Case("card with a YAML syntax error", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", "name: [unclosed\n"))], 2, r"broken.yml:2:1: YAML syntax error"),
+    Case("card with an unknown field", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="holds('deposit')") + "colour: red\n"))], 2, r"broken.yml:6: field 'colour': unknown field"),
+    Case("rule with an unknown column", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="agee > 3"))), "--data", str(data(p))], 2, r"broken.yml: unknown column 'agee'"),
+    Case("rule calling __import__", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="__import__('os')")))], 2, r"broken.yml:3: field 'rule': unknown function '__import__'"),
+    Case("rule with attribute access", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="a.__class__ = 1")))], 2, r"qualified name 'a.__class__' is not allowed"),
+    Case("rule with a lambda", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="lambda x: x")))], 2, r"cannot parse rule"),
+    Case("rule with a subquery", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="(SELECT 1) = 1")))], 2, r"'Subquery' is not allowed"),
+    Case("catalogue folder that does not exist", lambda p: ["catalog", "list", "--catalog", str(p / "nowhere")], 2, r"catalogue folder .*nowhere does not exist"),
+    Case("unknown dataset", lambda p: ["import", "netflix", str(p), "--out", str(p / "x")], 2, r"unknown dataset 'netflix'"),
+    Case("import source missing", lambda p: ["import", "hillstrom", str(p / "none.csv"), "--out", str(p / "x")], 2, r"none.csv does not exist"),
+    Case("too few demo clients", lambda p: ["demo-data", "--out", str(p / "demo"), "--clients", "10"], 2, r"--clients must be at least 500"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_refused_clearly(case, tmp_path, capsys):
+    reports = tmp_path / "out"
+    reports.mkdir()
+    (reports / "earlier").mkdir()
+    (reports / "earlier" / "00-data-overview.html").write_text("earlier report")
+    code = cli.main(case.args(tmp_path))
+    err = capsys.readouterr().err
+    assert code == case.code, err
+    assert "error: " in err and "Traceback" not in err, err
+    assert re.search(case.message, err, re.S), err
+    assert sorted(p.name for p in reports.iterdir()) == ["earlier"], "a report folder was written"
+    assert (reports / "earlier" / "00-data-overview.html").read_text() == "earlier report"
+
+
+def test_cyrillic_and_spaces_in_names_and_values_work(tmp_path, capsys):
+    folder = data(tmp_path)
+    assert cli.main(["validate", str(folder)]) == 0
+    assert cli.main(["run", "00", "--data", str(folder), "--out", str(tmp_path / "отчёты с пробелом"), "--quiet"]) == 0
+    assert list((tmp_path / "отчёты с пробелом").glob("*/00-data-overview.html"))
+
+
+def test_a_campaign_id_that_does_not_exist_fails_the_notebook_clearly(small_demo, tmp_path, capsys):
+    code = cli.main(["run", "04", "--data", str(small_demo), "--out", str(tmp_path), "--run-id", "x", "-p", "campaign=nope", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no campaign 'nope'" in err and "Traceback" not in err
+    assert not list((tmp_path / "x").glob("*.html"))
+
+
+def test_sigint_mid_notebook_leaves_no_partial_report(small_demo, tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "cxlab", "run", "02", "--data", str(small_demo), "--out", str(tmp_path),
+                             "--run-id", "cut", "--quiet"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "cut").glob(".*.part.ipynb")):
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    names = sorted(p.name for p in (tmp_path / "cut").iterdir())
+    assert names == ["manifest.json"], names
+    assert '"status": "interrupted"' in (tmp_path / "cut" / "manifest.json").read_text()
+
+
+def test_two_runs_into_one_reports_folder_at_once(small_demo, tmp_path):
+    args = [sys.executable, "-m", "cxlab", "run", "00", "--data", str(small_demo), "--out", str(tmp_path), "--quiet"]
+    procs = [subprocess.Popen(args + ["--run-id", rid], stderr=subprocess.PIPE, text=True, cwd=ROOT) for rid in ("one", "two")]
+    deadline = time.time() + 60
+    while time.time() < deadline and not (tmp_path / "one").exists():
+        time.sleep(0.1)
+    same = subprocess.run(args + ["--run-id", "one"], capture_output=True, text=True, cwd=ROOT)
+    results = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert same.returncode == 2 and "already exists" in same.stderr
+    index = (tmp_path / "index.html").read_text()
+    assert "one/00-data-overview.html" in index and "two/00-data-overview.html" in index
