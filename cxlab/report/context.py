@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.report.format import format_value
+from cxlab.report.i18n import catalogue
 from cxlab.report.i18n import t as translate
 
 #: The output type that carries a notebook's headline results; the runner reads it, HTML ignores it.
@@ -150,7 +151,7 @@ class Report:
         shown = self.suppress(frame, people) if people is not None else frame
         formats = dict(formats or {})
         body = shown.reset_index() if index else shown
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in body.columns)
+        head = "".join(f"<th>{html.escape(self.column_label(c))}</th>" for c in body.columns)
         rows = []
         for rec in body.itertuples(index=False):
             cells = []
@@ -173,6 +174,11 @@ class Report:
         _display(HTML(f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
         if note:
             _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
+
+    def column_label(self, name: Any) -> str:
+        """A table header: the ``columns.<name>`` message if there is one, else the name as given."""
+        key = f"columns.{name}"
+        return self.t(key) if key in catalogue(self.lang) else str(name)
 
     def figure(self, fig: Any) -> None:
         """Show a matplotlib figure as a PNG (embedded in the HTML, whatever the backend) and free it."""
