@@ -9,7 +9,7 @@ OUT ?= reports
 JOBS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports demo-data test test-slow lab bench clean
+.PHONY: help install reports demo-data test test-slow test-browser lab bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,10 @@ test: $(STAMP) ## run the test suite (what CI runs)
 
 test-slow: $(STAMP) ## run the slow tests: long simulations, heavy end-to-end runs
 	$(PY) -m pytest -n $(JOBS) -q -m slow
+
+test-browser: $(STAMP) ## render every report in headless Chromium (installs Debian's chromium if missing)
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian package)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	$(PY) -m pytest -q -m browser
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
 	$(PY) -m pip install --quiet -e '.[lab]'
