@@ -257,6 +257,11 @@ def evaluate_rules(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequ
     where = dict(where or {})
     parsed = {name: _as_rule(text, where.get(name, f"rule '{name}'")) for name, text in rules.items()}
     clients = src.table("clients")
+    # carry only the columns the rules name through the client × snapshot joins (narrow rows are fast)
+    named = {n.name for rule in parsed.values() for n in rule.tree.find_all(exp.Column)}
+    if named <= set(clients.columns):  # otherwise keep them all, so the error can suggest close names
+        keep = ["client_id", *(["joined_at"] if "joined_at" in clients.columns else []), *sorted(named - {"client_id", "joined_at"})]
+        clients = clients.select(*keep)
     snaps = _snapshots(snapshots)
     base = clients.cross_join(snaps)
     if "joined_at" in clients.columns:
