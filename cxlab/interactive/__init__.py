@@ -1,0 +1,1 @@
+"""Interactive tools for JupyterLab (ipywidgets); report notebooks show them only in a live session."""

@@ -1,0 +1,83 @@
+"""The segment builder's logic and widget callbacks, without a browser."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cxlab.catalog import Segment, load_card
+from cxlab.compute import segments as sg
+from cxlab.data import connect
+from cxlab.errors import CardError
+from cxlab.interactive.segment_builder import BuilderUI, Condition, SegmentBuilder, live, rule_text
+
+SNAP = date(2025, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def builder(small_demo):
+    return SegmentBuilder(connect(small_demo), SNAP)
+
+
+def test_conditions_write_rules_of_the_catalogue_language():
+    assert Condition("events", "salary_deposit", ">=", 1.0, 35).rule() == "count_events('salary_deposit', 35) >= 1"
+    assert Condition("lacks", "credit_card").rule() == "NOT holds('credit_card')"
+    assert Condition("column", "region", "=", "north").rule() == "region = 'north'"
+    assert Condition("lines", op=">", value=2.5).rule() == "count_lines() > 2.5"
+    assert rule_text([Condition("holds", "o'brien"), Condition("lines", value=2)]) == "holds('o''brien') AND count_lines() >= 2"
+    with pytest.raises(ValueError, match="kind"):
+        Condition("sql", "x").rule()
+    with pytest.raises(ValueError, match="identifier"):
+        Condition("column", "age; drop", "=", 1).rule()
+    with pytest.raises(ValueError, match="at least one"):
+        rule_text([])
+
+
+def test_measures_equal_the_sizing_engine(builder):
+    conds = [Condition("events", "travel_booking", ">=", 1, 90)]
+    m = builder.measure(conds, "insurance")
+    seg = Segment(name="t", title="t", rule=rule_text(conds), priority=1, product_line="insurance")
+    reach = sg.waterfall(builder.src, sg.flags(builder.src, [seg], SNAP), [seg], builder.filters).iloc[0]
+    rates, _ = sg.base_rates(builder.src, [seg], SNAP)
+    assert (m.size, m.reachable) == (reach.assigned, reach.not_holding)
+    assert (m.base_n, m.base_x) == (rates.n.iloc[0], rates.x_sum.iloc[0])
+    assert 0 < m.reachable < m.size
+
+
+def test_cards_are_validated_and_exported(builder, tmp_path):
+    conds = [Condition("events", "salary_deposit", ">=", 1, 35), Condition("lacks", "credit_card")]
+    path = builder.export(tmp_path / "segments", "salary_no_card", "Salary, no card", conds, "credit_card", priority=3)
+    card = load_card(path)
+    assert (card.name, card.priority, card.product_line) == ("salary_no_card", 3, "credit_card")
+    assert card.rule == "count_events('salary_deposit', 35) >= 1 AND NOT holds('credit_card')"
+    with pytest.raises(CardError, match="exists"):
+        builder.export(tmp_path / "segments", "salary_no_card", "", conds, "credit_card")
+    with pytest.raises(CardError, match="name"):
+        builder.card("Bad Name", "", conds, "credit_card")
+
+
+def test_widget_callbacks_update_the_numbers_and_export(builder, tmp_path):
+    ui = BuilderUI(builder, tmp_path, lang="en")
+    ui.line.value = "insurance"
+    row = ui.rows[0]
+    row["kind"].value = "events"
+    row["target"].value = "travel_booking"
+    row["days"].value = 90
+    first = ui.measures
+    assert first is not None and first.rule == "count_events('travel_booking', 90) >= 1"
+    assert f"{first.size:,}" in ui.output.value
+    ui.rows[1]["kind"].value = "holds"  # the target list switches to product lines
+    assert "insurance" in ui.rows[1]["target"].options
+    ui.rows[1]["target"].value = "credit_card"
+    assert ui.measures.rule.endswith("AND holds('credit_card')") and ui.measures.size < first.size
+    ui.rows[0]["value"].value = "not a number"  # a half-typed threshold shows the error, keeps the numbers
+    assert "cx-note" in ui.output.value and ui.measures.size < first.size
+    ui.rows[0]["value"].value = "1"
+    ui.name.value = "travel_card"
+    ui.export()
+    assert ui.exported == tmp_path / "segments" / "travel_card.yml" and load_card(ui.exported).product_line == "insurance"
+
+
+def test_not_live_outside_a_kernel():
+    assert live() is False
