@@ -13,12 +13,13 @@ from cxlab.stats.power import (
 )
 from cxlab.stats.proportion import fisher_exact, proportion_ci, proportion_diff, proportion_lift
 from cxlab.stats.results import Estimate
+from cxlab.stats.sequential import always_valid_diff
 from cxlab.stats.srm import SRMResult, srm_check
 from cxlab.stats.sufficient import ProportionStats, RatioStats, RegressionAdjustedStats, SampleMeanStats, from_row
 from cxlab.stats.uplift import ScoreBins, qini_coefficient, qini_curve, uplift_at_k, uplift_by_bin
 
 __all__ = [
-    "BayesResult", "Estimate", "ProportionStats", "RatioStats", "RegressionAdjustedStats", "SRMResult",
+    "BayesResult", "Estimate", "always_valid_diff", "ProportionStats", "RatioStats", "RegressionAdjustedStats", "SRMResult",
     "SampleMeanStats", "ScoreBins", "adjust_pvalues", "bayes_means", "bayes_proportions", "bootstrap_ci",
     "cuped_diff", "did", "did_paired", "fisher_exact", "from_row", "mde_means", "mde_proportions", "mean_diff",
     "mean_lift", "parallel_trends", "power_means", "power_proportions", "proportion_ci", "proportion_diff",
