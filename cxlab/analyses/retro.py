@@ -65,6 +65,11 @@ def _compare(metric: Metric, t: pd.Series, c: pd.Series, alpha: float) -> dict[s
            "lift": lift.estimate if lift else math.nan, "lift_low": lift.ci_low if lift else math.nan,
            "lift_high": lift.ci_high if lift else math.nan, "chance_to_beat": bayes.chance_to_beat,
            "cuped_uplift": math.nan, "cuped_low": math.nan, "cuped_high": math.nan, "variance_reduction": math.nan}
+    if st.variance > 0 or sc.variance > 0:  # with no variation at all there is nothing to bound
+        seq = cs.always_valid_diff(st, sc, alpha)
+        out |= {"always_valid_low": seq.ci_low, "always_valid_high": seq.ci_high}
+    else:
+        out |= {"always_valid_low": math.nan, "always_valid_high": math.nan}
     rt, rc = cs.from_row(t, "cuped"), cs.from_row(c, "cuped")
     if rt.pre.variance > 0 or rc.pre.variance > 0:
         cuped = cs.cuped_diff(rt, rc, alpha)
@@ -243,7 +248,7 @@ def headline(r: Retro) -> dict[str, Any]:
         effects.setdefault(row.metric, {})[row.arm] = {
             k: row[k] for k in ("people_t", "people_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
                                 "lift", "lift_low", "lift_high", "cuped_uplift", "cuped_low", "cuped_high",
-                                "variance_reduction", "chance_to_beat", "verdict")}
+                                "variance_reduction", "chance_to_beat", "always_valid_low", "always_valid_high", "verdict")}
     return {
         "campaign": r.campaign.name, "primary_metric": r.campaign.metrics.primary,
         "people": dict(zip(r.people.step, r.people["count"])),

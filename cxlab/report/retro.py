@@ -96,3 +96,14 @@ def incremental_table(r: Retro, lang: str) -> pd.DataFrame:
             "cost": f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
         })
     return pd.DataFrame(rows)
+
+
+def watching_table(r: Retro, lang: str) -> pd.DataFrame:
+    """Primary metric per arm: the fixed-horizon interval beside the always-valid one."""
+    name = r.campaign.metrics.primary
+    k = _kind(r, name)
+    f = lambda v: format_value(v, k, lang)  # noqa: E731
+    return pd.DataFrame([{t("retro.arm", lang): x.arm, t("retro.uplift", lang): f(x.uplift),
+                          t("retro.fixed_ci", lang): f"{f(x.ci_low)} … {f(x.ci_high)}",
+                          t("retro.always_valid_ci", lang): f"{f(x.always_valid_low)} … {f(x.always_valid_high)}"}
+                         for _, x in r.primary.iterrows()])
