@@ -44,7 +44,8 @@ def size_vs_quality(plan: pd.DataFrame, title: str, xlabel: str, ylabel: str) ->
     as such. Points are sized by expected incremental contracts."""
     fig, ax = new(8, 5)
     part = plan.dropna(subset=["reach", "base_rate"])
-    err = np.vstack([part.base_rate - part.rate_low, part.rate_high - part.base_rate])
+    # clipped: a Wilson bound can sit a rounding error past an estimate of exactly 0 or 1
+    err = np.clip(np.nan_to_num(np.vstack([part.base_rate - part.rate_low, part.rate_high - part.base_rate]).astype(float)), 0, None)
     ax.errorbar(part.reach, part.base_rate, yerr=err, fmt="none", ecolor="grey", capsize=4)
     sizes = 60 + 600 * part.contracts.fillna(0) / max(float(part.contracts.max() or 1), 1e-9)
     ax.scatter(part.reach, part.base_rate, s=sizes, alpha=0.7, color=sns.color_palette(PALETTE)[0])
