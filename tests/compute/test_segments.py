@@ -11,6 +11,7 @@ import pytest
 
 from cxlab.catalog import Segment, load_catalog
 from cxlab.compute import segments as sg
+from cxlab.compute.base import product_lines
 from cxlab.data import connect
 
 T = pd.Timestamp
