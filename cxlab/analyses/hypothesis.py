@@ -1,72 +1,109 @@
-"""The hypothesis card measured on the data: baseline, eligible flow, and what a test can detect."""
+"""The hypothesis card measured on the data: baseline, the flow of new eligible people, and what a
+test of the planned split can detect in how long."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxlab import stats as cs
-from cxlab.analyses.triggers import Backtest, backtest
 from cxlab.catalog.cards import Hypothesis, Metric, Trigger
 from cxlab.catalog.load import Catalog
+from cxlab.compute import hypothesis as ch
+from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
 
-#: Test lengths (months) for which the MDE table is shown.
-MONTHS = (1, 2, 3, 6)
+#: Test lengths (months) of the table of detectable effects.
+MONTHS = (1, 2, 3, 6, 12)
+#: Weeks in a month, to say durations in weeks.
+WEEKS_PER_MONTH = 52 / 12
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """What the 01 report shows."""
 
     hypothesis: Hypothesis
     trigger: Trigger
     metrics: dict[str, Metric]
-    backtest: Backtest
-    baseline: float
-    per_month: float
+    flow: pd.DataFrame
+    baseline: cs.Estimate
+    stock: int
+    new_per_month: float
     expected_abs: float
     n_treatment: int
     n_control: int
     months_needed: float
     mde_table: pd.DataFrame
-    curve: pd.DataFrame
+    size_curve: pd.DataFrame
+    mde_curve: pd.DataFrame
 
-    def headline(self) -> dict:
-        return {"hypothesis": self.hypothesis.id, "status": self.hypothesis.status, "baseline": self.baseline,
-                "eligible_per_month": self.per_month, "expected_uplift_abs": self.expected_abs,
+    @property
+    def weeks_needed(self) -> float:
+        return self.months_needed * WEEKS_PER_MONTH
+
+    def headline(self) -> dict[str, Any]:
+        return {"hypothesis": self.hypothesis.id, "trigger": self.trigger.name, "status": self.hypothesis.status,
+                "snapshots": [d.date().isoformat() for d in self.flow.snapshot],
+                "baseline": self.baseline.to_dict(), "fired_per_month": float(self.flow.n.mean()),
+                "stock": self.stock, "new_per_month": self.new_per_month, "expected_uplift_abs": self.expected_abs,
                 "sample_size": {"treatment": self.n_treatment, "control": self.n_control},
-                "months_needed": self.months_needed, "missing_checks": self.hypothesis.missing_checks(),
-                "mde_by_months": self.mde_table.to_dict(orient="records")}
+                "months_needed": self.months_needed, "weeks_needed": self.weeks_needed,
+                "missing_checks": self.hypothesis.missing_checks(), "mde_by_months": self.mde_table}
 
 
 def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: int = 6) -> Plan:
-    """Baseline = the conversion of clients the trigger fires for, over the last ``months_of_history``
-    snapshots (without any communication: the control group's expected rate); flow = fired per month."""
+    """Measure ``hypothesis_id`` on the last ``months_of_history`` monthly snapshots the data covers.
+
+    Baseline: the conversion of the clients the trigger (and the card's population rule) fires for,
+    without any campaign — the rate the control group should show. Flow: as if a test had started at
+    the first of those snapshots, the clients fired then (the stock) and those fired for the first time
+    at each later snapshot. A person enters a test once, so the test's size after ``m`` monthly waves is
+    stock + new × (m − 1). The first months' arrivals include clients who fired before the window and
+    return; new per month is therefore the mean of the later half of the arrivals, the steadier rate.
+    """
+    if months_of_history < 2:
+        raise ValueError(f"months_of_history must be at least 2 (a stock and one month of arrivals), got {months_of_history}")
     h = catalog.get("hypotheses", hypothesis_id)
     trigger = catalog.get("triggers", h.trigger)
-    names = [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails]
-    metrics = {n: catalog.get("metrics", n) for n in names}
-    full = backtest(src, catalog, trigger.name, model_rows=0)
-    recent = full.snapshots[-months_of_history:]
-    b = backtest(src, catalog, trigger.name, str(recent[0]), str(recent[-1]), model_rows=0)
-    baseline, per_month = b.rate_fired.estimate, float(b.monthly.fired.mean())
+    metrics = {n: catalog.get("metrics", n) for n in [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails]}
+    snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)[-months_of_history:]
+    flow = ch.flow(src, ct.panel(src, trigger, snaps, h.population or ""))
+    if flow.empty or flow.n.sum() == 0:
+        raise ValueError(f"the trigger '{trigger.name}' fires for nobody in {snaps[0]} … {snaps[-1]}")
+    baseline = cs.proportion_ci(cs.ProportionStats(int(flow.n.sum()), int(flow.x_sum.sum())), alpha=h.alpha)
+    arrivals = flow.new.iloc[1:]
+    stock, new = int(flow.new.iloc[0]), float(arrivals.iloc[len(arrivals) // 2:].mean()) if len(arrivals) else 0.0
+    p0 = baseline.estimate
     e = h.expected_effect
-    expected = (e.absolute if e.absolute is not None else e.relative * baseline) * (1 if e.sign == "+" else -1)
+    expected = (e.absolute if e.absolute is not None else e.relative * p0) * (1 if e.sign == "+" else -1)
     ratio = cs.ratio_from_share(h.treatment_share)
-    alternative = "two-sided"
-    nt, nc = cs.sample_size_proportions(baseline, expected, ratio, h.alpha, h.power, alternative)
-    months_needed = (nt + nc) / per_month if per_month else math.inf
-    rows = []
-    for m in MONTHS:
-        total = per_month * m
-        n_t = total * h.treatment_share
-        rows.append({"months": m, "people": int(total), "treatment": int(n_t), "control": int(total - n_t),
-                     "mde": cs.mde_proportions(baseline, n_t, ratio, h.alpha, h.power, alternative) if n_t > 1 else math.nan})
+    nt, nc = cs.sample_size_proportions(p0, expected, ratio, h.alpha, h.power)
+    needed = nt + nc
+    months = 1.0 if needed <= stock else (1 + (needed - stock) / new if new > 0 else math.inf)
     grid = np.linspace(abs(expected) * 0.4, abs(expected) * 2.5, 12) * (1 if expected >= 0 else -1)
-    curve = pd.DataFrame([{"mde": g, "n_treatment": cs.sample_size_proportions(baseline, g, ratio, h.alpha, h.power)[0]}
-                          for g in grid if 0 < baseline + g < 1])
-    return Plan(h, trigger, metrics, b, baseline, per_month, expected, nt, nc, months_needed, pd.DataFrame(rows), curve)
+    size_curve = pd.DataFrame([{"uplift": g, "n_treatment": cs.sample_size_proportions(p0, g, ratio, h.alpha, h.power)[0]}
+                               for g in grid if 0 < p0 + g < 1])
+    horizon = max(12.0, min(math.ceil(months * 1.25), 36)) if math.isfinite(months) else 12.0
+    mde_curve = _mde_by_months(h, p0, expected, stock, new, np.arange(1, horizon + 1))
+    table = _mde_by_months(h, p0, expected, stock, new, np.array(MONTHS))
+    return Plan(h, trigger, metrics, flow, baseline, stock, new, expected, nt, nc, months, table, size_curve, mde_curve)
+
+
+def _mde_by_months(h: Hypothesis, baseline: float, expected: float, stock: int, new: float,
+                   months: np.ndarray) -> pd.DataFrame:
+    """People enrolled in ``months`` monthly waves (stock + new × (m − 1)), their split, and the uplift
+    (signed like the expected effect) the test detects with the card's alpha and power."""
+    ratio = cs.ratio_from_share(h.treatment_share)
+    rows = []
+    for m in months:
+        people = stock + new * (int(m) - 1)
+        n_t = int(people * h.treatment_share)
+        mde = cs.mde_proportions(baseline, n_t, ratio, h.alpha, h.power) if n_t * ratio > 1 else math.nan
+        rows.append({"months": int(m), "people": int(people), "treatment": n_t, "control": int(people) - n_t,
+                     "mde": -mde if expected < 0 else mde})
+    return pd.DataFrame(rows)

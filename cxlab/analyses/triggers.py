@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
 
 from cxlab import stats as cs
 from cxlab.catalog.cards import Trigger
 from cxlab.catalog.load import Catalog
+from cxlab.compute import propensity as cp
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
 
@@ -32,6 +31,7 @@ class Backtest:
     rate_other: cs.Estimate
     diff: cs.Estimate
     lift: cs.Estimate | None
+    diff_clustered: cs.Estimate | None
     curves: pd.DataFrame
     adjusted: dict[str, Any] | None
     model: dict[str, Any] | None
@@ -45,9 +45,12 @@ def _monthly(counts: pd.DataFrame, alpha: float) -> pd.DataFrame:
         fired = cs.ProportionStats(int(g.n.get(True, 0)), int(g.x_sum.get(True, 0)))
         other = cs.ProportionStats(int(g.n.get(False, 0)), int(g.x_sum.get(False, 0)))
         row = {"snapshot": snap, "eligible": fired.n + other.n, "fired": fired.n,
-               "coverage": fired.n / (fired.n + other.n) if fired.n + other.n else math.nan,
-               "rate_fired": fired.mean if fired.n else math.nan, "rate_other": other.mean if other.n else math.nan,
-               "uplift": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+               "coverage": fired.n / (fired.n + other.n) if fired.n + other.n else math.nan}
+        for name, group in (("fired", fired), ("other", other)):
+            ci = cs.proportion_ci(group, alpha=alpha) if group.n else None
+            row |= {f"rate_{name}": ci.estimate if ci else math.nan, f"rate_{name}_low": ci.ci_low if ci else math.nan,
+                    f"rate_{name}_high": ci.ci_high if ci else math.nan}
+        row |= {"uplift": math.nan, "ci_low": math.nan, "ci_high": math.nan}
         if fired.n and other.n:
             d = cs.proportion_diff(fired, other, alpha=alpha)
             row |= {"uplift": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high}
@@ -81,39 +84,23 @@ def _adjusted(cells: pd.DataFrame, covariates: list[str], alpha: float) -> dict[
             "covariates": covariates, "cells": int(len(cells))}
 
 
-def _model(sample: pd.DataFrame, total: int, seed: int, bins: int = 10) -> dict[str, Any] | None:
-    """Train on the earlier snapshots, test on the later ones; compare with the rule at equal volume."""
-    snaps = sorted(sample.snapshot.unique())
-    if len(snaps) < 3:
+def _clustered(frame: pd.DataFrame, alpha: float) -> cs.Estimate | None:
+    """Fired minus not-fired conversion with clients as clusters: each group's rate is a ratio of sums
+    over clients (conversions / rows), its variance allows for a client's repeated snapshots."""
+    rows = frame.set_index("fired")
+    if not {True, False} <= set(rows.index) or (rows.n < 2).any():
         return None
-    cut = snaps[int(len(snaps) * 2 / 3)]
-    features = [c for c in sample.columns if c not in ("client_id", "snapshot", "fired", "converted", "days")]
-    train, test = sample[sample.snapshot < cut], sample[sample.snapshot >= cut]
-    if train.converted.nunique() < 2 or test.converted.nunique() < 2:
-        return None
-    clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, random_state=seed)
-    clf.fit(train[features], train.converted)
-    score = clf.predict_proba(test[features])[:, 1]
-    y = test.converted.to_numpy().astype(int)
-    fired = test.fired.to_numpy()
-    k = int(fired.sum())
-    base = y.mean()
-    top = np.argsort(-score, kind="stable")[:k] if k else np.array([], int)
-    precision_model = y[top].mean() if k else math.nan
-    precision_rule = y[fired].mean() if k else math.nan
-    order = pd.qcut(pd.Series(score).rank(method="first"), bins, labels=False)
-    calib = pd.DataFrame({"bin": order + 1, "predicted": score, "observed": y}).groupby("bin").mean().reset_index()
-    return {"auc_model": float(roc_auc_score(y, score)), "auc_rule": float(roc_auc_score(y, fired)),
-            "volume": k, "precision_model": float(precision_model), "precision_rule": float(precision_rule),
-            "lift_model": float(precision_model / base), "lift_rule": float(precision_rule / base), "base_rate": float(base),
-            "train_rows": int(len(train)), "test_rows": int(len(test)), "sample_rows": int(len(sample)),
-            "population_rows": int(total), "test_from": pd.Timestamp(cut).date().isoformat(), "features": len(features),
-            "calibration": calib}
+    return cs.ratio_diff(cs.from_row(rows.loc[True], "ratio"), cs.from_row(rows.loc[False], "ratio"), alpha)
 
 
 def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str = "", period_end: str = "",
-             covariates: list[str] | None = None, model_rows: int = 50_000, seed: int = 1, alpha: float = 0.05) -> Backtest:
-    """Backtest ``trigger_name`` at monthly snapshots over the period (defaults from the data)."""
+             covariates: list[str] | None = None, model_rows: int = 50_000, seed: int = 1, alpha: float = 0.05,
+             top_k_share: float = 0.0) -> Backtest:
+    """Backtest ``trigger_name`` at monthly snapshots over the period (defaults from the data).
+
+    ``model_rows`` bounds the propensity model's sample (0 skips the model); ``top_k_share`` sets the
+    volume the model is compared at (0: as many as the rule fires for).
+    """
     trigger = catalog.get("triggers", trigger_name)
     snaps = ct.monthly_snapshots(src, period_start, period_end, trigger.snapshot_day, trigger.window_days)
     p = ct.panel(src, trigger, snaps)
@@ -123,23 +110,26 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     other = cs.ProportionStats(int(pooled.n.get(False, 0)), int(pooled.x_sum.get(False, 0)))
     diff = cs.proportion_diff(fired, other, alpha=alpha)
     lift = cs.proportion_lift(fired, other, alpha) if fired.successes and other.successes else None
+    clustered = _clustered(ct.clusters(src, p), alpha)
     covariates = ct.default_covariates(src) if covariates is None or covariates == [] else covariates
     adjusted = _adjusted(ct.covariate_cells(src, p, covariates), covariates, alpha)
     model = None
     if model_rows > 0:
-        sample, total = ct.model_sample(src, p, model_rows, seed)
-        model = _model(sample, total, seed)
+        sample, total = cp.sample(src, p, model_rows, seed)
+        model = cp.compare(sample, total, seed, top_k_share)
     result = Backtest(trigger, snaps, _monthly(counts, alpha), cs.proportion_ci(fired, alpha=alpha),
-                      cs.proportion_ci(other, alpha=alpha), diff, lift,
+                      cs.proportion_ci(other, alpha=alpha), diff, lift, clustered,
                       _curves(ct.days_to_convert(src, p), fired.n, other.n, trigger.window_days), adjusted, model)
     result.headline = {
         "trigger": trigger.name, "target_line": trigger.target_line, "window_days": trigger.window_days,
         "snapshots": [str(s) for s in snaps], "eligible_rows": fired.n + other.n, "fired_rows": fired.n,
         "rate_fired": result.rate_fired.to_dict(), "rate_not_fired": result.rate_other.to_dict(),
         "uplift": diff.to_dict(), "lift": None if lift is None else lift.to_dict(),
+        "uplift_clustered": None if clustered is None else clustered.to_dict(),
         "fired_per_month_mean": float(result.monthly.fired.mean()),
         "months_with_significant_uplift": int((result.monthly.ci_low > 0).sum()),
-        "adjusted": None if adjusted is None else {k: v for k, v in adjusted.items()},
-        "model": None if model is None else {k: v for k, v in model.items() if k != "calibration"},
+        "monthly_uplift": result.monthly[["snapshot", "uplift", "ci_low", "ci_high"]],
+        "adjusted": adjusted,
+        "model": None if model is None else {k: v for k, v in model.items() if k not in ("calibration", "gains")},
     }
     return result

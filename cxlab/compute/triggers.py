@@ -2,7 +2,8 @@
 whether the trigger fired, and whether they opened the target line within the window.
 
 One row per (client, snapshot) lives only in the engine; what comes back are counts per
-(snapshot, fired), days-to-conversion histograms, covariate cells and a bounded, seeded model sample.
+(snapshot, fired), per-client sums for client-clustered intervals, days-to-conversion histograms and
+covariate cells (the propensity model's bounded sample is drawn in :mod:`cxlab.compute.propensity`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from cxlab.catalog.cards import Trigger
 from cxlab.catalog.rules import evaluate_rules
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
-
-#: Event types whose 30- and 90-day counts feed the propensity model (the most frequent ones).
-MAX_EVENT_TYPES = 10
 
 
 def monthly_snapshots(src: Source, start: str = "", end: str = "", day: int = 1, window_days: int = 30) -> list[date]:
@@ -35,10 +33,21 @@ def monthly_snapshots(src: Source, start: str = "", end: str = "", day: int = 1,
     return snaps
 
 
-def panel(src: Source, trigger: Trigger, snapshots: list[date]) -> ibis.Table:
-    """(client_id, snapshot, fired, converted, days) for eligible clients — an engine expression."""
-    flags = evaluate_rules({"fired": trigger.rule, "held": f"holds('{trigger.target_line}')"}, src, snapshots,
-                           where={"fired": f"trigger '{trigger.name}'"})
+def panel(src: Source, trigger: Trigger, snapshots: list[date], population: str = "") -> ibis.Table:
+    """(client_id, snapshot, fired, converted, days) for eligible clients — an engine expression.
+
+    Eligible: existing at the snapshot ``s`` and holding no open contract of the target line
+    (``opened_at < s`` and ``closed_at`` null or ``>= s``). Converted: a contract of the target line
+    opened in ``(s, s + window_days]``; ``days`` counts whole days from ``s`` to the first such opening.
+    A hypothesis's ``population`` rule, when given, narrows ``fired`` to the clients it targets.
+    """
+    rules = {"fired": trigger.rule, "held": f"holds('{trigger.target_line}')"}
+    where = {"fired": f"trigger '{trigger.name}'", "population": "hypothesis population"}
+    if population:
+        rules["population"] = population
+    flags = evaluate_rules(rules, src, snapshots, where=where)
+    if population:
+        flags = flags.mutate(fired=flags.fired & flags.population).drop("population")
     eligible = flags.filter(~flags.held)
     h = src.table("holdings").join(src.table("products"), "product_id")
     h = h.filter(h.product_line == trigger.target_line).select("client_id", opened=h.opened_at.cast("timestamp"))
@@ -56,6 +65,17 @@ def counts(src: Source, p: ibis.Table) -> pd.DataFrame:
                           .order_by(["snapshot", "fired"]))
     out["snapshot"] = pd.to_datetime(out.snapshot)
     return out
+
+
+def clusters(src: Source, p: ibis.Table) -> pd.DataFrame:
+    """Per ``fired``: sums over clients of their rows (``den``) and conversions (``num``) in that group,
+    with squares and cross-products — a ratio metric per client, whose delta-method variance allows for
+    a client appearing at several snapshots (column names of :func:`cxlab.stats.sufficient.from_row`)."""
+    per = p.group_by(["fired", "client_id"]).aggregate(num=p.converted.cast("int64").sum(), den=p.count())
+    num, den = per.num.cast("float64"), per.den.cast("float64")
+    out = per.group_by("fired").aggregate(n=per.count(), num_sum=num.sum(), num_sum_sq=(num * num).sum(),
+                                          den_sum=den.sum(), den_sum_sq=(den * den).sum(), num_den_sum=(num * den).sum())
+    return src.con.execute(out.order_by("fired"))
 
 
 def days_to_convert(src: Source, p: ibis.Table) -> pd.DataFrame:
@@ -88,41 +108,3 @@ def default_covariates(src: Source, limit: int = 3) -> list[str]:
         if len(found) == limit:
             break
     return found
-
-
-def model_sample(src: Source, p: ibis.Table, size: int, seed: int) -> tuple[pd.DataFrame, int]:
-    """A bounded, seeded sample of (client, snapshot) rows with features built in the engine:
-    counts of each frequent event type in the 30 and 90 days before the snapshot, product lines held,
-    tenure — plus ``fired`` and ``converted``; and how many rows it was drawn from. The sample is a
-    deterministic hash of the row keys and the seed."""
-    total = int(src.con.execute(p.count()))
-    rows = p
-    if total > size:
-        key = (p.client_id.cast("string").concat(p.snapshot.cast("string"), ibis.literal(str(seed)))).hash()
-        rows = p.filter((key.abs() % total) < size)
-    e = src.table("events")
-    types = src.con.execute(e.group_by("event_type").aggregate(n=e.count()).order_by(ibis.desc("n"))
-                            .limit(MAX_EVENT_TYPES)).event_type.tolist()
-    keys = rows.select("client_id", "snapshot")
-    j = e.filter(e.event_type.isin(types)).join(keys, "client_id")
-    j = j.filter((j.ts.cast("timestamp") >= j.snapshot - ibis.interval(days=90)) & (j.ts.cast("timestamp") < j.snapshot))
-    recent = j.ts.cast("timestamp") >= j.snapshot - ibis.interval(days=30)
-    feats = {}
-    value = j.value.cast("float64").fill_null(0.0)
-    for i, t in enumerate(types):
-        is_t = j.event_type == t
-        feats[f"e{i}_90"] = is_t.cast("int64").sum()
-        feats[f"e{i}_30"] = (is_t & recent).cast("int64").sum()
-        feats[f"e{i}_max30"] = ibis.ifelse(is_t & recent, value, 0.0).max()
-    agg = j.group_by(["client_id", "snapshot"]).aggregate(**feats)
-    out = rows.left_join(agg, ["client_id", "snapshot"]).drop("client_id_right", "snapshot_right")
-    clients = src.table("clients")
-    if "joined_at" in clients.columns:
-        out = out.join(clients.select("client_id", "joined_at"), "client_id")
-        out = out.mutate(tenure_days=out.snapshot.epoch_seconds() / 86_400 - out.joined_at.cast("timestamp").epoch_seconds() / 86_400).drop("joined_at")
-    frame = src.con.execute(out.order_by(["snapshot", "client_id"]))
-    names = {f"e{i}_{w}": f"{t}_{w}d" for i, t in enumerate(types) for w in (30, 90)}
-    names |= {f"e{i}_max30": f"{t}_max_value_30d" for i, t in enumerate(types)}
-    frame = frame.rename(columns=names).fillna({v: 0 for v in names.values()})
-    frame["snapshot"] = pd.to_datetime(frame.snapshot)
-    return frame, total

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from cxlab.analyses.hypothesis import Plan
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
+
+#: A test longer than this many months is called too long.
+LONG_MONTHS = 12
 
 
 def check_table(p: Plan, lang: str) -> pd.DataFrame:
@@ -17,22 +22,84 @@ def check_table(p: Plan, lang: str) -> pd.DataFrame:
 
 
 def missing_questions(p: Plan, lang: str) -> str:
+    """The unanswered questions of the communication check, as one phrase."""
     return ", ".join(t(f"hypothesis.q_{k}", lang) for k in p.hypothesis.missing_checks())
 
 
 def metric_lines(p: Plan, names: list[str], lang: str) -> str:
-    """Markdown bullets: each metric's label, definition and role."""
+    """Markdown bullets: each metric's label, role (and tolerated worsening) and definition."""
     out = []
     for n in names:
         m = p.metrics[n]
-        margin = f", margin {format_value(m.margin, 'pct', lang)}" if m.margin else ""
-        out.append(f"- **{m.label_in(lang)}** ({m.role}{margin}) — {m.description_in(lang)}")
+        role = t(f"hypothesis.role_{m.role}", lang)
+        if m.margin:
+            role += ", " + t("hypothesis.margin", lang, margin=format_value(m.margin, "pct", lang))
+        out.append(f"- **{m.label_in(lang)}** ({role}) — {m.description_in(lang)}")
     return "\n".join(out)
 
 
+def primary_definition(p: Plan, lang: str) -> str:
+    """The primary metric's label and definition, to print beside the baseline."""
+    m = p.metrics[p.hypothesis.metrics.primary]
+    return t("hypothesis.metric_definition", lang, label=m.label_in(lang), definition=m.description_in(lang))
+
+
+def baseline_values(p: Plan, lang: str) -> dict[str, str]:
+    """The numbers of the baseline sentence, formatted."""
+    pct = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
+    return {"n": str(len(p.flow)), "first": p.flow.snapshot.iloc[0].date().isoformat(),
+            "last": p.flow.snapshot.iloc[-1].date().isoformat(), "rate": pct(p.baseline.estimate),
+            "low": pct(p.baseline.ci_low), "high": pct(p.baseline.ci_high), "window": str(p.trigger.window_days)}
+
+
+def flow_values(p: Plan, lang: str) -> dict[str, str]:
+    """The numbers of the flow sentence, formatted."""
+    n = lambda v: format_value(v, "int", lang)  # noqa: E731
+    return {"fired": n(p.flow.n.mean()), "first": p.flow.snapshot.iloc[0].date().isoformat(), "stock": n(p.stock),
+            "new": n(p.new_per_month)}
+
+
+def flow_table(p: Plan, lang: str) -> tuple[pd.DataFrame, str]:
+    """Per snapshot: clients fired and those fired for the first time; and the name of the people column."""
+    fired = t("hypothesis.col_fired", lang)
+    frame = pd.DataFrame({t("hypothesis.col_snapshot", lang): p.flow.snapshot.dt.strftime("%Y-%m-%d"),
+                          fired: p.flow.n.astype(int), t("hypothesis.col_new", lang): p.flow.new.astype(int)})
+    return frame, fired
+
+
 def sample_values(p: Plan, lang: str) -> dict[str, str]:
+    """The numbers of the sample-size and duration sentences, formatted."""
     h = p.hypothesis
+    mde12 = p.mde_table.set_index("months").mde.get(LONG_MONTHS, math.nan)
     return {"effect": format_value(p.expected_abs, "pp", lang), "alpha": format_value(h.alpha, "number", lang),
             "power": format_value(h.power, "pct", lang, 0), "share": format_value(h.treatment_share, "pct", lang, 0),
             "nt": format_value(p.n_treatment, "int", lang), "nc": format_value(p.n_control, "int", lang),
-            "months": format_value(p.months_needed, "number", lang, 1)}
+            "total": format_value(p.n_treatment + p.n_control, "int", lang),
+            "months": format_value(p.months_needed, "number", lang, 1 if p.months_needed < 10 else 0),
+            "weeks": format_value(p.weeks_needed, "int", lang), "window": str(p.trigger.window_days),
+            "stock": format_value(p.stock, "int", lang), "long": str(LONG_MONTHS),
+            "mde12": format_value(mde12, "pp", lang), "mde1": format_value(p.mde_table.mde.iloc[0], "pp", lang)}
+
+
+def duration_verdict(p: Plan) -> tuple[str, str]:
+    """The message key and banner kind of the duration verdict."""
+    if p.n_treatment + p.n_control <= p.stock:
+        return "hypothesis.duration_now", "good"
+    if not math.isfinite(p.months_needed):
+        return "hypothesis.duration_never", "bad"
+    if p.months_needed > LONG_MONTHS:
+        return "hypothesis.duration_long", "bad"
+    return "hypothesis.duration_ok", "good"
+
+
+def duration_advice(p: Plan) -> str | None:
+    """The message key of advice for a test too long to run, or None when its length is fine."""
+    if duration_verdict(p)[1] == "good":
+        return None
+    return "hypothesis.duration_advice" if p.hypothesis.treatment_share == 0.5 else "hypothesis.duration_advice_split"
+
+
+def figure_labels(lang: str) -> dict[str, str]:
+    """Titles and axis labels of the sample-size and duration figure."""
+    keys = ("size_title", "mde_title", "expected", "uplift", "people", "months", "mde")
+    return {k: t(f"hypothesis.fig_{k}", lang) for k in keys}
