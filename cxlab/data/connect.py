@@ -82,6 +82,7 @@ def _table_files(folder: Path) -> dict[str, list[Path]]:
 
 def _open_folder(folder: Path) -> Source:
     con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
     files = _table_files(folder)
     if not files:
         raise DataError(f"{folder}: no tables found (expected clients.parquet, events.csv, … or folders of parquet).")
