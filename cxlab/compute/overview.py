@@ -78,32 +78,29 @@ def first_event_day(src: Source) -> date:
     return pd.Timestamp(src.con.execute(src.table("events").ts.min())).date()
 
 
+def _by_month(src: Source, t: ibis.Table, ts: str, key: str, rows: str) -> pd.DataFrame:
+    """Rows (named ``rows``) and distinct clients per calendar month of ``ts`` and value of ``key``."""
+    month = t[ts].cast("timestamp").truncate("M").cast("date")
+    out = src.con.execute(
+        t.group_by(month=month, **{key: t[key]})
+        .aggregate(**{rows: t.count()}, clients=t.client_id.nunique())
+        .order_by(["month", key])
+    )
+    out["month"] = pd.to_datetime(out["month"])
+    return out
+
+
 def contracts_by_month(src: Source, since: date | None = None) -> pd.DataFrame:
     """Contracts opened per calendar month and product line (long format), from ``since`` on."""
     h = src.table("holdings").join(src.table("products"), "product_id")
     if since is not None:
         h = h.filter(h.opened_at.cast("timestamp") >= ibis.timestamp(pd.Timestamp(since).to_pydatetime()))
-    month = h.opened_at.cast("timestamp").truncate("M").cast("date")
-    out = src.con.execute(
-        h.group_by(month=month, product_line=h.product_line)
-        .aggregate(contracts=h.count(), clients=h.client_id.nunique())
-        .order_by(["month", "product_line"])
-    )
-    out["month"] = pd.to_datetime(out["month"])
-    return out
+    return _by_month(src, h, "opened_at", "product_line", "contracts")
 
 
 def events_by_month(src: Source) -> pd.DataFrame:
     """Event rows and distinct clients per calendar month and event type (long format)."""
-    e = src.table("events")
-    month = e.ts.cast("timestamp").truncate("M").cast("date")
-    out = src.con.execute(
-        e.group_by(month=month, event_type=e.event_type)
-        .aggregate(events=e.count(), clients=e.client_id.nunique())
-        .order_by(["month", "event_type"])
-    )
-    out["month"] = pd.to_datetime(out["month"])
-    return out
+    return _by_month(src, src.table("events"), "ts", "event_type", "events")
 
 
 def holders_by_line(src: Source, as_of: date | None = None) -> pd.DataFrame:
