@@ -40,10 +40,6 @@ class FunctionSpec:
                 raise ValueError(f"{self.name}: '{pname}' must be a quoted text, got {value!r}")
         return Call(self, args)
 
-    @property
-    def signature(self) -> str:
-        return f"{self.name}({', '.join(n for n, _ in self.params)})"
-
 
 @dataclass(frozen=True)
 class Call:
