@@ -28,6 +28,7 @@ class Retro:
     people: pd.DataFrame
     sends: pd.DataFrame
     srm: cs.SRMResult
+    srm_by_segment: pd.DataFrame
     balance: pd.DataFrame
     effects: pd.DataFrame
     incremental: pd.DataFrame
@@ -209,8 +210,23 @@ def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: floa
     return pd.DataFrame(rows, columns=["metric", "arm", "pre_t", "pre_c", "difference", "p_value"])
 
 
+def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_deviation: float) -> pd.DataFrame:
+    """The sample-ratio check within each value of each breakdown column: a split broken for one region
+    or one band hides in the total."""
+    rows = []
+    for column in campaign.segments:
+        for segment, part in retro.people_by(src, crowd, column).groupby("segment"):
+            observed = dict(zip(part.arm, part.people.astype(int)))
+            res = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms,
+                               min_relative_deviation=min_deviation)
+            rows.append({"breakdown": column, "segment": str(segment), "people": int(part.people.sum()),
+                         "p_value": res.p_value, "deviation": res.deviation, "flagged": res.flagged})
+    return pd.DataFrame(rows, columns=["breakdown", "segment", "people", "p_value", "deviation", "flagged"])
+
+
 def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.05, correction: str = "holm",
-            cost_per_contact: float = 0.0, value_per_conversion: float = 0.0, did_metric: str = "") -> Retro:
+            cost_per_contact: float = 0.0, value_per_conversion: float = 0.0, did_metric: str = "",
+            srm_min_deviation: float = 0.0) -> Retro:
     """Run the whole retrospective of ``campaign_name`` on ``src``."""
     if correction not in CORRECTIONS:
         raise ParameterError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
@@ -220,7 +236,8 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     crowd = retro.people(src, campaign)
     sends = retro.sends(src, campaign, crowd)
     observed = dict(zip(sends.arm, sends.people.astype(int)))
-    srm = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms)
+    srm = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms,
+                       min_relative_deviation=srm_min_deviation)
     effects, by_metric = _effects(src, campaign, metrics, crowd, alpha)
     cost = cost_per_contact or campaign.cost_per_contact or 0.0
     value = value_per_conversion or campaign.value_per_conversion or 0.0
@@ -233,7 +250,8 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
             metrics[did_name] = catalog.get("metrics", did_name)
         trend, did, parallel = _did(src, campaign, metrics[did_name], crowd, alpha)
     primary = metrics[campaign.metrics.primary]
-    result = Retro(campaign, metrics, crowd.summary, sends, srm, _balance(campaign, by_metric, alpha), effects,
+    result = Retro(campaign, metrics, crowd.summary, sends, srm, _srm_by_segment(src, campaign, crowd, srm_min_deviation),
+                   _balance(campaign, by_metric, alpha), effects,
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
                    alpha)
@@ -252,7 +270,7 @@ def headline(r: Retro) -> dict[str, Any]:
     return {
         "campaign": r.campaign.name, "primary_metric": r.campaign.metrics.primary,
         "people": dict(zip(r.people.step, r.people["count"])),
-        "srm": r.srm.to_dict(), "effects": effects,
+        "srm": r.srm.to_dict(), "srm_segments_flagged": int(r.srm_by_segment.flagged.sum()), "effects": effects,
         "incremental": r.incremental.to_dict(orient="records"),
         "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),
                                             "parallel_trends_slope": None if r.parallel is None else r.parallel.to_dict()},

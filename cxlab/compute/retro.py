@@ -193,3 +193,13 @@ def sends(src: Source, campaign: Campaign, crowd: People) -> pd.DataFrame:
     """Communications rows and people per arm (the cost base: every row sent costs a contact)."""
     t = crowd.table
     return src.con.execute(t.group_by("arm").aggregate(people=t.count(), rows=t.rows.sum()).order_by("arm"))
+
+
+def people_by(src: Source, crowd: People, column: str) -> pd.DataFrame:
+    """People per (value of a client column, arm): the input of a per-dimension sample-ratio check."""
+    clients = src.table("clients")
+    if column not in clients.columns:
+        raise DataError(f"clients has no column '{column}' to check the split by; columns: {', '.join(clients.columns)}")
+    t = crowd.table.join(clients.select("client_id", column), "client_id")
+    t = t.mutate(segment=t[column].cast("string").fill_null("(missing)"))
+    return src.con.execute(t.group_by(["segment", "arm"]).aggregate(people=t.count()).order_by(["segment", "arm"]))

@@ -24,17 +24,22 @@ class SRMResult:
     observed: dict[str, int]
     expected: dict[str, float]
     zero_arms: tuple[str, ...] = field(default_factory=tuple)
+    deviation: float = 0.0
 
     def to_dict(self) -> dict:
         return {"p_value": self.p_value, "statistic": self.statistic, "flagged": self.flagged, "alpha": self.alpha,
-                "observed": self.observed, "expected": self.expected, "zero_arms": list(self.zero_arms)}
+                "observed": self.observed, "expected": self.expected, "zero_arms": list(self.zero_arms),
+                "deviation": self.deviation}
 
 
-def srm_check(observed: Mapping[str, int], planned_shares: Mapping[str, float], alpha: float = 0.001) -> SRMResult:
+def srm_check(observed: Mapping[str, int], planned_shares: Mapping[str, float], alpha: float = 0.001,
+              min_relative_deviation: float = 0.0) -> SRMResult:
     """Chi-square test of ``observed`` people per arm against ``planned_shares`` (which sum to 1).
 
-    An arm with no people at all is kept in the test (it is the clearest mismatch) and listed in
-    ``zero_arms``; an observed arm that was not planned is an error.
+    ``deviation`` is the largest relative gap between an arm's observed and planned share. With millions
+    of people a trivial gap is "significant"; ``min_relative_deviation`` (e.g. 0.01) flags only a mismatch
+    that is both significant and at least that large. An arm with no people at all is always flagged and
+    listed in ``zero_arms``; an observed arm that was not planned is an error.
     """
     unknown = set(observed) - set(planned_shares)
     if unknown:
@@ -51,5 +56,8 @@ def srm_check(observed: Mapping[str, int], planned_shares: Mapping[str, float], 
         raise ValueError("no people in any arm")
     expected = [planned_shares[a] * n for a in arms]
     res = sps.chisquare(counts, expected)
-    return SRMResult(float(res.pvalue), float(res.statistic), bool(res.pvalue < alpha), alpha,
-                     dict(zip(arms, counts)), dict(zip(arms, expected)), tuple(a for a, c in zip(arms, counts) if c == 0))
+    deviation = max(abs(c / e - 1) for c, e in zip(counts, expected))
+    zero = tuple(a for a, c in zip(arms, counts) if c == 0)
+    flagged = bool(zero) or bool(res.pvalue < alpha and deviation >= min_relative_deviation)
+    return SRMResult(float(res.pvalue), float(res.statistic), flagged, alpha, dict(zip(arms, counts)),
+                     dict(zip(arms, expected)), zero, float(deviation))

@@ -147,3 +147,10 @@ def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):
     assert res["srm"]["p_value"] > 0.001 and "variance_reduction" in res["effects"]["card_spend"]["email"]
     html = (tmp_path / "r" / "04-campaign-retro.html").read_text()
     assert "Verdict" in html and "cx-banner" in html
+
+
+def test_split_is_checked_within_each_breakdown(demo_retro):
+    by = demo_retro.srm_by_segment
+    assert set(by.breakdown) == {"income_band", "region"}
+    assert by.people[by.breakdown == "region"].sum() == demo_retro.sends.people.sum()
+    assert not by.flagged.any()  # the demo's split is random within every band and region

@@ -93,3 +93,14 @@ def test_welch_interval_contains_the_difference_and_flips(a, b):
     d, r = cs.mean_diff(sa, sb), cs.mean_diff(sb, sa)
     assert d.ci_low <= d.estimate <= d.ci_high
     assert r.estimate == pytest.approx(-d.estimate, abs=1e-6)
+
+
+def test_srm_practical_deviation_on_a_huge_population():
+    # 5,010,000 vs 4,990,000 planned 50/50: p ≈ 2.5e-10, but the gap is only 0.2% of an arm
+    observed = {"control": 5_010_000, "treatment": 4_990_000}
+    assert cs.srm_check(observed, {"control": 0.5, "treatment": 0.5}).flagged
+    res = cs.srm_check(observed, {"control": 0.5, "treatment": 0.5}, min_relative_deviation=0.01)
+    assert res.p_value < 1e-9 and res.deviation == pytest.approx(0.002) and not res.flagged
+    broken = cs.srm_check({"control": 5_300_000, "treatment": 4_700_000}, {"control": 0.5, "treatment": 0.5},
+                          min_relative_deviation=0.01)
+    assert broken.flagged and broken.deviation == pytest.approx(0.06)
