@@ -145,12 +145,11 @@ class Report:
         people: str | Iterable[str] | None = None,
         formats: Mapping[str, str] | None = None,
         note: str | None = None,
-        index: bool = False,
     ) -> None:
         """Show ``frame`` as a formatted table, small cells hidden (use :meth:`suppress` to reuse them)."""
         shown = self.suppress(frame, people) if people is not None else frame
         formats = dict(formats or {})
-        body = shown.reset_index() if index else shown
+        body = shown
         head = "".join(f"<th>{html.escape(self.column_label(c))}</th>" for c in body.columns)
         rows = []
         for rec in body.itertuples(index=False):

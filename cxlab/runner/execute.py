@@ -27,10 +27,6 @@ from cxlab.runner.index import write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
 
-#: Parameters the runner fills in for every notebook that declares them.
-COMMON = ("data", "lang")
-
-
 @dataclass
 class NotebookRun:
     """How one notebook went."""
