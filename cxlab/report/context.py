@@ -27,6 +27,14 @@ RESULTS_MIMETYPE = "application/vnd.cxlab.results+json"
 
 BANNER_KINDS = ("info", "good", "warn", "bad")
 
+#: Table columns that count people in a group: their small values are hidden in every table, whether or
+#: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
+PEOPLE_COLUMNS = frozenset({
+    "clients", "people", "people_t", "people_c", "n", "n_treatment", "n_control", "eligible", "fired",
+    "holders", "non_holders", "lookalikes", "raw", "assigned", "taken", "reach", "top", "stayed", "entered",
+    "left", "wider", "same", "narrower",
+})
+
 
 def _display(obj: Any = None, **kwargs: Any) -> None:
     from IPython.display import display  # imported late: the package is usable without a kernel
@@ -73,6 +81,7 @@ class Report:
     min_cell_size: int = 10
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     suppressed: int = 0
+    people_columns: set[str] = dataclasses.field(default_factory=lambda: set(PEOPLE_COLUMNS))
 
     def __post_init__(self) -> None:
         translate("common.parameters", self.lang)  # fail early on an unknown language
@@ -123,6 +132,7 @@ class Report:
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise KeyError(f"suppress: no column(s) {missing} in the table (have {list(frame.columns)})")
+        self.people_columns.update(str(c) for c in cols)
         out = frame.copy()
         if isinstance(people, str):
             measures = [c for c in out.columns[1:] if pd.api.types.is_numeric_dtype(out[c])]
@@ -131,10 +141,13 @@ class Report:
         else:
             masks = {c: out[c].between(1, self.min_cell_size - 1) for c in cols}
             self.suppressed += int(sum(m.sum() for m in masks.values()))
+        hidden = {col: set(labels) for col, labels in out.attrs.get("cx_hidden", {}).items()}
         for col, small in masks.items():
             if small.any():
                 kind = "Int64" if pd.api.types.is_integer_dtype(out[col]) else "Float64"
                 out[col] = out[col].astype(kind).mask(small)
+                hidden.setdefault(str(col), set()).update(out.index[small])
+        out.attrs["cx_hidden"] = hidden  # which cells were hidden (by row label), for the table to say "<k"
         return out
 
     # --- tables and figures -----------------------------------------------------------------------
@@ -146,26 +159,40 @@ class Report:
         formats: Mapping[str, str] | None = None,
         note: str | None = None,
     ) -> None:
-        """Show ``frame`` as a formatted table, small cells hidden (use :meth:`suppress` to reuse them)."""
+        """Show ``frame`` as a formatted table with small cells hidden.
+
+        Rows are hidden as :meth:`suppress` does when ``people`` names one column; besides, every cell of a
+        column that counts people (:data:`PEOPLE_COLUMNS`, or given to ``suppress`` before) is hidden on its
+        own when small, and shown as "<k". Such cells carry the class ``cx-n`` so a scan can check them.
+        """
         shown = self.suppress(frame, people) if people is not None else frame
+        counted = [c for c in shown.columns if str(c) in self.people_columns and pd.api.types.is_numeric_dtype(shown[c])]
+        if counted:
+            shown = self.suppress(shown, counted)
         formats = dict(formats or {})
         body = shown
         head = "".join(f"<th>{html.escape(self.column_label(c))}</th>" for c in body.columns)
         rows = []
-        for rec in body.itertuples(index=False):
+        hidden = body.attrs.get("cx_hidden", {})
+        for label, *rec in body.itertuples(index=True):
             cells = []
             for col, v in zip(body.columns, rec):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
                 if isinstance(v, pd.Timestamp):
                     v = v.strftime("%Y-%m-%d %H:%M") if (v.hour or v.minute) else v.strftime("%Y-%m-%d")
+                if label in hidden.get(str(col), ()):  # a small count says "<k"; the rest of its row "—"
+                    text = f"&lt;{self.min_cell_size}" if col in counted else "—"
+                    cells.append(f'<td class="{"cx-n " if col in counted else ""}cx-hidden">{text}</td>')
+                    continue
                 if isinstance(v, (bool, np.bool_)):
                     text = self.t("common.yes" if v else "common.no")
                 elif isinstance(v, str):
                     text = v
                 else:
                     text = format_value(v, kind, self.lang)
-                align = ' class="cx-text"' if isinstance(v, str) else ""
-                cells.append(f"<td{align}>{html.escape(text)}</td>")
+                classes = [name for name, on in (("cx-text", isinstance(v, str)), ("cx-n", col in counted)) if on]
+                attr = f' class="{" ".join(classes)}"' if classes else ""
+                cells.append(f"<td{attr}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         from IPython.display import HTML

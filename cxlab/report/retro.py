@@ -84,13 +84,19 @@ def definitions(r: Retro, names: list[str], lang: str) -> str:
     return "\n".join(lines)
 
 
+def people_table(r: Retro, lang: str) -> pd.DataFrame:
+    """From communication rows to the people analysed, each step named in the report's language."""
+    return pd.DataFrame({t("retro.step", lang): [t(f"retro.step_{s}", lang) for s in r.people.step],
+                         "count": r.people["count"]})
+
+
 def incremental_table(r: Retro, lang: str) -> pd.DataFrame:
     """Per arm: people, contacts, incremental contracts, value and ROI, each with its interval."""
     f = lambda v, k: format_value(v, k, lang)  # noqa: E731
     rows = []
     for _, x in r.incremental.iterrows():
         rows.append({
-            t("retro.arm", lang): x.arm, "n": f(x.people, "int"), "contacts": f(x.contacts, "int"),
+            t("retro.arm", lang): x.arm, "n": int(x.people), "contacts": int(x.contacts),
             "+contracts": f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
             "+value": f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
             "cost": f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",

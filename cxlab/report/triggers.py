@@ -5,8 +5,21 @@ from __future__ import annotations
 import pandas as pd
 
 from cxlab.analyses.triggers import Backtest
+from cxlab.catalog.load import Catalog
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
+
+
+def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
+    """The primary metric of every hypothesis built on ``trigger``, with its catalogue definition, so the
+    reader sees what a campaign on this trigger will be judged by beside the backtest's conversion."""
+    lines = []
+    for h in sorted(catalog.hypotheses.values(), key=lambda h: h.id):
+        if h.trigger == trigger and h.metrics.primary in catalog.metrics:
+            m = catalog.metrics[h.metrics.primary]
+            lines.append("- " + t("triggers.catalogue_metric", lang, hypothesis=h.id, label=m.label_in(lang),
+                                  description=m.description_in(lang), window=m.window_days))
+    return "\n".join([t("triggers.catalogue_metrics", lang), *lines]) if lines else t("triggers.catalogue_none", lang)
 
 
 def summary_table(b: Backtest, lang: str) -> pd.DataFrame:

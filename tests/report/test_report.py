@@ -66,3 +66,48 @@ def test_unknown_key_and_language_are_clear_errors():
         t("nope.nothing")
     with pytest.raises(ValueError, match="lang must be one of en, ru"):
         Report(lang="de")
+
+
+def _rendered(rep: Report, frame: pd.DataFrame, **kwargs) -> str:
+    """The HTML that ``rep.table`` displays."""
+    from unittest import mock
+
+    with mock.patch("cxlab.report.context._display") as shown:
+        rep.table(frame, **kwargs)
+    return shown.call_args_list[0].args[0].data
+
+
+def test_people_columns_are_hidden_in_every_table_and_marked_for_the_scan():
+    from cxlab.report.scan import scan_html
+
+    rep = Report(min_cell_size=10)
+    frame = pd.DataFrame({"segment": ["a", "b", "c"], "clients": [500, 3, 0], "contracts": [7, 2, 1]})
+    html = _rendered(rep, frame)  # no people= given: "clients" is a known people column all the same
+    assert '<td class="cx-n cx-hidden">&lt;10</td>' in html
+    assert html.count('class="cx-n"') == 2  # 500 and 0 stay visible
+    assert "<td>7</td>" in html  # contracts are not people: not hidden, not marked
+    scan = scan_html(html, 10)
+    assert scan.ok and scan.hidden == 1 and scan.checked == 2
+    assert rep.suppressed == 1
+
+
+def test_rows_hidden_by_their_people_column_show_dashes_for_their_measures():
+    rep = Report(min_cell_size=10)
+    html = _rendered(rep, pd.DataFrame({"arm": ["x", "y"], "people": [40, 4], "rate": [0.1, 0.5]}), people="people")
+    assert '<td class="cx-n cx-hidden">&lt;10</td><td class="cx-hidden">—</td>' in html
+    from cxlab.report.scan import scan_html
+
+    assert scan_html(html, 10).ok
+
+
+def test_the_scan_finds_small_counts_and_unmarked_people_columns():
+    from cxlab.report.scan import scan_html
+
+    marked = '<table class="cx-table"><thead><tr><th>segment</th><th>clients</th></tr></thead>' \
+             '<tbody><tr><td class="cx-text">a</td><td class="cx-n">7</td></tr></tbody></table>'
+    assert scan_html(marked, 10).small == ["table 1, column 'clients': 7"]
+    assert scan_html(marked, 5).ok
+    unmarked = marked.replace(' class="cx-n"', "").replace(">7<", ">1,234<")
+    assert scan_html(unmarked, 10).unmarked == ["table 1, column 'clients': 1,234"]
+    russian = unmarked.replace("<th>clients</th>", f"<th>{catalogue('ru')['columns.clients']}</th>")
+    assert len(scan_html(russian, 10).unmarked) == 1

@@ -1,5 +1,5 @@
 """Reports people can trust: the same inputs give byte-identical results; HTML needs no network and shows
-no client identifiers."""
+no client identifiers and no small cells."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import pytest
 
 from cxlab.runner import run
 
-NOTEBOOKS = ["00", "01", "02", "04"]
+NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
+MIN_CELL = 25  # above the default so that the small demo has cells to hide
 
 
 @pytest.fixture(scope="module")
 def two_runs(small_demo, tmp_path_factory):
     out = tmp_path_factory.mktemp("trust")
-    params = {"model_sample": "4000", "period_start": "2024-04-01"}
+    params = {"model_sample": "4000", "period_start": "2024-04-01", "min_cell_size": str(MIN_CELL)}
     for run_id in ("a", "b"):
         result = run(NOTEBOOKS, data=small_demo, out=out, run_id=run_id, params=params, progress=False)
         assert result.ok, [nb.error for nb in result.notebooks]
@@ -40,3 +41,14 @@ def test_reports_show_no_client_identifiers(two_runs):
     for page in (two_runs / "a").glob("*.html"):
         body = page.read_text().split("<body", 1)[1]
         assert "client_id" not in body, page.name
+
+
+def test_reports_show_no_small_cells(two_runs):
+    from cxlab.report.scan import scan_html
+
+    hidden = checked = 0
+    for page in sorted((two_runs / "a").glob("*.html")):
+        scan = scan_html(page.read_text(), MIN_CELL)
+        assert scan.ok, (page.name, scan.small[:5], scan.unmarked[:5])
+        hidden, checked = hidden + scan.hidden, checked + scan.checked
+    assert checked > 100 and hidden > 0, (checked, hidden)  # the scan saw people counts, and some were small
