@@ -1,7 +1,8 @@
 """Power, minimum detectable effect and sample size for proportions and means, any allocation.
 
 Delegates to statsmodels: ``NormalIndPower`` with Cohen's h for proportions (``proportion_effectsize``),
-``TTestIndPower`` with Cohen's d for means. ``ratio`` is n_control / n_treatment, as in statsmodels; for a
+``TTestIndPower`` with Cohen's d for means; ratio metrics (delta method) and CUPED-adjusted means reduce to
+the mean formulas with the right per-person sd (:func:`ratio_sd`, :func:`cuped_sd`). ``ratio`` is n_control / n_treatment, as in statsmodels; for a
 planned treatment share s it is (1 − s) / s. ``alternative``: two-sided, larger, smaller.
 """
 
@@ -13,6 +14,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from cxlab.stats.results import check_alpha, check_alternative
+from cxlab.stats.sufficient import RatioStats
 
 
 def _check(baseline: float | None = None, power: float | None = None, ratio: float | None = None) -> None:
@@ -92,3 +94,33 @@ def mde_means(sd: float, n_treatment: float, ratio: float = 1.0, alpha: float = 
         raise ValueError(f"sd must be positive and n_treatment above 2, got sd {sd}, n {n_treatment}")
     d = TTestIndPower().solve_power(None, nobs1=n_treatment, alpha=alpha, power=power, ratio=ratio, alternative=alternative)
     return abs(float(d)) * sd
+
+
+def ratio_sd(history: RatioStats) -> float:
+    """Per-person standard deviation of a ratio metric Σm/Σd linearised by the delta method:
+    √(n·Var(R̂)) = √(σm² − 2Rσmd + R²σd²) / d̄. With it, the mean formulas above plan a ratio metric.
+    Reference: Deng, Knoblich & Lu (2018), "Applying the Delta Method in Metric Analytics"."""
+    if history.n < 3 or not history.d_sum:
+        raise ValueError("a ratio metric's history needs at least 3 people and a non-zero denominator")
+    return math.sqrt(max(history.n * history.variance_of_ratio(), 0.0))
+
+
+def cuped_sd(sd: float, variance_reduction: float) -> float:
+    """The per-person sd left after CUPED removes ``variance_reduction`` of the variance (≈ ρ² of the
+    outcome with its pre-period value): plan a CUPED-adjusted metric with the mean formulas and this sd."""
+    if not 0 <= variance_reduction < 1:
+        raise ValueError(f"variance_reduction must be in [0, 1), got {variance_reduction}")
+    return sd * math.sqrt(1 - variance_reduction)
+
+
+def sample_size_ratio(mde: float, history: RatioStats, ratio: float = 1.0, alpha: float = 0.05, power: float = 0.8,
+                      alternative: str = "two-sided") -> tuple[int, int]:
+    """People needed (treatment, control) to detect an absolute change ``mde`` of a ratio metric whose
+    per-person spread is estimated from ``history`` (e.g. last quarter's sums)."""
+    return sample_size_means(mde, ratio_sd(history), ratio, alpha, power, alternative)
+
+
+def sample_size_cuped(mde: float, sd: float, variance_reduction: float, ratio: float = 1.0, alpha: float = 0.05,
+                      power: float = 0.8, alternative: str = "two-sided") -> tuple[int, int]:
+    """People needed to detect ``mde`` in a mean read with CUPED that removes ``variance_reduction``."""
+    return sample_size_means(mde, cuped_sd(sd, variance_reduction), ratio, alpha, power, alternative)
