@@ -44,44 +44,54 @@ def status(low: float, high: float, alpha: float) -> str:
     return "inflated" if low > alpha else "conservative" if high < alpha else "ok"
 
 
-def fake_split_sums(src: Source, outcomes: ibis.Table, runs: int, control_share: float, seed: int) -> pd.DataFrame:
-    """Per (run, fake arm): n, x_sum, x_sum_sq — every split in one query, arms from a seeded hash."""
+def fake_split_sums(src: Source, values: retro.Values, runs: int, control_share: float, seed: int) -> pd.DataFrame:
+    """Per (run, fake arm): the metric's sufficient statistics — every split in one query, arms from a
+    seeded hash of (client, run)."""
     r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
-    j = outcomes.select("client_id", "x").cross_join(r)
+    ratio = values.metric.type == "ratio"
+    j = values.table.select("client_id", *(("num", "den") if ratio else ("x",))).cross_join(r)
     key = j.client_id.cast("string").concat(ibis.literal("-"), j.run.cast("string"), ibis.literal(f"-{seed}")).hash()
     control = (key.abs() % SCALE) < int(control_share * SCALE)
     j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
-    sums = j.group_by(["run", "fake"]).aggregate(n=j.count(), x_sum=j.x.sum(), x_sum_sq=(j.x * j.x).sum())
-    return src.con.execute(sums.order_by(["run", "fake"]))
+    sums = retro.ratio_sums(j, ["run", "fake"]) if ratio else retro.sums(j, ["run", "fake"], pre=None)
+    return src.con.execute(sums)
+
+
+def _test(kind: str, t: pd.Series, c: pd.Series, alpha: float) -> float:
+    if kind == "proportion":
+        return cs.proportion_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha=alpha).p_value
+    if kind == "ratio":
+        return cs.ratio_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha).p_value
+    return cs.mean_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha).p_value
 
 
 def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alpha: float = 0.05, seed: int = 1,
-       progress: bool = True) -> AAResult:
-    """Run ``runs`` A/A splits for every metric of the campaign card."""
+       progress: bool = True, exclude_competing: bool = False) -> AAResult:
+    """Run ``runs`` A/A splits for every metric of the campaign card, with the 04 report's people and
+    per-person values (winsorisation included); quantile metrics are skipped (a bootstrap per split)."""
     if runs < 20:
         raise ParameterError(f"--runs must be at least 20 for a false-positive rate to mean anything, got {runs}")
     campaign = catalog.get("campaigns", campaign_name)
-    crowd = retro.people(src, campaign)
+    crowd = retro.people(src, campaign, exclude_competing)
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
     share = campaign.arms[campaign.control_arm]
     rows, pvalues = [], {}
     for name in tqdm(names, desc="A/A metrics", disable=not progress):
         metric = catalog.get("metrics", name)
-        t = retro.outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days)
-        sums = fake_split_sums(src, t, runs, share, seed)
+        if metric.type == "quantile":
+            continue
+        parts = {n: catalog.get("metrics", n) for n in (metric.numerator, metric.denominator) if n}
+        sums = fake_split_sums(src, retro.values(src, campaign, metric, crowd, parts), runs, share, seed)
+        kind = metric.type
         p = []
         for _, part in sums.groupby("run"):
             g = part.set_index("fake")
             if {"control", "treatment"} - set(g.index):
                 continue
-            if metric.type == "proportion":
-                res = cs.proportion_diff(cs.from_row(g.loc["treatment"], "proportion"), cs.from_row(g.loc["control"], "proportion"), alpha=alpha)
-            else:
-                try:
-                    res = cs.mean_diff(cs.from_row(g.loc["treatment"], "mean"), cs.from_row(g.loc["control"], "mean"), alpha)
-                except ValueError:  # no variation in this split
-                    continue
-            p.append(res.p_value)
+            try:
+                p.append(_test(kind, g.loc["treatment"], g.loc["control"], alpha))
+            except ValueError:  # no variation in this split
+                continue
         p = np.array(p)
         pvalues[name] = p
         k = int((p < alpha).sum())

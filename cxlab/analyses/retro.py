@@ -7,9 +7,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from cxlab import stats as cs
+from cxlab.analyses.aa import aa
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
@@ -17,6 +20,10 @@ from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
 
 CORRECTIONS = ("holm", "fdr_bh")
+#: Below this p-value a pre-period difference between arms means the split or the data is broken.
+BALANCE_ALPHA = 0.001
+#: A stratum needs this many people per arm for its own CUPED slope.
+MIN_STRATUM = 20
 
 
 @dataclass
@@ -39,20 +46,38 @@ class Retro:
     heterogeneity: pd.DataFrame
     qini: dict[str, Any] | None
     alpha: float
+    strata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    caps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    competitors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded_competing: bool = False
+    correction: str = "holm"
+    aa: Any = None
     headline: dict[str, Any] = field(default_factory=dict)
 
     @property
     def primary(self) -> pd.DataFrame:
         return self.effects[self.effects.metric == self.campaign.metrics.primary]
 
+    @property
+    def balance_flagged(self) -> pd.DataFrame:
+        """Metrics whose pre-period level differs between arms beyond chance (p < BALANCE_ALPHA)."""
+        return self.balance[self.balance.p_value < BALANCE_ALPHA]
 
-def _stats(row: pd.Series, metric: Metric) -> cs.ProportionStats | cs.SampleMeanStats:
-    return cs.from_row(row, "proportion" if metric.type == "proportion" else "mean")
+    @property
+    def exposure_p(self) -> float:
+        """Chi-square p of 'exposed to a competing campaign' by arm: small means exposure depends on the arm."""
+        e = self.exposure
+        if e.empty or e.exposed.sum() == 0 or (e.exposed == e.people).all():
+            return math.nan
+        return float(sps.chi2_contingency(np.column_stack([e.exposed, e.people - e.exposed]))[1])
 
 
 def _compare(metric: Metric, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
-    """One arm against control on one metric: levels, absolute and relative uplift, CUPED."""
-    st, sc = _stats(t, metric), _stats(c, metric)
+    """One arm against control on a proportion or mean metric: levels, absolute and relative uplift,
+    the Bayesian chance to beat, the always-valid interval and CUPED on everybody (one slope)."""
+    kind = "proportion" if metric.type == "proportion" else "mean"
+    st, sc = cs.from_row(t, kind), cs.from_row(c, kind)
     if metric.type == "proportion":
         diff = cs.proportion_diff(st, sc, alpha=alpha)
         lift = cs.proportion_lift(st, sc, alpha) if st.successes and sc.successes else None
@@ -61,54 +86,146 @@ def _compare(metric: Metric, t: pd.Series, c: pd.Series, alpha: float) -> dict[s
         diff = cs.mean_diff(st, sc, alpha)
         lift = cs.mean_lift(st, sc, alpha) if sc.mean else None
         bayes = cs.bayes_means(st, sc, alpha)
-    out = {"people_t": st.n, "people_c": sc.n, "value_t": st.mean, "value_c": sc.mean,
-           "uplift": diff.estimate, "ci_low": diff.ci_low, "ci_high": diff.ci_high, "p_value": diff.p_value,
-           "lift": lift.estimate if lift else math.nan, "lift_low": lift.ci_low if lift else math.nan,
-           "lift_high": lift.ci_high if lift else math.nan, "chance_to_beat": bayes.chance_to_beat,
-           "cuped_uplift": math.nan, "cuped_low": math.nan, "cuped_high": math.nan, "variance_reduction": math.nan}
+    out = _row(st.n, sc.n, st.mean, sc.mean, diff, lift) | {"chance_to_beat": bayes.chance_to_beat}
     if st.variance > 0 or sc.variance > 0:  # with no variation at all there is nothing to bound
         seq = cs.always_valid_diff(st, sc, alpha)
         out |= {"always_valid_low": seq.ci_low, "always_valid_high": seq.ci_high}
-    else:
-        out |= {"always_valid_low": math.nan, "always_valid_high": math.nan}
     rt, rc = cs.from_row(t, "cuped"), cs.from_row(c, "cuped")
     if rt.pre.variance > 0 or rc.pre.variance > 0:
         cuped = cs.cuped_diff(rt, rc, alpha)
         out |= {"cuped_uplift": cuped.estimate, "cuped_low": cuped.ci_low, "cuped_high": cuped.ci_high,
-                "variance_reduction": cuped.extra["variance_reduction"]}
+                "variance_reduction": cuped.extra["variance_reduction"], "cuped_method": "pooled",
+                "pre_correlation": _within_correlation(rt, rc)}
     return out
 
 
-def guardrail_verdict(metric: Metric, row: dict[str, Any]) -> str:
+def _within_correlation(*groups: cs.RegressionAdjustedStats) -> float:
+    """Correlation of pre-period and outcome within arms (pooled): CUPED removes about its square."""
+    sxy = sum((g.n - 1) * g.covariance for g in groups)
+    sxx = sum((g.n - 1) * g.pre.variance for g in groups)
+    syy = sum((g.n - 1) * g.post.variance for g in groups)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else math.nan
+
+
+def _row(n_t: int, n_c: int, value_t: float, value_c: float, diff: cs.Estimate | None, lift: cs.Estimate | None) -> dict[str, Any]:
+    """The effect columns every metric fills (NaN where a method does not apply)."""
+    nan = math.nan
+    return {"people_t": n_t, "people_c": n_c, "value_t": value_t, "value_c": value_c,
+            "uplift": diff.estimate if diff else nan, "ci_low": diff.ci_low if diff else nan,
+            "ci_high": diff.ci_high if diff else nan, "p_value": diff.p_value if diff else nan,
+            "lift": lift.estimate if lift else nan, "lift_low": lift.ci_low if lift else nan,
+            "lift_high": lift.ci_high if lift else nan, "chance_to_beat": nan, "always_valid_low": nan,
+            "always_valid_high": nan, "cuped_uplift": nan, "cuped_low": nan, "cuped_high": nan,
+            "variance_reduction": nan, "cuped_method": "", "pre_correlation": nan, "untestable": ""}
+
+
+def _compare_ratio(t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
+    """A ratio metric (Σnum / Σden per arm, unit = person): delta-method difference and lift."""
+    st, sc = cs.from_row(t, "ratio"), cs.from_row(c, "ratio")
+    lift = cs.ratio_lift(st, sc, alpha) if sc.ratio else None
+    return _row(st.n, sc.n, st.ratio, sc.ratio, cs.ratio_diff(st, sc, alpha), lift)
+
+
+def _compare_quantile(metric: Metric, t: cs.ValueCounts, c: cs.ValueCounts, alpha: float, seed: int) -> dict[str, Any]:
+    """A quantile metric: difference of the arms' quantiles with a percentile-bootstrap interval."""
+    d = cs.quantile_diff(t, c, metric.quantile, alpha, seed=seed)
+    qc = d.extra["quantile_c"]
+    out = _row(t.n, c.n, d.extra["quantile_t"], qc, d, None)
+    if qc:
+        out |= {"lift": d.estimate / qc, "lift_low": d.ci_low / qc, "lift_high": d.ci_high / qc}
+    return out
+
+
+def _strata_rows(metric: Metric, arm: str, t: pd.DataFrame, c: pd.DataFrame, alpha: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """CUPED within has-history strata, when both strata have enough people in both arms: the effect
+    columns it replaces, and per stratum its share, slope and variance reduction."""
+    names = [s for s in ("history", "new") if s in t.index and s in c.index]
+    if len(names) < 2 or min(min(t.loc[s, "n"], c.loc[s, "n"]) for s in names) < MIN_STRATUM:
+        return {}, []
+    try:
+        res = cs.cuped_stratified({s: (cs.from_row(t.loc[s], "cuped"), cs.from_row(c.loc[s], "cuped")) for s in names}, alpha)
+    except ValueError:  # no variance left in any stratum: nothing to adjust
+        return {}, []
+    rows = [{"metric": metric.name, "arm": arm, "stratum": s, "people": int(v["n"]), "share": v["weight"],
+             "theta": v["theta"], "estimate": v["estimate"], "variance_reduction": v["variance_reduction"]}
+            for s, v in res.extra["strata"].items()]
+    return {"cuped_uplift": res.estimate, "cuped_low": res.ci_low, "cuped_high": res.ci_high,
+            "variance_reduction": res.extra["variance_reduction"], "cuped_method": "strata"}, rows
+
+
+def guardrail_verdict(metric: Metric, ci_low: float, ci_high: float, control_level: float) -> str:
     """``harm`` when the interval lies wholly on the harmful side; ``within_margin`` when it rules out a
     worsening beyond the metric's margin (relative to control); otherwise ``cannot_rule_out_harm``."""
     sign = 1 if metric.direction == "decrease" else -1  # a harmful change has this sign
-    low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
+    low, high = sorted((sign * ci_low, sign * ci_high))
     if low > 0:
         return "harm"
-    margin = (metric.margin or 0.0) * abs(row["value_c"])
+    margin = (metric.margin or 0.0) * abs(control_level)
     return "within_margin" if high < margin else "cannot_rule_out_harm"
 
 
-def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd: retro.People,
-             alpha: float) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    rows, by_metric = [], {}
+def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd: retro.People, alpha: float,
+             correction: str, seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    """Every metric of the card for every treatment arm; returns the effects, per metric the per-arm
+    sums (for the balance check), the has-history strata and the winsorisation caps."""
+    rows, by_metric, strata, caps = [], {}, [], []
+    ctrl = campaign.control_arm
     for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
                         ("guardrail", campaign.metrics.guardrails)):
         for name in names:
             metric = metrics[name]
-            frame = retro.arm_stats(src, campaign, metric, crowd).set_index("arm")
-            by_metric[name] = frame
-            if campaign.control_arm not in frame.index:
-                raise ParameterError(f"campaign '{campaign.name}': no people in the control arm '{campaign.control_arm}'")
-            for arm in campaign.treatment_arms:
-                if arm not in frame.index:
-                    continue
-                res = _compare(metric, frame.loc[arm], frame.loc[campaign.control_arm], alpha)
-                verdict = guardrail_verdict(metric, res) if role == "guardrail" else (
-                    "significant" if res["ci_low"] > 0 or res["ci_high"] < 0 else "not_significant")
-                rows.append({"metric": name, "role": role, "arm": arm, **res, "verdict": verdict})
-    return pd.DataFrame(rows), by_metric
+            v = retro.values(src, campaign, metric, crowd, metrics)
+            caps += [{"metric": name, "column": k, "percentile": metric.winsorize, "cap": cap} for k, cap in v.caps.items()]
+            if metric.type == "quantile":
+                table, step = retro.value_counts(src, v)
+                dists = {arm: cs.ValueCounts.of(g.value, g.people) for arm, g in table.groupby("arm")}
+                arms = set(dists)
+            else:
+                cells = retro.arm_stats(src, v)
+                frame = cells.drop(columns="stratum").groupby("arm").sum()
+                if metric.type != "ratio":
+                    by_metric[name] = frame
+                arms = set(frame.index)
+            if ctrl not in arms:
+                raise ParameterError(f"campaign '{campaign.name}': no people in the control arm '{ctrl}'")
+            for arm in (a for a in campaign.treatment_arms if a in arms):
+                try:
+                    if metric.type == "quantile":
+                        res = _compare_quantile(metric, dists[arm], dists[ctrl], alpha, seed) | {"resolution": step}
+                    elif metric.type == "ratio":
+                        res = _compare_ratio(frame.loc[arm], frame.loc[ctrl], alpha)
+                    else:
+                        res = _compare(metric, frame.loc[arm], frame.loc[ctrl], alpha)
+                        by_stratum = cells.set_index("stratum")
+                        better, per = _strata_rows(metric, arm, by_stratum[by_stratum.arm == arm], by_stratum[by_stratum.arm == ctrl], alpha)
+                        res |= better
+                        strata += per
+                except ValueError as e:  # e.g. nobody varies: say so rather than invent p = 1
+                    n = (dists[arm].n, dists[ctrl].n) if metric.type == "quantile" else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
+                    res = _row(*n, math.nan, math.nan, None, None) | {"untestable": str(e)}
+                rows.append({"metric": name, "role": role, "arm": arm, **res})
+    effects = pd.DataFrame(rows)
+    effects["p_adjusted"] = _gated(effects, correction)
+    effects["verdict"] = [
+        "untestable" if e.untestable else
+        guardrail_verdict(metrics[e.metric], e.ci_low, e.ci_high, e.value_c) if e.role == "guardrail" else
+        "significant" if (e.ci_low > 0 or e.ci_high < 0) and e.p_adjusted < alpha else "not_significant"
+        for e in effects.itertuples()]
+    return effects, by_metric, pd.DataFrame(strata), pd.DataFrame(caps, columns=["metric", "column", "percentile", "cap"])
+
+
+def _gated(effects: pd.DataFrame, correction: str) -> np.ndarray:
+    """Per arm, serial gatekeeping: the primary metric at the full α, the secondaries adjusted by
+    ``correction`` and never below the primary's p (guardrails are judged on their own margins). An
+    untestable primary keeps the gate shut (NaN); untestable secondaries are left out of the family."""
+    out = effects.p_value.to_numpy(dtype=float).copy()
+    for _, part in effects.groupby("arm"):
+        first = part[part.role == "primary"]
+        rest = part[(part.role == "secondary") & part.p_value.notna()]
+        if len(first) and len(rest):
+            p = float(first.p_value.iloc[0])
+            out[rest.index] = math.nan if math.isnan(p) else cs.gatekeeper(p, rest.p_value.to_numpy(dtype=float), correction)[1]
+    return out
 
 
 def _incremental(campaign: Campaign, effects: pd.DataFrame, sends: pd.DataFrame, cost: float, value: float) -> pd.DataFrame:
@@ -226,35 +343,46 @@ def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_de
 
 def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.05, correction: str = "holm",
             cost_per_contact: float = 0.0, value_per_conversion: float = 0.0, did_metric: str = "",
-            srm_min_deviation: float = 0.0) -> Retro:
-    """Run the whole retrospective of ``campaign_name`` on ``src``."""
+            srm_min_deviation: float = 0.0, exclude_competing: bool = False, aa_runs: int = 0,
+            seed: int = 0) -> Retro:
+    """Run the whole retrospective of ``campaign_name`` on ``src``; ``aa_runs`` > 0 adds an A/A check of
+    the same pipeline with that many fake splits; ``seed`` seeds the bootstrap and the A/A splits."""
     if correction not in CORRECTIONS:
         raise ParameterError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     campaign = catalog.get("campaigns", campaign_name)
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
     metrics = {n: catalog.get("metrics", n) for n in names}
-    crowd = retro.people(src, campaign)
+    for m in list(metrics.values()):
+        for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
+            metrics.setdefault(part, catalog.get("metrics", part))
+    primary = metrics[campaign.metrics.primary]
+    if primary.type not in ("proportion", "mean"):
+        raise ParameterError(f"campaign '{campaign.name}': the primary metric '{primary.name}' is a {primary.type} "
+                             "metric; a primary metric must be a proportion or a mean (it is counted in contracts)")
+    crowd = retro.people(src, campaign, exclude_competing)
     sends = retro.sends(src, campaign, crowd)
     observed = dict(zip(sends.arm, sends.people.astype(int)))
     srm = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms,
                        min_relative_deviation=srm_min_deviation)
-    effects, by_metric = _effects(src, campaign, metrics, crowd, alpha)
+    effects, by_metric, strata, caps = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
     cost = cost_per_contact or campaign.cost_per_contact or 0.0
     value = value_per_conversion or campaign.value_per_conversion or 0.0
     incremental = _incremental(campaign, effects, sends, cost, value)
     # by default, the first goal metric that has a level before the send too (a sum such as spend)
-    did_name = did_metric or next((n for n in names if metrics[n].aggregate == "sum" and metrics[n].role == "goal"), "")
+    did_name = did_metric or next((n for n in names if metrics[n].aggregate == "sum" and metrics[n].role == "goal"
+                                   and metrics[n].type == "mean"), "")
     trend = did = parallel = None
     if did_name and campaign.pre_period_days > 0:  # without a pre-period there is no trend to difference out
         if did_name not in metrics:
             metrics[did_name] = catalog.get("metrics", did_name)
         trend, did, parallel = _did(src, campaign, metrics[did_name], crowd, alpha)
-    primary = metrics[campaign.metrics.primary]
+    checked = aa(src, catalog, campaign_name, runs=aa_runs, alpha=alpha, seed=seed + 1, progress=False,
+                 exclude_competing=exclude_competing) if aa_runs else None
     result = Retro(campaign, metrics, crowd.summary, sends, srm, _srm_by_segment(src, campaign, crowd, srm_min_deviation),
                    _balance(campaign, by_metric, alpha), effects,
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
-                   alpha)
+                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, correction, checked)
     result.headline = headline(result)
     return result
 
@@ -266,7 +394,8 @@ def headline(r: Retro) -> dict[str, Any]:
         effects.setdefault(row.metric, {})[row.arm] = {
             k: row[k] for k in ("people_t", "people_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
                                 "lift", "lift_low", "lift_high", "cuped_uplift", "cuped_low", "cuped_high",
-                                "variance_reduction", "chance_to_beat", "always_valid_low", "always_valid_high", "verdict")}
+                                "variance_reduction", "cuped_method", "chance_to_beat", "always_valid_low",
+                                "always_valid_high", "p_adjusted", "verdict")}
     return {
         "campaign": r.campaign.name, "primary_metric": r.campaign.metrics.primary,
         "people": dict(zip(r.people.step, r.people["count"])),
@@ -275,6 +404,12 @@ def headline(r: Retro) -> dict[str, Any]:
         "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),
                                             "parallel_trends_slope": None if r.parallel is None else r.parallel.to_dict()},
         "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "uplift_at_30pct": r.qini["uplift_at_30"]},
+        "balance_flagged": sorted(set(r.balance_flagged.metric)),
+        "caps": r.caps.to_dict(orient="records"),
+        "strata": r.strata.to_dict(orient="records"),
+        "competing": {"excluded": r.excluded_competing, "exposure_p": r.exposure_p,
+                      "by_arm": r.exposure.to_dict(orient="records")},
+        "aa": None if r.aa is None else {"runs": r.aa.runs, "metrics": r.aa.table.to_dict(orient="records")},
         "heterogeneity_tests": int(len(r.heterogeneity)),
         "heterogeneity_significant_after_correction": int((r.heterogeneity.p_adjusted < r.alpha).sum()) if len(r.heterogeneity) else 0,
     }

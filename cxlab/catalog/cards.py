@@ -42,17 +42,28 @@ def _row_rule(text: str) -> str:
 
 
 class Metric(Card):
-    """A metric with a precise definition: what is counted per person, in which window, which way is better."""
+    """A metric with a precise definition: what is counted per person, in which window, which way is better.
+
+    ``proportion``: share of people with at least one row; ``mean``: the per-person count or sum of
+    value, optionally capped (``winsorize``: at that percentile of all people, computed in the engine);
+    ``quantile``: the ``quantile`` of the per-person values (e.g. median spend); ``ratio``: Σ numerator /
+    Σ denominator of two other metrics, per person (e.g. value per card opened) — the unit stays the person.
+    """
 
     name: str
     label: str
     description: str
     unit: Literal["person"] = Field(
         "person", description="metrics are per person: contracts, leads and sends are de-duplicated to people")
-    type: Literal["proportion", "mean"]
-    source: Literal["holdings", "events"]
+    type: Literal["proportion", "mean", "quantile", "ratio"]
+    source: Literal["holdings", "events"] | None = None
     filter: str | None = None
-    aggregate: Literal["any", "count", "sum"]
+    aggregate: Literal["any", "count", "sum"] | None = None
+    numerator: str | None = Field(None, description="ratio metrics: the metric summed on top")
+    denominator: str | None = Field(None, description="ratio metrics: the metric summed below")
+    winsorize: float | None = Field(None, gt=0.5, lt=1, description="cap per-person values at this percentile")
+    quantile: float | None = Field(None, gt=0, lt=1, description="quantile metrics: which quantile (0.5 = median)")
+    resolution: float = Field(1.0, gt=0, description="quantile metrics: values are rounded to this step in the engine")
     window_days: int = Field(gt=0)
     direction: Literal["increase", "decrease"] = "increase"
     role: Literal["goal", "guardrail"] = "goal"
@@ -66,8 +77,23 @@ class Metric(Card):
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
+        if self.type == "ratio":
+            if not (self.numerator and self.denominator):
+                raise ValueError("a ratio metric names its numerator and denominator metrics")
+            if self.source or self.aggregate or self.filter or self.winsorize:
+                raise ValueError("a ratio metric takes its rows from its numerator and denominator: "
+                                 "give no source, filter, aggregate or winsorize")
+            return self
+        if self.numerator or self.denominator:
+            raise ValueError("numerator and denominator belong to ratio metrics only")
+        if not (self.source and self.aggregate):
+            raise ValueError(f"a {self.type} metric needs a source (holdings or events) and an aggregate")
         if self.type == "proportion" and self.aggregate != "any":
             raise ValueError("a proportion metric counts people with at least one row: use aggregate: any")
+        if self.type != "mean" and self.winsorize:
+            raise ValueError("winsorize caps per-person counts or sums: it applies to mean metrics")
+        if (self.type == "quantile") != (self.quantile is not None):
+            raise ValueError("a quantile metric gives quantile (e.g. 0.5), and only a quantile metric does")
         return self
 
     def label_in(self, lang: str) -> str:
@@ -180,10 +206,16 @@ class Campaign(Card):
     window_days: int = Field(gt=0)
     pre_period_days: int = Field(90, ge=0)
     covariate: str | None = Field(None, description="a client column to use as the CUPED covariate instead of the pre-period metric")
+    new_clients: str | None = Field(
+        None, description="a row rule over clients, true for those without a full pre-period (default: joined_at after its start)")
+    competing_campaigns: list[str] = Field(
+        ["%"], description="campaign_id patterns (SQL LIKE) whose sends in the window count as contamination")
     segments: list[str] = []
     score_column: str | None = None
     cost_per_contact: float | None = Field(None, ge=0)
     value_per_conversion: float | None = Field(None, ge=0)
+
+    _check_new_clients = field_validator("new_clients")(lambda v: _row_rule(v) if v else v)
 
     @model_validator(mode="after")
     def _arms(self) -> Campaign:

@@ -136,6 +136,13 @@ class Catalog:
             for m in [c.metrics.primary, *c.metrics.secondary, *c.metrics.guardrails]:
                 if m not in self.metrics:
                     problems.append(f"{where}: metric '{m}' is not in metrics.yml")
+        for m in self.metrics.values():
+            for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
+                if part not in self.metrics:
+                    problems.append(f"{self.path / 'metrics.yml'}: metric '{m.name}': '{part}' is not in metrics.yml")
+                elif self.metrics[part].type not in ("proportion", "mean"):
+                    problems.append(f"{self.path / 'metrics.yml'}: metric '{m.name}': '{part}' must be a proportion "
+                                    f"or mean metric, not {self.metrics[part].type}")
         for kind in ("triggers", "segments"):
             for name, card in getattr(self, kind).items():
                 calls_in(parse_rule(card.rule, str(self.files.get((kind, name), self.path))))
@@ -202,7 +209,7 @@ def check_against(catalog: Catalog, src: Any) -> list[str]:
         except RuleError as e:
             problems.append(str(e))
     for m in catalog.metrics.values():
-        if not m.filter or not src.has(m.source):
+        if not m.filter or not m.source or not src.has(m.source):
             continue
         table = src.table("holdings").join(src.table("products"), "product_id") if m.source == "holdings" else src.table("events")
         try:
@@ -221,4 +228,9 @@ def check_against(catalog: Catalog, src: Any) -> list[str]:
         for col in [*c.segments, *([c.covariate] if c.covariate else [])]:
             if col not in columns:
                 problems.append(f"{where}: client column '{col}' is not in this data's clients table")
+        if c.new_clients:
+            try:
+                compile_filter(c.new_clients, src.table("clients"), f"{where}: new_clients")
+            except RuleError as e:
+                problems.append(str(e))
     return problems

@@ -2,12 +2,14 @@
 from metric cards, and per-arm sufficient statistics (see :mod:`cxlab.stats.sufficient` for the names).
 
 The unit is the person: a person's anchor is their first communication of the campaign; a person found
-in more than one arm, or in the global control group, is excluded and counted.
+in more than one arm, or in the global control group, is excluded and counted. People who also received
+a competing campaign in their window are counted per arm, and excluded when asked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import ibis
 import pandas as pd
@@ -18,18 +20,25 @@ from cxlab.data.connect import Source
 from cxlab.errors import DataError
 
 SECONDS_PER_DAY = 86_400
+#: A quantile metric's value table keeps at most this many distinct values (coarser steps beyond).
+MAX_LEVELS = 20_000
 
 
 @dataclass(frozen=True)
 class People:
-    """The campaign's people (one row each: client_id, arm, t0, rows) and how rows became people."""
+    """The campaign's people (one row each: client_id, arm, t0, rows), how rows became people, and per
+    arm how many also received a competing campaign in their window (``exposure``: arm, people,
+    exposed; ``competitors``: the competing campaigns by people reached)."""
 
     table: ibis.Table
     summary: pd.DataFrame
+    exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    competitors: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def people(src: Source, campaign: Campaign) -> People:
-    """De-duplicate the campaign's communications to people and say what was merged or dropped."""
+def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> People:
+    """De-duplicate the campaign's communications to people and say what was merged or dropped; with
+    ``exclude_competing``, people who received a competing campaign in their window are dropped too."""
     c = src.table("communications")
     c = c.filter(c.campaign_id.isin(campaign.campaign_ids))
     arm = c.arm.fill_null(c.group) if "arm" in c.columns else c.group
@@ -54,15 +63,37 @@ def people(src: Source, campaign: Campaign) -> People:
                         f"does not plan (arms: {list(campaign.arms)})")
     clean = per.filter((per.arms == 1) & ~per.gc).select("client_id", "arm", "t0", "rows")
     kept = int(stats["people"]) - int(stats["several_arms"]) - int(stats["global_control"])
+    exposed, exposure, competitors = _competing(src, campaign, clean)
+    dropped = int(exposure.exposed.sum()) if exclude_competing and len(exposure) else 0
+    if exclude_competing and exposed is not None:
+        clean = clean.anti_join(exposed, "client_id")
     summary = pd.DataFrame([
         {"step": "rows", "count": int(stats["rows"])},
         {"step": "people", "count": int(stats["people"])},
         {"step": "people_with_several_rows", "count": int(stats["repeated"])},
         {"step": "excluded_several_arms", "count": int(stats["several_arms"])},
         {"step": "excluded_global_control", "count": int(stats["global_control"])},
-        {"step": "analysed", "count": kept},
+        {"step": "excluded_competing", "count": dropped},
+        {"step": "analysed", "count": kept - dropped},
     ])
-    return People(clean, summary)
+    return People(clean, summary, exposure, competitors)
+
+
+def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis.Table | None, pd.DataFrame, pd.DataFrame]:
+    """People sent (not held out of) another campaign matching ``competing_campaigns`` within their
+    window (t0, t0 + W]: the table of those people, per-arm counts, and the campaigns by people reached."""
+    c = src.table("communications")
+    other = c.filter(~c.campaign_id.isin(campaign.campaign_ids) & (c.group.cast("string") == "treatment"))
+    other = other.filter(ibis.or_(*(other.campaign_id.cast("string").like(p) for p in campaign.competing_campaigns)))
+    j = other.select("client_id", "campaign_id", ts=other.sent_at.cast("timestamp")).join(crowd.select("client_id", "t0"), "client_id")
+    j = j.filter((j.ts > j.t0) & (j.ts <= j.t0 + ibis.interval(days=campaign.window_days)))
+    exposed = j.select("client_id").distinct()
+    marked = crowd.left_join(exposed.mutate(hit=ibis.literal(1)), "client_id")
+    exposure = src.con.execute(marked.group_by("arm").aggregate(
+        people=marked.count(), exposed=marked.hit.notnull().cast("int64").sum()).order_by("arm"))
+    top = j.group_by("campaign_id").aggregate(people=j.client_id.nunique())
+    competitors = src.con.execute(top.order_by([ibis.desc("people"), "campaign_id"]).limit(10))
+    return exposed, exposure, competitors
 
 
 def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
@@ -132,6 +163,52 @@ def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int,
     return out
 
 
+def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
+    """Per person: ``stratum`` = ``new`` without a full pre-period, else ``history`` — by the card's
+    ``new_clients`` rule over the clients table, or else ``joined_at`` after the pre-period's start;
+    ``all`` when neither can tell (no rule, no ``joined_at``, no pre-period)."""
+    clients = src.table("clients")
+    base = anchors.select("client_id", "t0")
+    if campaign.new_clients:
+        flag = compile_filter(campaign.new_clients, clients, f"campaign '{campaign.name}' new_clients")
+        j = base.left_join(clients.select("client_id", cx_new=flag), "client_id")
+        new = j.cx_new.fill_null(False)
+    elif "joined_at" in clients.columns and campaign.pre_period_days > 0:
+        j = base.left_join(clients.select("client_id", "joined_at"), "client_id")
+        start = j.t0 - ibis.interval(days=campaign.pre_period_days)
+        new = j.joined_at.cast("timestamp").notnull() & (j.joined_at.cast("timestamp") > start)
+    else:
+        return base.select("client_id", stratum=ibis.literal("all"))
+    return j.select("client_id", stratum=ibis.ifelse(new, "new", "history"))
+
+
+@dataclass(frozen=True)
+class Values:
+    """One metric per person, ready to sum: ``client_id, arm, stratum`` and ``x, pre`` (a ratio metric:
+    ``num, den``), with winsorised columns already capped (``caps``: column → the cap used)."""
+
+    table: ibis.Table
+    metric: Metric
+    caps: dict[str, float]
+
+
+def values(src: Source, campaign: Campaign, metric: Metric, crowd: People, metrics: Mapping[str, Metric]) -> Values:
+    """The metric's per-person values for the campaign's people (``metrics`` resolves a ratio's parts)."""
+    args = (crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
+    if metric.type == "ratio":
+        num, den = (outcomes(src, metrics[name], *args) for name in (metric.numerator, metric.denominator))
+        t = num.select("client_id", "arm", num="x").join(den.select("client_id", den="x"), "client_id")
+    else:
+        t = outcomes(src, metric, *args)
+    t = t.join(strata(src, campaign, crowd.table), "client_id")
+    caps: dict[str, float] = {}
+    if metric.winsorize:  # the cap is a percentile of everybody, never per arm (that would shrink the effect)
+        row = src.con.execute(t.aggregate(x=t.x.quantile(metric.winsorize), pre=t.pre.quantile(metric.winsorize))).iloc[0]
+        caps = {k: float(row[k]) for k in ("x", "pre")}
+        t = t.mutate(x=ibis.least(t.x, caps["x"]), pre=ibis.least(t.pre, caps["pre"]))
+    return Values(t, metric, caps)
+
+
 def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") -> ibis.Table:
     """Sufficient statistics of ``x`` (and its covariate ``pre``) per ``keys``."""
     aggs = {"n": t.count(), "x_sum": t[x].sum(), "x_sum_sq": (t[x] * t[x]).sum()}
@@ -140,10 +217,30 @@ def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") 
     return t.group_by(keys).aggregate(**aggs).order_by(keys)
 
 
-def arm_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People) -> pd.DataFrame:
-    """Per arm: n, x_sum, x_sum_sq, pre_sum, pre_sum_sq, x_pre_sum of the metric (one query)."""
-    t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
-    return src.con.execute(sums(t, ["arm"]))
+def ratio_sums(t: ibis.Table, keys: list[str]) -> ibis.Table:
+    """Sufficient statistics of a ratio metric per ``keys``: sums of ``num``, ``den``, squares, product."""
+    return t.group_by(keys).aggregate(
+        n=t.count(), num_sum=t.num.sum(), num_sum_sq=(t.num * t.num).sum(), den_sum=t.den.sum(),
+        den_sum_sq=(t.den * t.den).sum(), num_den_sum=(t.num * t.den).sum()).order_by(keys)
+
+
+def arm_stats(src: Source, v: Values) -> pd.DataFrame:
+    """Per (arm, stratum): the metric's sufficient statistics (one query); sum over strata for an arm."""
+    t = v.table
+    return src.con.execute(ratio_sums(t, ["arm", "stratum"]) if v.metric.type == "ratio" else sums(t, ["arm", "stratum"]))
+
+
+def value_counts(src: Source, v: Values) -> tuple[pd.DataFrame, float]:
+    """Per (arm, value): people — the value table of a quantile metric, values rounded to the metric's
+    resolution, coarsened by powers of 10 while more than MAX_LEVELS distinct values remain; returns the
+    step used."""
+    step = v.metric.resolution
+    while True:
+        t = v.table.mutate(value=(v.table.x / step).round().cast("float64") * step)
+        if src.con.execute(t.value.nunique()) <= MAX_LEVELS:
+            break
+        step *= 10
+    return src.con.execute(t.group_by(["arm", "value"]).aggregate(people=t.count()).order_by(["arm", "value"])), step
 
 
 def segment_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, column: str) -> pd.DataFrame:

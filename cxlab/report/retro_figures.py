@@ -1,7 +1,9 @@
-"""Figures of the campaign retrospective: uplift with intervals, trends, a forest plot, the qini curve."""
+"""Figures of the campaign retrospective: uplift with intervals, trends, a forest plot, the qini curve,
+the A/A p-values."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -65,4 +67,25 @@ def qini(people: np.ndarray, incremental: np.ndarray, title: str, xlabel: str, y
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend()
+    return fig
+
+
+def pvalue_histograms(pvalues: dict[str, np.ndarray], labels: dict[str, str], title: str, xlabel: str,
+                      ylabel: str, bins: int = 20) -> Figure:
+    """One small histogram of A/A p-values per metric against the uniform line they should follow."""
+    names = [n for n in pvalues if len(pvalues[n])]
+    cols = min(3, max(len(names), 1))
+    rows = -(-max(len(names), 1) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.6), layout="constrained", squeeze=False, sharex=True)
+    axes = grid.ravel()
+    for ax, name in zip(axes, names):
+        p = pvalues[name]
+        ax.hist(p, bins=bins, range=(0, 1), color=sns.color_palette(PALETTE)[0])
+        ax.axhline(len(p) / bins, color="black", ls="--", lw=1)
+        ax.set_title(labels.get(name, name), fontsize=9)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    fig.suptitle(title)
+    fig.supxlabel(xlabel)
+    fig.supylabel(ylabel)
     return fig

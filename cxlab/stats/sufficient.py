@@ -11,6 +11,7 @@ n, x_sum           :class:`ProportionStats` (``x_sum`` = people with the event)
 n, x_sum, x_sum_sq :class:`SampleMeanStats`
 + pre_sum, pre_sum_sq, x_pre_sum   :class:`RegressionAdjustedStats` (CUPED covariate)
 n, num_sum, num_sum_sq, den_sum, den_sum_sq, num_den_sum   :class:`RatioStats`
+value, people (one row per distinct value)   :class:`ValueCounts` (quantiles)
 ================  ====================================================================
 """
 
@@ -163,6 +164,41 @@ class RatioStats:
 
     def __add__(self, other: RatioStats) -> RatioStats:
         return RatioStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """A distribution as distinct per-person values and how many people have each: what a quantile
+    needs. The engine rounds values to a resolution first, so the table stays small at any n."""
+
+    values: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(self.counts) or not self.values:
+            raise ValueError("a value table needs as many counts as values, and at least one value")
+        if any(math.isnan(v) or math.isinf(v) for v in self.values):
+            raise ValueError("values must be finite")
+        if any(c < 0 or c != int(c) for c in self.counts):
+            raise ValueError("counts must be whole numbers ≥ 0")
+        if any(b <= a for a, b in zip(self.values, self.values[1:])):
+            raise ValueError("values must be distinct and sorted ascending (group and order them in the engine)")
+
+    @classmethod
+    def of(cls, values: Any, counts: Any) -> ValueCounts:
+        """From two columns in any order (e.g. an engine's group-by result), sorted by value."""
+        pairs = sorted(zip((float(v) for v in values), (int(c) for c in counts)))
+        return cls(tuple(v for v, _ in pairs), tuple(c for _, c in pairs))
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts)
+
+    def __add__(self, other: ValueCounts) -> ValueCounts:
+        merged: dict[float, int] = dict(zip(self.values, self.counts))
+        for v, c in zip(other.values, other.counts):
+            merged[v] = merged.get(v, 0) + c
+        return ValueCounts.of(merged.keys(), merged.values())
 
 
 def from_row(row: Mapping[str, Any], kind: str) -> ProportionStats | SampleMeanStats | RegressionAdjustedStats | RatioStats:
