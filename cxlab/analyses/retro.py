@@ -255,7 +255,10 @@ def _did(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People,
         change = trend[trend.period == 99].set_index("arm")
         if arm not in change.index:
             continue
-        est = cs.did_paired(cs.from_row(change.loc[arm], "mean"), cs.from_row(change.loc[ctrl], "mean"), alpha)
+        try:
+            est = cs.did_paired(cs.from_row(change.loc[arm], "mean"), cs.from_row(change.loc[ctrl], "mean"), alpha)
+        except ValueError:  # nobody's level changed: no difference in differences to estimate
+            continue
         rows.append({"arm": arm, "did": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high, "p_value": est.p_value})
     pre = trend[(trend.period < 0)]
     treated = pre[pre.arm != ctrl].groupby("period")[["n", "x_sum", "x_sum_sq"]].sum()
