@@ -41,6 +41,7 @@ class Plan:
     mde_table: pd.DataFrame
     size_curve: pd.DataFrame
     mde_curve: pd.DataFrame
+    power_table: pd.DataFrame
 
     @property
     def weeks_needed(self) -> float:
@@ -53,7 +54,8 @@ class Plan:
                 "stock": self.stock, "new_per_month": self.new_per_month, "expected_uplift_abs": self.expected_abs,
                 "sample_size": {"treatment": self.n_treatment, "control": self.n_control},
                 "months_needed": self.months_needed, "weeks_needed": self.weeks_needed,
-                "missing_checks": self.hypothesis.missing_checks(), "mde_by_months": self.mde_table}
+                "missing_checks": self.hypothesis.missing_checks(), "mde_by_months": self.mde_table,
+                "other_metrics_mde": self.power_table}
 
 
 def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: int = 6) -> Plan:
@@ -72,7 +74,8 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     trigger = catalog.get("triggers", h.trigger)
     metrics = {n: catalog.get("metrics", n) for n in [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails]}
     snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)[-months_of_history:]
-    flow = ch.flow(src, ct.panel(src, trigger, snaps, h.population or ""))
+    panel = ct.panel(src, trigger, snaps, h.population or "")
+    flow = ch.flow(src, panel)
     if flow.empty or flow.n.sum() == 0:
         raise ValueError(f"the trigger '{trigger.name}' fires for nobody in {snaps[0]} … {snaps[-1]}")
     baseline = cs.proportion_ci(cs.ProportionStats(int(flow.n.sum()), int(flow.x_sum.sum())), alpha=h.alpha)
@@ -91,7 +94,43 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     horizon = max(12.0, min(math.ceil(months * 1.25), 36)) if math.isfinite(months) else 12.0
     mde_curve = _mde_by_months(h, p0, expected, stock, new, np.arange(1, horizon + 1))
     table = _mde_by_months(h, p0, expected, stock, new, np.array(MONTHS))
-    return Plan(h, trigger, metrics, flow, baseline, stock, new, expected, nt, nc, months, table, size_curve, mde_curve)
+    for m in list(metrics.values()):
+        for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
+            metrics.setdefault(part, catalog.get("metrics", part))
+    others = [n for n in [*h.metrics.secondary, *h.metrics.guardrails] if metrics[n].type != "quantile"]
+    powers = _other_metrics(src, panel, h, [metrics[n] for n in others], metrics, nt, ratio)
+    return Plan(h, trigger, metrics, flow, baseline, stock, new, expected, nt, nc, months, table, size_curve, mde_curve, powers)
+
+
+def _other_metrics(src: Source, panel: Any, h: Hypothesis, chosen: list[Metric], metrics: dict[str, Metric],
+                   n_treatment: int, ratio: float) -> pd.DataFrame:
+    """Per secondary metric and guardrail: its level and spread on the fired clients, and the smallest
+    change a test of the size the primary needs detects — plainly, and with CUPED on the pre-period
+    (the variance it removes, ρ², measured on the same clients). Ratio metrics use the delta method's
+    per-person spread; proportions the binomial one."""
+    rows = []
+    for m in chosen:
+        s = ch.history(src, panel, m, metrics).iloc[0]
+        row: dict[str, Any] = {"metric": m.name, "type": m.type, "people": int(s["n"])}
+        try:
+            if m.type == "ratio":
+                rs = cs.from_row(s, "ratio")
+                level, sd, rho2 = rs.ratio, cs.ratio_sd(rs), math.nan
+            else:
+                st = cs.from_row(s, "cuped")
+                level, sd = st.post.mean, math.sqrt(st.post.variance)
+                rho2 = st.covariance**2 / (st.post.variance * st.pre.variance) if st.post.variance > 0 and st.pre.variance > 0 else 0.0
+            if m.type == "proportion":
+                mde = cs.mde_proportions(level, n_treatment, ratio, h.alpha, h.power) if 0 < level < 1 else math.nan
+            else:
+                mde = cs.mde_means(sd, n_treatment, ratio, h.alpha, h.power)
+            cuped = cs.mde_means(cs.cuped_sd(sd, min(rho2, 0.999)), n_treatment, ratio, h.alpha, h.power) \
+                if m.type == "mean" and rho2 > 0 else math.nan
+        except ValueError:  # nobody varies, or no denominator: nothing to plan on
+            level = sd = rho2 = mde = cuped = math.nan
+        rows.append(row | {"level": level, "sd": sd, "rho2": rho2, "mde": mde, "mde_rel": mde / level if level else math.nan,
+                           "mde_cuped": cuped, "mde_cuped_rel": cuped / level if level else math.nan})
+    return pd.DataFrame(rows, columns=["metric", "type", "people", "level", "sd", "rho2", "mde", "mde_rel", "mde_cuped", "mde_cuped_rel"])
 
 
 def _mde_by_months(h: Hypothesis, baseline: float, expected: float, stock: int, new: float,

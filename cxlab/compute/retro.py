@@ -201,12 +201,18 @@ def values(src: Source, campaign: Campaign, metric: Metric, crowd: People, metri
     else:
         t = outcomes(src, metric, *args)
     t = t.join(strata(src, campaign, crowd.table), "client_id")
-    caps: dict[str, float] = {}
-    if metric.winsorize:  # the cap is a percentile of everybody, never per arm (that would shrink the effect)
-        row = src.con.execute(t.aggregate(x=t.x.quantile(metric.winsorize), pre=t.pre.quantile(metric.winsorize))).iloc[0]
-        caps = {k: float(row[k]) for k in ("x", "pre")}
-        t = t.mutate(x=ibis.least(t.x, caps["x"]), pre=ibis.least(t.pre, caps["pre"]))
+    t, caps = capped(src, t, metric.winsorize)
     return Values(t, metric, caps)
+
+
+def capped(src: Source, t: ibis.Table, percentile: float | None) -> tuple[ibis.Table, dict[str, float]]:
+    """``x`` and ``pre`` capped at their ``percentile`` over all of ``t`` (interpolated, computed in the
+    engine) — never per arm, which would shrink the effect; no cap when ``percentile`` is None."""
+    if not percentile:
+        return t, {}
+    row = src.con.execute(t.aggregate(x=t.x.quantile(percentile), pre=t.pre.quantile(percentile))).iloc[0]
+    caps = {k: float(row[k]) for k in ("x", "pre")}
+    return t.mutate(x=ibis.least(t.x, caps["x"]), pre=ibis.least(t.pre, caps["pre"])), caps
 
 
 def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") -> ibis.Table:

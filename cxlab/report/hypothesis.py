@@ -103,3 +103,18 @@ def figure_labels(lang: str) -> dict[str, str]:
     """Titles and axis labels of the sample-size and duration figure."""
     keys = ("size_title", "mde_title", "expected", "uplift", "people", "months", "mde")
     return {k: t(f"hypothesis.fig_{k}", lang) for k in keys}
+
+
+def power_table(p: Plan, lang: str) -> pd.DataFrame:
+    """Per other metric: level, spread, ρ² with its pre-period, and the detectable change at the planned
+    size — absolute and relative to the level, plainly and with CUPED."""
+    rows = []
+    for x in p.power_table.itertuples():
+        kind = "pp" if x.type == "proportion" else "number"
+        level = "pct" if x.type == "proportion" else "number"
+        rows.append({t("hypothesis.metric", lang): p.metrics[x.metric].label_in(lang), "n": x.people,
+                     t("hypothesis.level", lang): format_value(x.level, level, lang, 2 if level == "pct" else None),
+                     "sd": format_value(x.sd, "number", lang), "ρ²": format_value(x.rho2, "number", lang, 2),
+                     "MDE": f"{format_value(x.mde, kind, lang)} ({format_value(x.mde_rel, 'pct', lang)})",
+                     "MDE CUPED": f"{format_value(x.mde_cuped, kind, lang)} ({format_value(x.mde_cuped_rel, 'pct', lang)})"})
+    return pd.DataFrame(rows)
