@@ -87,3 +87,51 @@ def test_cli_catalog_check_exits_2_on_a_broken_card(tmp_path, capsys):
     assert cli.main(["catalog", "check", "--catalog", str(tmp_path)]) == 2
     assert "window_days" in capsys.readouterr().err
     assert cli.main(["catalog", "check", "--catalog", str(ROOT / "catalog")]) == 0
+
+
+METRICS = """metrics:
+  - name: spend
+    label: Spend
+    description: Spend per person.
+    type: mean
+    source: events
+    filter: "event_type = 'card_spend'"
+    aggregate: sum
+    window_days: 30
+  - name: per_visit
+    label: Spend per visit
+    description: Spend over visits.
+    type: ratio
+    numerator: spend
+    denominator: visits
+    window_days: 30
+"""
+
+
+@pytest.mark.parametrize("change, message", [
+    (("    numerator: spend\n", ""), "a ratio metric names its numerator and denominator"),
+    (("    numerator: spend\n", "    numerator: spend\n    source: events\n"), "a ratio metric takes its rows"),
+    (("    aggregate: sum\n", "    aggregate: sum\n    winsorize: 1.5\n"), "winsorize"),
+    (("    aggregate: sum\n", "    aggregate: sum\n    quantile: 0.5\n"), "a quantile metric gives quantile"),
+    (("    type: mean\n", "    type: quantile\n"), "a quantile metric gives quantile"),
+    (("    type: mean\n", "    type: proportion\n"), "use aggregate: any"),
+])
+def test_metric_types_refuse_inconsistent_fields(tmp_path, change, message):
+    (tmp_path / "metrics.yml").write_text(METRICS.replace(*change, 1))
+    with pytest.raises(CardError, match=message):
+        load_catalog(tmp_path)
+
+
+def test_a_ratio_of_unknown_or_ratio_parts_is_reported(tmp_path):
+    (tmp_path / "metrics.yml").write_text(METRICS)
+    [problem] = check_catalog(tmp_path)
+    assert "metric 'per_visit': 'visits' is not in metrics.yml" in problem
+    (tmp_path / "metrics.yml").write_text(METRICS.replace("denominator: visits", "denominator: per_visit"))
+    [problem] = check_catalog(tmp_path)
+    assert "'per_visit' must be a proportion or mean metric, not ratio" in problem
+
+
+def test_new_clients_rule_is_parsed_when_the_card_loads(tmp_path):
+    text = (ROOT / "catalog/campaigns/hillstrom.yml").read_text().replace('new_clients: "newbie = 1"', "new_clients: \"__import__('os')\"")
+    with pytest.raises(CardError, match=r"card.yml:\d+: field 'new_clients'"):
+        load_card(write(tmp_path, "campaigns", text))
