@@ -32,7 +32,7 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 PEOPLE_COLUMNS = frozenset({
     "clients", "people", "people_t", "people_c", "n", "n_treatment", "n_control", "eligible", "fired",
     "holders", "non_holders", "lookalikes", "raw", "assigned", "taken", "reach", "top", "stayed", "entered",
-    "left", "wider", "same", "narrower",
+    "left", "wider", "same", "narrower", "exposed",
 })
 
 

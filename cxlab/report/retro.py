@@ -92,7 +92,7 @@ def effects_table(r: Retro, names: list[str], lang: str) -> pd.DataFrame:
             "n (T / C)": f"{format_value(x.people_t, 'int', lang)} / {format_value(x.people_c, 'int', lang)}",
             "T": format_value(x.value_t, _level(r, x.metric), lang), "C": format_value(x.value_c, _level(r, x.metric), lang),
             t("retro.uplift", lang): format_value(x.uplift, k, lang),
-            f"{level(r, lang)} CI": f"{format_value(x.ci_low, k, lang)} … {format_value(x.ci_high, k, lang)}",
+            t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.ci_low, k, lang)} … {format_value(x.ci_high, k, lang)}",
             "p": format_value(x.p_value, "number", lang, 3),
         }
         if adjusted:
@@ -107,10 +107,18 @@ def effects_table(r: Retro, names: list[str], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def quantile_step(r: Retro, names: list[str]) -> float | None:
-    """The rounding step of the quantile metrics among ``names`` (None when there are none)."""
+def quantile_step(r: Retro, names: list[str], lang: str) -> str:
+    """The rounding step of the quantile metrics among ``names``, formatted (empty when there are none)."""
     e = r.effects[r.effects.metric.isin(names)]
-    return float(e.resolution.max()) if "resolution" in e and e.resolution.notna().any() else None
+    if "resolution" not in e or not e.resolution.notna().any():
+        return ""
+    step = float(e.resolution.max())
+    return format_value(step, "int", lang) if step.is_integer() else format_value(step, "number", lang)
+
+
+def balance_table(r: Retro, lang: str) -> pd.DataFrame:
+    """The pre-period balance with metric labels in the report's language."""
+    return r.balance.assign(metric=[r.metrics[m].label_in(lang) for m in r.balance.metric])
 
 
 def caps_table(r: Retro, lang: str) -> pd.DataFrame:
@@ -160,7 +168,7 @@ def aa_table(r: Retro, lang: str) -> pd.DataFrame:
     a = r.aa.table
     return pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.splits", lang): x.runs,
                           "FPR": format_value(x.false_positive_rate, "pct", lang),
-                          f"{level(r, lang)} CI": f"{format_value(x.fpr_low, 'pct', lang)} … {format_value(x.fpr_high, 'pct', lang)}",
+                          t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.fpr_low, 'pct', lang)} … {format_value(x.fpr_high, 'pct', lang)}",
                           "KS p": format_value(x.uniformity_p, "number", lang, 3),
                           "": t(f"retro.aa_{x.status}_status", lang)} for x in a.itertuples()])
 
