@@ -190,3 +190,21 @@ def test_hillstrom_newbies_are_a_stratum_and_history_barely_predicts_spend(datas
     aov = buyers.groupby(arm[raw.conversion == 1]).spend.sum() / buyers.groupby(arm[raw.conversion == 1]).size()
     assert order.loc["mens", "value_t"] == pytest.approx(aov["mens"], rel=1e-9)
     assert order.loc["mens", "value_c"] == pytest.approx(aov["control"], rel=1e-9)
+
+
+def test_non_inferiority_verdict_errs_at_most_alpha_over_two_at_the_margin():
+    """A guardrail worsened by exactly its margin is called 'no worse than the margin' at most α/2 of the
+    time (the interval's upper end is a one-sided bound at α/2); with no harm and enough people, usually."""
+    from cxlab.analyses.retro import guardrail_verdict
+
+    metric = load_catalog(ROOT / "catalog").metrics["unsubscribe_rate"]  # direction decrease, margin 0.5
+    rng = np.random.default_rng(28)
+    sims, n, base = 1000, 20_000, 0.01
+    calls = {"at_margin": 0, "no_harm": 0}
+    for case, p_t in (("at_margin", base * (1 + metric.margin)), ("no_harm", base)):
+        for _ in range(sims):
+            t, c = rng.binomial(n, p_t), rng.binomial(n, base)
+            d = cs.proportion_diff(cs.ProportionStats(n, t), cs.ProportionStats(n, c))
+            calls[case] += guardrail_verdict(metric, d.ci_low, d.ci_high, c / n) == "within_margin"
+    assert calls["at_margin"] / sims <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / sims), calls
+    assert calls["no_harm"] / sims > 0.9, calls
