@@ -347,6 +347,8 @@ class ChunkGenerator:
             self.flush_spend()
         holdings = self.holdings.frame(ORDER["holdings"])
         for who, line, closed in self._pending_closures:
+            if len(who) == 0:  # pandas refuses to set an empty (float) selection into a datetime column
+                continue
             rows = holdings.client_id.isin(who) & holdings.product_id.isin(PRODUCTS[line]) & (holdings.opened_at < START)
             close = pd.Series(closed, index=who)
             holdings.loc[rows, "closed_at"] = holdings.loc[rows, "client_id"].map(close).to_numpy()
