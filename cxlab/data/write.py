@@ -35,7 +35,9 @@ def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = No
     with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
         for start in range(0, max(len(frame), 1), ROW_GROUP_ROWS):
             part = frame.iloc[start: start + ROW_GROUP_ROWS]
-            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False), ROW_GROUP_ROWS)
+            # column by column, then cast: from_pandas(schema=…) decodes categoricals ten times slower
+            columns = [pa.array(part[f.name], from_pandas=True).cast(f.type) for f in schema]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema), ROW_GROUP_ROWS)
 
 
 @contextmanager
