@@ -140,8 +140,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="data/demo")
     s.add_argument("--clients", type=int, default=50_000)
     s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--chunk-clients", type=int, default=250_000,
-                   help="clients generated and written at once: bounds the memory (default 250,000)")
+    s.add_argument("--chunk-clients", type=int, default=100_000,
+                   help="clients generated and written at once: bounds the memory (default 100,000: about 1 GB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
 

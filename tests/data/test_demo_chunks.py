@@ -159,3 +159,10 @@ def test_ctrl_c_leaves_no_demo_folder(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted: no demo folder was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_default_chunk_is_the_library_default():
+    from cxlab.cli import parser
+    from cxlab.data.demo import CHUNK_CLIENTS
+
+    assert parser().parse_args(["demo-data"]).chunk_clients == CHUNK_CLIENTS

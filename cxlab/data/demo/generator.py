@@ -13,8 +13,8 @@ How the planted effects are made recoverable:
 - The campaign is randomised among its target at the 2025-04-01 snapshot; for targeted clients the
   credit-card conversion is drawn with the arm's probability instead of the trigger's.
 
-Memory: ids are int32 and strings are categoricals (a byte per row), so a chunk of 250,000 clients and its
-22 million events stay well under 2 GB; the files get the usual types (``TABLE_TYPES``).
+Memory: ids are int32 and strings are categoricals (a byte per row), so a chunk of 100,000 clients and its
+9 million events take about 1 GB at the peak; the files get the usual types (``TABLE_TYPES``).
 """
 
 from __future__ import annotations
