@@ -166,3 +166,42 @@ def test_the_cli_default_chunk_is_the_library_default():
     from cxlab.data.demo import CHUNK_CLIENTS
 
     assert parser().parse_args(["demo-data"]).chunk_clients == CHUNK_CLIENTS
+
+
+def test_rows_are_written_in_pandas_stable_sort_order():
+    # the generator sorts with np.lexsort on codes instead of DataFrame.sort_values: same order, ties kept
+    from cxlab.data.demo.generator import _Rows
+
+    rng = np.random.default_rng(0)
+    rows, pieces = _Rows.of("ts", "client_id", "event_type", "value"), []
+    for kind in ("login", "card_spend", "app", "login"):
+        n = 500
+        piece = {"ts": np.datetime64("2024-01-01", "s") + rng.integers(0, 5, n) * np.timedelta64(1, "h"),
+                 "client_id": rng.integers(1, 6, n).astype(np.int32), "value": rng.random(n)}
+        rows.add(event_type=kind, **piece)
+        pieces.append(pd.DataFrame({**piece, "event_type": kind}))
+    got = rows.frame(("ts", "client_id", "event_type"))
+    expected = pd.concat(pieces, ignore_index=True).sort_values(["ts", "client_id", "event_type"], kind="stable",
+                                                                ignore_index=True)
+    assert got.event_type.cat.categories.tolist() == ["app", "card_spend", "login"]
+    pd.testing.assert_frame_equal(got.astype({"event_type": str}), expected[got.columns].astype({"event_type": str}))
+
+
+PEAK_RSS = """
+import sys
+from pathlib import Path
+from cxlab.data.demo import generate
+generate(Path(sys.argv[1]), clients=int(sys.argv[2]), chunk_clients=50_000)
+print(next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.slow
+def test_peak_memory_is_bounded_by_the_chunk_not_by_the_clients(tmp_path):
+    def peak_kib(clients: int) -> int:
+        out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(tmp_path / str(clients)), str(clients)],
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[-1])
+
+    one, five = peak_kib(50_000), peak_kib(250_000)  # one chunk, five chunks of the same size
+    assert five < 1.2 * one, (one, five)
