@@ -25,15 +25,15 @@ TRIGGER = None  # the salary_no_card card, loaded before the clock starts
 
 SQL = """
 with snaps as (select unnest(cast(? as timestamp[])) as s),
-base as (select c.client_id, s from read_parquet('{d}/clients.parquet') c, snaps where c.joined_at <= s),
-held as (select distinct b.client_id, b.s from base b join read_parquet('{d}/holdings.parquet') h using (client_id)
-         join read_parquet('{d}/products.parquet') p using (product_id)
+base as (select c.client_id, s from read_parquet('{clients}') c, snaps where c.joined_at <= s),
+held as (select distinct b.client_id, b.s from base b join read_parquet('{holdings}') h using (client_id)
+         join read_parquet('{products}') p using (product_id)
          where p.product_line = 'credit_card' and h.opened_at < b.s and (h.closed_at is null or h.closed_at >= b.s)),
-fired as (select e.client_id, sn.s from read_parquet('{d}/events.parquet') e join snaps sn
+fired as (select e.client_id, sn.s from read_parquet('{events}') e join snaps sn
           on e.ts >= sn.s - interval 30 day and e.ts < sn.s
           where e.event_type = 'salary_deposit' group by 1, 2 having max(e.value) >= 3000),
-conv as (select b.client_id, b.s from base b join read_parquet('{d}/holdings.parquet') h using (client_id)
-         join read_parquet('{d}/products.parquet') p using (product_id)
+conv as (select b.client_id, b.s from base b join read_parquet('{holdings}') h using (client_id)
+         join read_parquet('{products}') p using (product_id)
          where p.product_line = 'credit_card' and h.opened_at > b.s and h.opened_at <= b.s + interval 30 day
          group by 1, 2)
 select b.s as snapshot, f.client_id is not null as fired, count(*) as n, count(c.client_id) as x_sum
@@ -41,6 +41,12 @@ from base b anti join held h using (client_id, s)
 left join fired f using (client_id, s) left join conv c using (client_id, s)
 group by 1, 2 order by 1, 2
 """
+
+
+def table(folder: Path, name: str) -> Path:
+    """A demo table: its file, or the folder of its parts when the demo was written in chunks."""
+    one = folder / f"{name}.parquet"
+    return one if one.exists() else folder / name
 
 
 def run_cxlab(folder: Path) -> list:
@@ -55,7 +61,9 @@ def run_cxlab(folder: Path) -> list:
 def run_sql(folder: Path) -> list:
     import duckdb
 
-    rows = duckdb.connect().execute(SQL.format(d=folder), [SNAPSHOTS]).fetchall()
+    files = {name: table(folder, name) for name in ("clients", "holdings", "products", "events")}
+    sql = SQL.format(**{name: f"{p}/*.parquet" if p.is_dir() else p for name, p in files.items()})
+    rows = duckdb.connect().execute(sql, [SNAPSHOTS]).fetchall()
     return [[n, x] for _, _, n, x in rows]
 
 
@@ -63,11 +71,11 @@ def run_pandas(folder: Path) -> list:
     """What an analyst writes today: load the tables, loop over snapshots, filter and merge."""
     import pandas as pd
 
-    clients = pd.read_parquet(folder / "clients.parquet", columns=["client_id", "joined_at"])
-    products = pd.read_parquet(folder / "products.parquet")
-    holdings = pd.read_parquet(folder / "holdings.parquet").merge(products, on="product_id")
+    clients = pd.read_parquet(table(folder, "clients"), columns=["client_id", "joined_at"])
+    products = pd.read_parquet(table(folder, "products"))
+    holdings = pd.read_parquet(table(folder, "holdings")).merge(products, on="product_id")
     cards = holdings[holdings.product_line == "credit_card"]
-    events = pd.read_parquet(folder / "events.parquet", columns=["client_id", "event_type", "ts", "value"])
+    events = pd.read_parquet(table(folder, "events"), columns=["client_id", "event_type", "ts", "value"])
     salary = events[events.event_type == "salary_deposit"]
     out = []
     for snap in SNAPSHOTS:
