@@ -20,11 +20,9 @@ from tqdm.auto import tqdm
 
 from cxlab import stats as cs
 from cxlab.catalog.load import Catalog
-from cxlab.compute import retro
+from cxlab.compute import keys, retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
-
-SCALE = 1_000_000
 
 
 @dataclass
@@ -45,11 +43,11 @@ def status(low: float, high: float, alpha: float) -> str:
 
 
 def fake_split_sums(src: Source, outcomes: ibis.Table, runs: int, control_share: float, seed: int) -> pd.DataFrame:
-    """Per (run, fake arm): n, x_sum, x_sum_sq — every split in one query, arms from a seeded hash."""
+    """Per (run, fake arm): n, x_sum, x_sum_sq — every split in one query, arms from a seeded key that
+    every engine computes alike (:mod:`cxlab.compute.keys`)."""
     r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
     j = outcomes.select("client_id", "x").cross_join(r)
-    key = j.client_id.cast("string").concat(ibis.literal("-"), j.run.cast("string"), ibis.literal(f"-{seed}")).hash()
-    control = (key.abs() % SCALE) < int(control_share * SCALE)
+    control = keys.below(keys.key(j.client_id, j.run, str(seed)), control_share)
     j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
     sums = j.group_by(["run", "fake"]).aggregate(n=j.count(), x_sum=j.x.sum(), x_sum_sq=(j.x * j.x).sum())
     return src.con.execute(sums.order_by(["run", "fake"]))
