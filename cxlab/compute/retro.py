@@ -14,6 +14,7 @@ import pandas as pd
 
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.rules import compile_filter
+from cxlab.compute import keys
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 
@@ -184,7 +185,10 @@ def score_bins(src: Source, campaign: Campaign, metric: Metric, crowd: People, b
     scores = c.group_by("client_id").aggregate(score=c[column].max())
     t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days)
     t = t.join(scores, "client_id").filter(lambda r: r.score.notnull())
-    t = t.mutate(bin=(ibis.ntile(bins).over(order_by=ibis.desc(t.score)) + 1))
+    # equal scores are split between bins in a seeded pseudo-random order (not by id, which may follow the
+    # arm), the same on every engine
+    order = [ibis.desc(t.score), keys.key(t.client_id, "score_bins"), t.client_id]
+    t = t.mutate(bin=(ibis.ntile(bins).over(order_by=order) + 1))
     treated = t.arm != campaign.control_arm
     out = t.group_by("bin").aggregate(
         n_t=treated.sum(), y_t=ibis.ifelse(treated, t.x, 0.0).sum(),

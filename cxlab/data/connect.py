@@ -133,13 +133,13 @@ _EXTRAS = {"psycopg": "postgres", "pyspark": "spark"}
 
 def _open_spark(text: str) -> Source:
     """A Spark source: a local session over a folder (``spark:PATH``) or a cluster's catalogue."""
-    con = ibis.pyspark.connect(spark.session(text))
     folder = spark.local_path(text)
-    if folder is None:
-        return _open_backend(con, f"Spark {text}")
-    path = Path(folder).expanduser()
-    if not path.is_dir():
+    path = Path(folder).expanduser() if folder is not None else None
+    if path is not None and not path.is_dir():  # said before a JVM is started for nothing
         raise DataError(f"{text}: {path} is not a folder (spark:PATH reads a folder of parquet/csv tables)")
+    con = ibis.pyspark.connect(spark.session(text))
+    if path is None:
+        return _open_backend(con, f"Spark {text}")
     return _open_folder(path, con, "Spark (local) on")
 
 
