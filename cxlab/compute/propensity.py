@@ -99,7 +99,8 @@ def _client_attributes(src: Source) -> ibis.Table:
         elif dtype.is_string() and src.con.execute(c[name].nunique()) <= MAX_CATEGORIES:
             keep.append(name)
     out = c.select(*keep)
-    return out.mutate(**{n: out[n].cast("int32") for n in keep if c.schema()[n].is_boolean()})  # PostgreSQL casts booleans to int4 only
+    # flags as 0 / 1: PostgreSQL casts a boolean to int4 only
+    return out.mutate(**{n: out[n].cast("int32") for n in keep if c.schema()[n].is_boolean()})
 
 
 def compare(frame: pd.DataFrame, total: int, seed: int, top_k_share: float = 0.0, bins: int = 10) -> dict[str, Any] | None:

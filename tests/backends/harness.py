@@ -144,6 +144,12 @@ def _kind(s: pd.Series) -> str:
     return "exact"
 
 
+def _naive(s: pd.Series) -> pd.Series:
+    """Dates and timestamps as naive datetimes (an engine may return UTC-aware ones or ``date`` objects)."""
+    t = pd.to_datetime(s)
+    return t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t
+
+
 def _column_diff(ref: pd.Series, got: pd.Series) -> pd.Series:
     """True where the two columns differ (positions), under the column's comparison rule."""
     kind = _kind(ref)
@@ -156,9 +162,7 @@ def _column_diff(ref: pd.Series, got: pd.Series) -> pd.Series:
         close = np.isclose(a, b, rtol=RTOL, atol=RTOL * scale)  # atol: sums that cancel to about zero
         return pd.Series(~(both_nan | close), index=ref.index)
     if kind == "time":
-        a = pd.to_datetime(ref).dt.tz_localize(None) if getattr(pd.to_datetime(ref).dt, "tz", None) else pd.to_datetime(ref)
-        b = pd.to_datetime(got)
-        b = b.dt.tz_localize(None) if b.dt.tz is not None else b
+        a, b = _naive(ref), _naive(got)
         return ~((a == b) | (a.isna() & b.isna()))
     a, b = ref.astype(object), got.astype(object)
     na_a, na_b = a.isna().to_numpy(), b.isna().to_numpy()
