@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import math
+import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +25,18 @@ def postgres_url(small_demo):
     with postgres_server() as url:
         load_into_postgres(connect(small_demo), url)
         yield url
+
+
+def test_the_server_is_stopped_and_removed_even_on_failure():
+    pattern = str(Path(tempfile.gettempdir()) / "cxlab-pg-*")
+    before = set(glob.glob(pattern))
+    with pytest.raises(RuntimeError, match="planted"), postgres_server() as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert len(set(glob.glob(pattern)) - before) == 1  # its folder exists while it runs
+        raise RuntimeError("planted")
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the server still listens"
+    assert set(glob.glob(pattern)) - before == set(), "its folder is left behind"
 
 
 def test_loaded_tables_equal_the_parquet_files(postgres_url, small_demo):
