@@ -137,7 +137,8 @@ def _open_spark(text: str) -> Source:
     path = Path(folder).expanduser() if folder is not None else None
     if path is not None and not path.is_dir():  # said before a JVM is started for nothing
         raise DataError(f"{text}: {path} is not a folder (spark:PATH reads a folder of parquet/csv tables)")
-    con = ibis.pyspark.connect(spark.session(text))
+    session = spark.session(text)  # first: it names what is missing before Ibis imports its pyspark backend
+    con = ibis.pyspark.connect(session)
     if path is None:
         return _open_backend(con, f"Spark {text}")
     return _open_folder(path, con, "Spark (local) on")
