@@ -9,10 +9,10 @@ OUT ?= reports
 JOBS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports demo-data test test-slow test-browser lab bench clean
+.PHONY: help install reports demo-data test test-slow test-browser test-postgres test-spark lab bench clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,22 @@ test-slow: $(STAMP) ## run the slow tests: long simulations, heavy end-to-end ru
 test-browser: $(STAMP) ## render every report in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || { echo "installing chromium (Debian package)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	$(PY) -m pytest -q -m browser
+
+PG_BINDIR = $(firstword $(shell command -v initdb >/dev/null 2>&1 && dirname "$$(readlink -f "$$(command -v initdb)")") $(wildcard /usr/lib/postgresql/*/bin))
+
+test-postgres: $(STAMP) ## the analyses on a throwaway local PostgreSQL server equal DuckDB's (installs Debian's postgresql if missing)
+	@if [ -z "$(PG_BINDIR)" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "test-postgres: PostgreSQL's server programs (initdb, pg_ctl) are missing and installing them needs root: apt-get install postgresql"; exit 1; fi; \
+	  echo "installing PostgreSQL (Debian package postgresql)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  pg_lsclusters -h 2>/dev/null | awk '$$4 == "online" {print $$1, $$2}' | while read v c; do pg_ctlcluster "$$v" "$$c" stop; done; \
+	fi
+	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	$(PY) -m pytest -q -m postgres
+
+test-spark: $(STAMP) ## the analyses on Spark in local mode equal DuckDB's (needs Java 17; installs pyspark)
+	@command -v java >/dev/null || [ -x "$$JAVA_HOME/bin/java" ] || { echo "test-spark: Java 17 or later is missing (java not on PATH, JAVA_HOME unset): apt-get install openjdk-17-jre-headless"; exit 1; }
+	$(PY) -m pip install --quiet -e '.[test,spark]'
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -q -m spark
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
 	$(PY) -m pip install --quiet -e '.[lab]'

@@ -35,6 +35,11 @@ def resolve(path: str | Path) -> Path:
 
 
 def resolve_source(source: str | Path) -> str:
-    """A data source argument: URLs pass through; paths are resolved like :func:`resolve`."""
+    """A data source argument: URLs pass through; paths (also the folder of ``spark:PATH``) are resolved
+    like :func:`resolve`."""
     text = str(source)
-    return text if "://" in text else str(resolve(text))
+    if "://" in text:
+        return text
+    if text.startswith("spark:"):
+        return f"spark:{resolve(text[len('spark:'):])}"
+    return str(resolve(text))

@@ -22,3 +22,12 @@ def test_every_cli_command_in_the_readme_exists():
 
 def test_the_two_setup_commands_are_documented():
     assert "make reports" in README and "make test" in README
+
+
+def test_every_make_target_in_the_readme_exists():
+    import re
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.M))
+    named = set(re.findall(r"`make ([a-z][a-z-]*)`", README))
+    assert {"test-postgres", "test-spark"} <= named and named <= targets, named - targets

@@ -20,11 +20,9 @@ from tqdm.auto import tqdm
 
 from cxlab import stats as cs
 from cxlab.catalog.load import Catalog
-from cxlab.compute import retro
+from cxlab.compute import keys, retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
-
-SCALE = 1_000_000
 
 
 @dataclass
@@ -46,12 +44,11 @@ def status(low: float, high: float, alpha: float) -> str:
 
 def fake_split_sums(src: Source, values: retro.Values, runs: int, control_share: float, seed: int) -> pd.DataFrame:
     """Per (run, fake arm): the metric's sufficient statistics — every split in one query, arms from a
-    seeded hash of (client, run)."""
+    seeded key of (client, run) that every engine computes alike (:mod:`cxlab.compute.keys`)."""
     r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
     ratio = values.metric.type == "ratio"
     j = values.table.select("client_id", *(("num", "den") if ratio else ("x",))).cross_join(r)
-    key = j.client_id.cast("string").concat(ibis.literal("-"), j.run.cast("string"), ibis.literal(f"-{seed}")).hash()
-    control = (key.abs() % SCALE) < int(control_share * SCALE)
+    control = keys.below(keys.key(j.client_id, j.run, str(seed)), control_share)
     j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
     sums = retro.ratio_sums(j, ["run", "fake"]) if ratio else retro.sums(j, ["run", "fake"], pre=None)
     return src.con.execute(sums)

@@ -138,7 +138,7 @@ def value_shape(src: Source, start: date, end: date, mode: str, top_share: float
     top = lambda share: ibis.ifelse(t.r < (t.n * share).ceil(), t.turnover, 0.0).sum()  # noqa: E731
     s = src.con.execute(t.aggregate(clients=t.count(), turnover_total=t.turnover.sum(), rx=(t.r * t.turnover).sum(),
                                     top=top(top_share), top_1pct=top(0.01),
-                                    with_turnover=(t.turnover > 0).cast("int64").sum())).iloc[0]
+                                    with_turnover=(t.turnover > 0).sum())).iloc[0]
     n, total = int(s.clients), float(s.turnover_total or 0.0)
     if n == 0 or total <= 0:
         raise DataError(f"no turnover between {start} and {end}: no client holds a contract with a value")
@@ -215,7 +215,7 @@ def funnel(src: Source, snapshot: date, start: date, end: date, mode: str, activ
     keep, aggs = tests["all"], {}
     for step in steps:
         keep = keep & tests[step]
-        aggs[step] = keep.cast("int64").sum()
+        aggs[step] = keep.sum()
     row = src.con.execute(f.aggregate(**aggs)).iloc[0]
     out = pd.DataFrame({"step": steps, "clients": [int(row[s]) for s in steps]})
     out["share_of_all"] = out.clients / max(int(out.clients.iloc[0]), 1)
@@ -254,9 +254,9 @@ def top_tier_flow(src: Source, snapshot: date, months: int, mode: str, top_share
     sizes = src.con.execute(top.group_by("idx").aggregate(top=top.count()))
     g = _flow(src, top, "top", months)
     out = src.con.execute(g.group_by("idx").aggregate(
-        stayed=(g.cur.notnull() & g.prev.notnull()).cast("int64").sum(),
-        entered=(g.cur.notnull() & g.prev.isnull()).cast("int64").sum(),
-        left=(g.cur.isnull() & g.prev.notnull()).cast("int64").sum()))
+        stayed=(g.cur.notnull() & g.prev.notnull()).sum(),
+        entered=(g.cur.notnull() & g.prev.isnull()).sum(),
+        left=(g.cur.isnull() & g.prev.notnull()).sum()))
     frame = windows.merge(sizes, on="idx", how="left").merge(out, on="idx", how="left")
     frame = frame.fillna({"top": 0}).astype({"top": "int64", "stayed": "Int64", "entered": "Int64", "left": "Int64"})
     frame.insert(0, "month", frame.pop("start").dt.date)
@@ -272,8 +272,8 @@ def lines_flow(src: Source, snapshot: date, months: int, mode: str) -> pd.DataFr
     g = _flow(src, per, "lines", months)
     cur, prev = g.cur.fill_null(0), g.prev.fill_null(0)
     out = src.con.execute(g.group_by("idx").aggregate(
-        wider=(cur > prev).cast("int64").sum(), same=(cur == prev).cast("int64").sum(),
-        narrower=(cur < prev).cast("int64").sum()))
+        wider=(cur > prev).sum(), same=(cur == prev).sum(),
+        narrower=(cur < prev).sum()))
     means = src.con.execute(per.group_by("idx").aggregate(clients=per.count(), mean_lines=per.lines.mean()))
     frame = windows.merge(means, on="idx", how="left").merge(out, on="idx", how="left")
     frame = frame.fillna({"clients": 0}).astype({"clients": "int64", "wider": "Int64", "same": "Int64", "narrower": "Int64"})
@@ -299,7 +299,7 @@ def holding_matrix(src: Source, groups: ibis.Table | None, start: date, end: dat
     f = _line_flags(src, start, end, mode, lines)
     f = f.mutate(group=ibis.literal("all")) if groups is None else f.join(groups, "client_id")
     wide = src.con.execute(f.group_by("group").aggregate(clients=f.count(), **{
-        f"l{i}": f[f"l{i}"].cast("int64").sum() for i in range(len(lines))}).order_by("group"))
+        f"l{i}": f[f"l{i}"].sum() for i in range(len(lines))}).order_by("group"))
     long = wide.melt(id_vars=["group", "clients"], var_name="col", value_name="holders")
     long["product_line"] = long.col.map({f"l{i}": line for i, line in enumerate(lines)})
     long["share"] = long.holders / long.clients

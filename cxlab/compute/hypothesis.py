@@ -20,8 +20,8 @@ def flow(src: Source, panel: ibis.Table) -> pd.DataFrame:
     fired = panel.filter(panel.fired)
     first = fired.group_by("client_id").aggregate(first=fired.snapshot.min())
     j = fired.join(first, "client_id")
-    out = j.group_by("snapshot").aggregate(n=j.count(), x_sum=j.converted.cast("int64").sum(),
-                                           new=(j.snapshot == j["first"]).cast("int64").sum())
+    out = j.group_by("snapshot").aggregate(n=j.count(), x_sum=j.converted.sum(),
+                                           new=(j.snapshot == j["first"]).sum())
     frame = src.con.execute(out.order_by("snapshot"))
     frame["snapshot"] = pd.to_datetime(frame.snapshot)
     return frame

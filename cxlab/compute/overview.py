@@ -104,12 +104,13 @@ def events_by_month(src: Source) -> pd.DataFrame:
 
 
 def holders_by_line(src: Source, as_of: date | None = None) -> pd.DataFrame:
-    """Clients holding each product line at ``as_of``, and their share of all clients."""
+    """Clients holding each product line at ``as_of``, and their share of all clients (most held first)."""
     as_of = as_of or as_of_date(src)
     held = _open_at(src.table("holdings"), as_of).join(src.table("products"), "product_id")
     n_clients = src.con.execute(src.table("clients").count())
     out = src.con.execute(
-        held.group_by("product_line").aggregate(clients=held.client_id.nunique()).order_by(ibis.desc("clients"))
+        held.group_by("product_line").aggregate(clients=held.client_id.nunique())
+        .order_by([ibis.desc("clients"), "product_line"])  # ties by name: every engine lists them alike
     )
     out["share"] = out.clients / n_clients
     return out

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
+from cxlab.compute import keys
 from cxlab.data.connect import Source
 
 #: Event types (the most frequent ones) whose counts and recency feed the model.
@@ -33,12 +34,12 @@ TRAIN_SHARE = 2 / 3
 def sample(src: Source, panel: ibis.Table, size: int, seed: int) -> tuple[pd.DataFrame, int]:
     """At most ``size`` (client, snapshot) rows of ``panel`` with their features, and the panel's size.
 
-    The rows are the ``size`` smallest hashes of (client, snapshot, seed): deterministic for a seed, an
-    unbiased sample across snapshots and clients.
+    The rows are the ``size`` smallest keys of (client, snapshot, seed) (:func:`cxlab.compute.keys.key`):
+    deterministic for a seed and the same on every engine, an unbiased sample across snapshots and clients.
     """
     total = int(src.con.execute(panel.count()))
-    key = panel.client_id.cast("string").concat("|", panel.snapshot.cast("string"), "|", str(seed)).hash()
-    rows = panel.mutate(cx_key=key).order_by(["cx_key", "client_id", "snapshot"]).limit(size).drop("cx_key")
+    rows = panel.mutate(cx_key=keys.key(panel.client_id, panel.snapshot.date(), str(seed)))
+    rows = rows.order_by(["cx_key", "client_id", "snapshot"]).limit(size).drop("cx_key")
     features = _with_features(src, rows)
     text = [name for name, dtype in features.schema().items() if dtype.is_string()]
     frame = src.con.execute(features.order_by(["snapshot", "client_id"]))
@@ -64,7 +65,7 @@ def _with_features(src: Source, rows: ibis.Table) -> ibis.Table:
         is_t = j.event_type == t
         for days in (30, 90, 365):
             counts.append(f"{t}_{days}d")
-            feats[counts[-1]] = (is_t & (age <= days)).cast("int64").sum()
+            feats[counts[-1]] = (is_t & (age <= days)).sum()
         if value is not None:
             feats[f"{t}_max_value_30d"] = ibis.ifelse(is_t & (age <= 30), value, ibis.null("float64")).max()
         feats[f"{t}_days_since"] = ibis.ifelse(is_t, age, ibis.null("float64")).min()
@@ -98,7 +99,8 @@ def _client_attributes(src: Source) -> ibis.Table:
         elif dtype.is_string() and src.con.execute(c[name].nunique()) <= MAX_CATEGORIES:
             keep.append(name)
     out = c.select(*keep)
-    return out.mutate(**{n: out[n].cast("int64") for n in keep if c.schema()[n].is_boolean()})
+    # flags as 0 / 1: PostgreSQL casts a boolean to int4 only
+    return out.mutate(**{n: out[n].cast("int32") for n in keep if c.schema()[n].is_boolean()})
 
 
 def compare(frame: pd.DataFrame, total: int, seed: int, top_k_share: float = 0.0, bins: int = 10) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.rules import compile_filter
+from cxlab.compute import keys
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 
@@ -90,7 +91,7 @@ def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis
     exposed = j.select("client_id").distinct()
     marked = crowd.left_join(exposed.mutate(hit=ibis.literal(1)), "client_id")
     exposure = src.con.execute(marked.group_by("arm").aggregate(
-        people=marked.count(), exposed=marked.hit.notnull().cast("int64").sum()).order_by("arm"))
+        people=marked.count(), exposed=marked.hit.notnull().sum()).order_by("arm"))
     top = j.group_by("campaign_id").aggregate(people=j.client_id.nunique())
     competitors = src.con.execute(top.order_by([ibis.desc("people"), "campaign_id"]).limit(10))
     return exposed, exposure, competitors
@@ -125,15 +126,20 @@ def period_values(src: Source, metric: Metric, anchors: ibis.Table, periods: ran
     return out.mutate(**{_col(p): out[_col(p)].fill_null(0.0) for p in periods})
 
 
+def _as_float(value: ibis.Value) -> ibis.Value:
+    """A number or a flag as float64 (PostgreSQL cannot cast a boolean to double: flags become 1.0 / 0.0)."""
+    return ibis.ifelse(value, 1.0, 0.0) if value.type().is_boolean() else value.cast("float64")
+
+
 def _col(p: int) -> str:
     return f"p{p}" if p >= 0 else f"m{-p}"
 
 
 def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> ibis.Value:
     if metric.aggregate == "any":
-        return (cond.cast("int64").sum() > 0).cast("float64")
+        return _as_float(cond.sum() > 0)
     if metric.aggregate == "count":
-        return cond.cast("int64").sum().cast("float64")
+        return cond.sum().cast("float64")
     return ibis.ifelse(cond, j.cx_value, 0.0).sum()
 
 
@@ -159,7 +165,7 @@ def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int,
     out = base.left_join(per, "client_id").drop("client_id_right")
     out = out.mutate(x=out.x.fill_null(0.0), pre=out.pre.fill_null(0.0))
     if covariate:
-        out = out.mutate(pre=out[covariate].cast("float64").fill_null(0.0))
+        out = out.mutate(pre=_as_float(out[covariate]).fill_null(0.0))
     return out
 
 
@@ -282,11 +288,14 @@ def score_bins(src: Source, campaign: Campaign, metric: Metric, crowd: People, b
     scores = c.group_by("client_id").aggregate(score=c[column].max())
     t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days)
     t = t.join(scores, "client_id").filter(lambda r: r.score.notnull())
-    t = t.mutate(bin=(ibis.ntile(bins).over(order_by=ibis.desc(t.score)) + 1))
+    # equal scores are split between bins in a seeded pseudo-random order (not by id, which may follow the
+    # arm), the same on every engine
+    order = [ibis.desc(t.score), keys.key(t.client_id, "score_bins"), t.client_id]
+    t = t.mutate(bin=(ibis.ntile(bins).over(order_by=order) + 1))
     treated = t.arm != campaign.control_arm
     out = t.group_by("bin").aggregate(
-        n_t=treated.cast("int64").sum(), y_t=ibis.ifelse(treated, t.x, 0.0).sum(),
-        n_c=(~treated).cast("int64").sum(), y_c=ibis.ifelse(treated, 0.0, t.x).sum(),
+        n_t=treated.sum(), y_t=ibis.ifelse(treated, t.x, 0.0).sum(),
+        n_c=(~treated).sum(), y_c=ibis.ifelse(treated, 0.0, t.x).sum(),
         score_min=t.score.min(), score_max=t.score.max(),
     ).order_by("bin")
     return src.con.execute(out)

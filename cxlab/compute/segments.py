@@ -113,8 +113,8 @@ def overlap(src: Source, f: ibis.Table, segments: Sequence[Segment]) -> tuple[pd
     """
     segs = ordered(segments)
     k = len(segs)
-    aggs = {f"o_{i}_{j}": (f[f"s{i}"] & f[f"s{j}"]).cast("int64").sum() for i in range(k) for j in range(i, k)}
-    aggs |= {f"t_{i}_{j}": (f[f"s{i}"] & (f.assigned == j)).cast("int64").sum() for i in range(k) for j in range(k)}
+    aggs = {f"o_{i}_{j}": (f[f"s{i}"] & f[f"s{j}"]).sum() for i in range(k) for j in range(i, k)}
+    aggs |= {f"t_{i}_{j}": (f[f"s{i}"] & (f.assigned == j)).sum() for i in range(k) for j in range(k)}
     row = src.con.execute(f.aggregate(**aggs)).iloc[0]
     names = [s.name for s in segs]
     over = pd.DataFrame([[int(row[f"o_{min(i, j)}_{max(i, j)}"]) for j in range(k)] for i in range(k)], index=names, columns=names)
@@ -146,7 +146,7 @@ def waterfall(src: Source, f: ibis.Table, segments: Sequence[Segment], filters: 
     for step in STEPS:
         test = tests[step]
         keep = test if keep is None else keep if test is None else keep & test
-        aggs[f"k_{step}"] = keep.cast("int64").sum()
+        aggs[f"k_{step}"] = keep.sum()
     got = src.con.execute(g.group_by("assigned").aggregate(**aggs)).set_index("assigned")
     out = pd.DataFrame({"segment": [s.name for s in segs]})
     for step in STEPS:
@@ -177,7 +177,7 @@ def base_rates(src: Source, segments: Sequence[Segment], snapshot: date, history
         eligible &= ~f.holds
     j = f.filter(eligible).left_join(bought, "client_id")
     converted = ibis.cases(*[(j.assigned == i, j[f"b{i}"].fill_null(False)) for i in range(len(segs))], else_=False)
-    got = src.con.execute(j.group_by("assigned").aggregate(n=j.count(), x_sum=converted.cast("int64").sum())).set_index("assigned")
+    got = src.con.execute(j.group_by("assigned").aggregate(n=j.count(), x_sum=converted.sum())).set_index("assigned")
     rows = []
     for i, s in enumerate(segs):
         n, x = int(got.n.get(i, 0)), int(got.x_sum.get(i, 0))

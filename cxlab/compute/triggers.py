@@ -61,7 +61,7 @@ def panel(src: Source, trigger: Trigger, snapshots: list[date], population: str 
 
 def counts(src: Source, p: ibis.Table) -> pd.DataFrame:
     """Per (snapshot, fired): eligible clients ``n`` and converters ``x_sum`` (one query)."""
-    out = src.con.execute(p.group_by(["snapshot", "fired"]).aggregate(n=p.count(), x_sum=p.converted.cast("int64").sum())
+    out = src.con.execute(p.group_by(["snapshot", "fired"]).aggregate(n=p.count(), x_sum=p.converted.sum())
                           .order_by(["snapshot", "fired"]))
     out["snapshot"] = pd.to_datetime(out.snapshot)
     return out
@@ -71,7 +71,7 @@ def clusters(src: Source, p: ibis.Table) -> pd.DataFrame:
     """Per ``fired``: sums over clients of their rows (``den``) and conversions (``num``) in that group,
     with squares and cross-products — a ratio metric per client, whose delta-method variance allows for
     a client appearing at several snapshots (column names of :func:`cxlab.stats.sufficient.from_row`)."""
-    per = p.group_by(["fired", "client_id"]).aggregate(num=p.converted.cast("int64").sum(), den=p.count())
+    per = p.group_by(["fired", "client_id"]).aggregate(num=p.converted.sum(), den=p.count())
     num, den = per.num.cast("float64"), per.den.cast("float64")
     out = per.group_by("fired").aggregate(n=per.count(), num_sum=num.sum(), num_sum_sq=(num * num).sum(),
                                           den_sum=den.sum(), den_sum_sq=(den * den).sum(), num_den_sum=(num * den).sum())
@@ -92,7 +92,7 @@ def covariate_cells(src: Source, p: ibis.Table, covariates: list[str]) -> pd.Dat
         raise DataError(f"clients has no column(s) {missing} to adjust for; columns: {', '.join(clients.columns)}")
     j = p.join(clients.select("client_id", *covariates), "client_id")
     keys = {c: j[c].cast("string").fill_null("(missing)") for c in covariates}
-    cells = j.group_by(fired=j.fired, **keys).aggregate(n=j.count(), x_sum=j.converted.cast("int64").sum())
+    cells = j.group_by(fired=j.fired, **keys).aggregate(n=j.count(), x_sum=j.converted.sum())
     return src.con.execute(cells.order_by(["fired", *covariates]))  # a fixed order: the fit is then reproducible
 
 

@@ -1,7 +1,8 @@
-"""Open a data source as Ibis tables: a folder of parquet/csv files, a .duckdb file, or an Ibis URL.
+"""Open a data source as Ibis tables: a folder of parquet/csv files, a .duckdb file, an Ibis URL, or Spark.
 
-DuckDB in-process is the embedded default; any backend Ibis reaches (``postgres://``, ``pyspark``…)
-works the same way because everything downstream is an Ibis expression.
+DuckDB in-process is the embedded default; any backend Ibis reaches (``postgres://user@host/db``,
+``spark:PATH`` and Spark clusters, see :mod:`cxlab.data.spark`) works the same way because everything
+downstream is an Ibis expression.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import ibis
 import pyarrow.parquet as pq
 
+from cxlab.data import spark
 from cxlab.data.contract import TABLES
 from cxlab.errors import DataError
 
@@ -80,9 +82,8 @@ def _table_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _open_folder(folder: Path) -> Source:
-    con = ibis.duckdb.connect()
-    con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
+def _open_folder(folder: Path, con: ibis.BaseBackend, description: str) -> Source:
+    """Every table file of ``folder`` registered in ``con`` (DuckDB in-process, or a local Spark session)."""
     files = _table_files(folder)
     if not files:
         raise DataError(f"{folder}: no tables found (expected clients.parquet, events.csv, … or folders of parquet).")
@@ -93,12 +94,30 @@ def _open_folder(folder: Path) -> Source:
             if path.suffix == ".parquet":
                 for path in paths:  # a truncated part is found now, not halfway through an analysis
                     pq.read_metadata(path)
-                tables[name] = con.read_parquet([str(p) for p in paths], table_name=name)
+                tables[name] = _read_parquet(con, name, folder / name if (folder / name).is_dir() else path, paths)
             else:
-                tables[name] = con.read_csv(str(path), table_name=name)
+                tables[name] = con.read_csv(str(path), table_name=name, **_CSV_OPTIONS.get(con.name, {}))
         except Exception as e:  # the engine's message names the problem; we add which table and file
             raise DataError(f"table '{name}': cannot read {path}: {str(e).splitlines()[0]}") from e
-    return Source(con, tables, f"data folder {folder}", files)
+    return Source(con, tables, f"{description} {folder}", files)
+
+
+#: How each engine reads a csv file: DuckDB sniffs header and types; Spark must be told.
+_CSV_OPTIONS = {"pyspark": {"header": True, "inferSchema": True}}
+
+
+def _read_parquet(con: ibis.BaseBackend, name: str, where: Path, paths: list[Path]) -> ibis.Table:
+    """One table from its file or folder of parts: DuckDB reads the listed parts, Spark the folder (it
+    skips hidden and ``_``-prefixed files the same way)."""
+    if con.name == "pyspark":
+        return con.read_parquet(str(where), table_name=name)
+    return con.read_parquet([str(p) for p in paths], table_name=name)
+
+
+def _duckdb() -> ibis.BaseBackend:
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
+    return con
 
 
 def _open_backend(con: ibis.BaseBackend, description: str) -> Source:
@@ -108,14 +127,37 @@ def _open_backend(con: ibis.BaseBackend, description: str) -> Source:
     return Source(con, {**tables, **extra}, description)
 
 
+#: The cxlab extra that brings each backend's driver.
+_EXTRAS = {"psycopg": "postgres", "pyspark": "spark"}
+
+
+def _open_spark(text: str) -> Source:
+    """A Spark source: a local session over a folder (``spark:PATH``) or a cluster's catalogue."""
+    folder = spark.local_path(text)
+    path = Path(folder).expanduser() if folder is not None else None
+    if path is not None and not path.is_dir():  # said before a JVM is started for nothing
+        raise DataError(f"{text}: {path} is not a folder (spark:PATH reads a folder of parquet/csv tables)")
+    session = spark.session(text)  # first: it names what is missing before Ibis imports its pyspark backend
+    con = ibis.pyspark.connect(session)
+    if path is None:
+        return _open_backend(con, f"Spark {text}")
+    return _open_folder(path, con, "Spark (local) on")
+
+
 def connect(source: str | Path | Source) -> Source:
     """Open ``source``: a folder, a ``.duckdb`` file, an Ibis URL, or an already open :class:`Source`."""
     if isinstance(source, Source):
         return source
     text = str(source)
+    if spark.is_spark(text):
+        return _open_spark(text)
     if "://" in text:
         try:
             con = ibis.connect(text)
+        except ModuleNotFoundError as e:
+            extra = _EXTRAS.get(e.name or "", "")
+            hint = f": pip install 'cxlab[{extra}]'" if extra else ""
+            raise DataError(f"{text.split('://')[0]}:// sources need the Python package {e.name}{hint}") from e
         except Exception as e:
             raise DataError(f"cannot connect to {text.split('@')[-1]}: {str(e).splitlines()[0]}") from e
         return _open_backend(con, text.split("@")[-1])
@@ -123,7 +165,7 @@ def connect(source: str | Path | Source) -> Source:
     if not path.exists():
         raise DataError(f"data source {path} does not exist.")
     if path.is_dir():
-        return _open_folder(path)
+        return _open_folder(path, _duckdb(), "data folder")
     if path.suffix in (".duckdb", ".ddb"):
         try:
             con = ibis.duckdb.connect(str(path), read_only=True)

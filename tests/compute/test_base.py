@@ -125,3 +125,14 @@ def test_planted_value_shape_and_white_space_recovered(demo):
     snap = date.fromisoformat(demo_truth["white_space"]["snapshot"])
     m = cb.holding_matrix(src, None, snap, snap, "held")
     assert dict(zip(m.product_line, m.share)) == pytest.approx(demo_truth["white_space"]["share_holding"], abs=1e-12)
+
+
+def test_holders_by_line_breaks_ties_by_name(tmp_path):
+    # lines c, a, b each held by one client: the order must not depend on the engine's hash tables
+    from cxlab.compute.overview import holders_by_line
+
+    clients = pd.DataFrame({"client_id": [1, 2, 3, 4]})
+    h = pd.DataFrame({"client_id": [3, 1, 2, 4], "product_id": ["c1", "a1", "b1", "c1"],
+                      "opened_at": [T("2025-01-01")] * 4, "closed_at": [pd.NaT] * 4, "value": [1.0] * 4})
+    got = holders_by_line(_source(tmp_path / "ties", clients, h), as_of=T("2025-06-01").date())
+    assert got.product_line.tolist() == ["c", "a", "b"] and got.clients.tolist() == [2, 1, 1]

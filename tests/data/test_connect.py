@@ -120,3 +120,41 @@ def test_fingerprint_of_a_duckdb_file_follows_its_rows(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("insert into clients values (4, 'запад')")
     assert connect(path).fingerprint() != before
+
+
+def test_a_missing_driver_names_the_package_and_the_extra(monkeypatch):
+    import ibis
+
+    def no_psycopg(url):
+        raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+
+    monkeypatch.setattr(ibis, "connect", no_psycopg)
+    with pytest.raises(DataError, match=r"postgres:// sources need the Python package psycopg: pip install 'cxlab\[postgres\]'"):
+        connect("postgres://me@127.0.0.1:1/crm")
+
+
+def test_spark_sources_say_what_is_missing_before_starting(tmp_path, monkeypatch):
+    from cxlab.data import spark
+
+    with pytest.raises(DataError, match=r"spark:.*nowhere is not a folder"):
+        connect(f"spark:{tmp_path / 'nowhere'}")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(spark.importlib.util, "find_spec", lambda name: object())  # as if pyspark were installed
+    with pytest.raises(DataError, match=r"Spark sources need Java 17 or later .*openjdk-17-jre-headless\)$"):
+        connect(f"spark:{tmp_path}")
+    monkeypatch.setattr(spark.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(DataError, match=r"need pyspark \(pip install 'cxlab\[spark\]'\) and Java 17"):
+        connect(f"spark:{tmp_path}")
+    with pytest.raises(DataError, match=r"^sc://127.0.0.1:15002: Spark sources need pyspark \(pip install 'cxlab\[spark\]'\)$"):
+        connect("sc://127.0.0.1:15002")  # a remote session needs no local Java
+
+
+def test_spark_paths_resolve_like_folders(tmp_path, monkeypatch):
+    from cxlab.paths import resolve_source
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert resolve_source("spark:demo") == f"spark:{tmp_path / 'demo'}"
+    assert resolve_source("spark://master:7077") == "spark://master:7077"
+    assert resolve_source("sc://host:15002") == "sc://host:15002"

@@ -1,0 +1,214 @@
+"""The engine-equality harness: the compute layer of every notebook on one source, and a comparison.
+
+:func:`compute_all` runs what notebooks 00–05 (and ``cxlab aa``) ask the engine for on the small demo
+with the demo catalogue, and returns every result as a named pandas frame. :func:`assert_same` compares
+two such runs: counts (integers, booleans, text, dates) must be equal exactly, floats to 1e-9 relative —
+the only difference engines may show is the order in which they add floating-point numbers. DuckDB on
+the parquet folder is the reference the other engines are held to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlab.analyses import hypothesis as ah
+from cxlab.analyses.aa import fake_split_sums
+from cxlab.catalog import load_catalog
+from cxlab.compute import base, overview, propensity, retro
+from cxlab.compute import hypothesis as ch
+from cxlab.compute import segments as sg
+from cxlab.compute import triggers as ct
+from cxlab.data.connect import Source
+from cxlab.data.validate import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Relative tolerance of float columns (sums of squares of spend reach 1e9: their last digits may differ).
+RTOL = 1e-9
+#: Trigger cards of the demo catalogue whose panels are compared (the first also feeds 01 and the model).
+TRIGGERS = ("salary_no_card", "travel_insurance", "inflow_deposit")
+#: Rows of the propensity model's sample compared (its features are row level: kept small).
+MODEL_ROWS = 1500
+
+
+def _frame(value: Any) -> pd.DataFrame:
+    """A result as a frame: frames as they are, a dict or a dataclass of scalars as one row."""
+    if isinstance(value, pd.DataFrame):
+        return value.reset_index() if not isinstance(value.index, pd.RangeIndex) else value
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return pd.DataFrame([{k: (str(v) if isinstance(v, (dict, list, tuple)) else v) for k, v in value.items()}])
+    return pd.DataFrame({"value": [value]})
+
+
+def _overview(src: Source) -> dict[str, Any]:
+    as_of = overview.as_of_date(src)
+    check = validate(src, now=datetime(2030, 1, 1))
+    return {
+        "00.table_sizes": overview.table_sizes(src), "00.date_ranges": overview.date_ranges(src),
+        "00.as_of": as_of, "00.validation": check.to_frame(), "00.validation_summary": check.summary(),
+        "00.lines_per_client": overview.lines_per_client(src, as_of),
+        "00.holders_by_line": overview.holders_by_line(src, as_of),
+        "00.contracts_by_month": overview.contracts_by_month(src, since=overview.first_event_day(src)),
+        "00.events_by_month": overview.events_by_month(src),
+    }
+
+
+def _triggers(src: Source, catalog) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in TRIGGERS:
+        trigger = catalog.get("triggers", name)
+        snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)
+        p = ct.panel(src, trigger, snaps)
+        covariates = ct.default_covariates(src)
+        out |= {f"02.{name}.counts": ct.counts(src, p), f"02.{name}.clusters": ct.clusters(src, p),
+                f"02.{name}.days_to_convert": ct.days_to_convert(src, p),
+                f"02.{name}.covariate_cells": ct.covariate_cells(src, p, covariates)}
+    trigger = catalog.get("triggers", TRIGGERS[0])
+    snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)
+    sample, total = propensity.sample(src, ct.panel(src, trigger, snaps), MODEL_ROWS, seed=1)
+    out |= {"02.model_sample": sample, "02.model_population": total}
+    plan = ah.plan(src, catalog, "cc_salary")
+    h = plan.hypothesis
+    out["01.flow"] = plan.flow
+    panel = ct.panel(src, plan.trigger, list(plan.flow.snapshot.dt.date), h.population or "")
+    out["01.flow_with_population"] = ch.flow(src, panel)
+    for name in [*h.metrics.secondary, *h.metrics.guardrails]:
+        out[f"01.history.{name}"] = ch.history(src, panel, catalog.get("metrics", name), catalog.metrics)
+    return out
+
+
+def _segments(src: Source, catalog, as_of: date) -> dict[str, Any]:
+    kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
+    sizing = sg.size(src, kept, as_of, sg.Uplift.of(None, 0.2, 0.1, 0.3))
+    return {"03.sizes": sizing.sizes, "03.overlap": sizing.overlap, "03.flow": sizing.flow, "03.reach": sizing.reach,
+            "03.base_rates": sizing.rates, "03.plan": sizing.plan, "03.white_space": sizing.white_space,
+            "03.clients": {"clients": sizing.clients, "unassigned": sizing.unassigned}}
+
+
+def _base(src: Source, as_of: date, months: int = 12) -> dict[str, Any]:
+    mode = base.counting_mode(src)
+    start, end = base.period(as_of, months)
+    shape = base.value_shape(src, start, end, mode)
+    cells, _ = base.profile_cells(src, start, end, mode)
+    return {
+        "05.mode": mode, "05.value_shape": shape.summary, "05.pareto": shape.pareto, "05.abc": shape.abc,
+        "05.funnel": base.funnel(src, as_of, start, end, mode),
+        "05.top_tier_flow": base.top_tier_flow(src, as_of, months, mode),
+        "05.lines_flow": base.lines_flow(src, as_of, months, mode),
+        "05.white_space_by_abc": base.holding_matrix(src, base.client_classes(src, start, end, mode), start, end, mode),
+        "05.holders_by_line": base.holding_matrix(src, None, start, end, mode),
+        "05.next_line": base.next_line(src, as_of), "05.profile_cells": cells,
+    }
+
+
+def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[str, Any]:
+    campaign = catalog.get("campaigns", campaign_name)
+    crowd = retro.people(src, campaign)
+    m = campaign.metrics
+    out: dict[str, Any] = {"04.people": crowd.summary, "04.sends": retro.sends(src, campaign, crowd),
+                           "04.exposure": crowd.exposure, "04.competitors": crowd.competitors,
+                           "04.people_excluding_competing": retro.people(src, campaign, exclude_competing=True).summary}
+    for name in [m.primary, *m.secondary, *m.guardrails]:
+        metric = catalog.get("metrics", name)
+        values = retro.values(src, campaign, metric, crowd, catalog.metrics)
+        if metric.type == "quantile":
+            out[f"04.value_counts.{name}"], step = retro.value_counts(src, values)
+            out[f"04.value_counts_step.{name}"] = pd.DataFrame({"step": [step]})
+        else:
+            out[f"04.arm_stats.{name}"] = retro.arm_stats(src, values)
+        if values.caps:
+            out[f"04.caps.{name}"] = pd.DataFrame([values.caps])
+        if metric.type in ("mean", "ratio"):
+            out[f"aa.fake_split_sums.{name}"] = fake_split_sums(src, values, 20, campaign.arms[campaign.control_arm], seed=3)
+    primary = catalog.get("metrics", m.primary)
+    for column in campaign.segments:
+        out[f"04.segment_stats.{column}"] = retro.segment_stats(src, campaign, primary, crowd, column)
+        out[f"04.people_by.{column}"] = retro.people_by(src, crowd, column)
+    out["04.trend_stats"] = retro.trend_stats(src, campaign, catalog.get("metrics", "card_spend"), crowd)
+    out["04.score_bins"] = retro.score_bins(src, campaign, primary, crowd)
+    values = retro.values(src, campaign, primary, crowd, catalog.metrics)
+    out["aa.fake_split_sums"] = fake_split_sums(src, values, 40, campaign.arms[campaign.control_arm], seed=3)
+    return out
+
+
+def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, pd.DataFrame]:
+    """Every engine result the notebooks use, by name (``NN.what``), on ``src`` (the demo's tables)."""
+    catalog = load_catalog(catalog_dir)
+    results = _overview(src)
+    as_of = results["00.as_of"]
+    results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog)
+    return {name: _frame(value) for name, value in results.items()}
+
+
+def _kind(s: pd.Series) -> str:
+    """How a column is compared: ``float`` to a tolerance, ``time`` and ``exact`` value by value."""
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+        return "exact"
+    if pd.api.types.is_float_dtype(s):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(s) or (len(s.dropna()) and s.dropna().map(
+            lambda v: isinstance(v, (date, datetime, pd.Timestamp))).all()):
+        return "time"
+    return "exact"
+
+
+def _naive(s: pd.Series) -> pd.Series:
+    """Dates and timestamps as naive datetimes (an engine may return UTC-aware ones or ``date`` objects)."""
+    t = pd.to_datetime(s)
+    return t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t
+
+
+def _column_diff(ref: pd.Series, got: pd.Series) -> pd.Series:
+    """True where the two columns differ (positions), under the column's comparison rule."""
+    kind = _kind(ref)
+    if kind == "float" or (kind == "exact" and pd.api.types.is_float_dtype(got)):
+        a, b = ref.astype("float64").to_numpy(), pd.to_numeric(got, errors="coerce").astype("float64").to_numpy()
+        both_nan = np.isnan(a) & np.isnan(b)
+        if kind == "exact":  # a count must be the same integer, whatever type the engine returns it as
+            return pd.Series(~(both_nan | (a == b)), index=ref.index)
+        scale = np.nanmax(np.abs(a)) if np.isfinite(a).any() else 0.0
+        close = np.isclose(a, b, rtol=RTOL, atol=RTOL * scale)  # atol: sums that cancel to about zero
+        return pd.Series(~(both_nan | close), index=ref.index)
+    if kind == "time":
+        a, b = _naive(ref), _naive(got)
+        return ~((a == b) | (a.isna() & b.isna()))
+    a, b = ref.astype(object), got.astype(object)
+    na_a, na_b = a.isna().to_numpy(), b.isna().to_numpy()
+    same = np.array([x == y for x, y in zip(a.astype(str), b.astype(str))], dtype=bool)
+    return pd.Series(~((na_a & na_b) | (~na_a & ~na_b & same)), index=ref.index)
+
+
+def differences(reference: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame], limit: int = 5) -> list[str]:
+    """Every difference between two runs, as lines naming the result, the column and the rows."""
+    problems = []
+    for name in sorted(set(reference) | set(other)):
+        if name not in other or name not in reference:
+            problems.append(f"{name}: only in the {'reference' if name in reference else 'other'} run")
+            continue
+        ref, got = reference[name].reset_index(drop=True), other[name].reset_index(drop=True)
+        if list(ref.columns) != list(got.columns):
+            problems.append(f"{name}: columns differ: {list(ref.columns)} != {list(got.columns)}")
+            continue
+        if len(ref) != len(got):
+            problems.append(f"{name}: {len(ref)} rows in the reference, {len(got)} in the other run")
+            continue
+        for col in ref.columns:
+            bad = _column_diff(ref[col], got[col])
+            if bad.any():
+                rows = list(np.flatnonzero(bad.to_numpy())[:limit])
+                pairs = ", ".join(f"row {i}: {ref[col].iloc[i]!r} != {got[col].iloc[i]!r}" for i in rows)
+                problems.append(f"{name}.{col}: {int(bad.sum())} of {len(ref)} rows differ ({pairs})")
+    return problems
+
+
+def assert_same(reference: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame], engine: str) -> None:
+    """Fail with every difference listed when ``other`` (run on ``engine``) is not the reference."""
+    problems = differences(reference, other)
+    assert not problems, f"{engine} differs from DuckDB in {len(problems)} place(s):\n  " + "\n  ".join(problems)
