@@ -248,7 +248,8 @@ def value_counts(src: Source, v: Values) -> tuple[pd.DataFrame, float]:
     step used."""
     step = v.metric.resolution
     while True:
-        t = v.table.mutate(value=(v.table.x / step).round().cast("float64") * step)
+        # floor(x + ½), not round(): engines round halves differently (PostgreSQL's double round is half-even)
+        t = v.table.mutate(value=(v.table.x / step + 0.5).floor().cast("float64") * step)
         if src.con.execute(t.value.nunique()) <= MAX_LEVELS:
             break
         step *= 10
