@@ -92,17 +92,17 @@ def configure(catalog: Path) -> Config:
 
 
 def cxlab(folder: Path, config: Config) -> dict[str, float]:
-    """``people`` then ``arm_stats`` per metric, as ``cxlab.analyses.retro`` calls them."""
+    """``people`` then ``metric_stats`` of the card's metrics, as ``cxlab.analyses.retro`` calls them."""
     from cxlab.compute import retro as cr
     from cxlab.data import connect
 
     src = connect(folder)
     crowd = cr.people(src, config.campaign)
     result = {f"people/{r.step}": int(r.count) for r in crowd.summary.itertuples()}
-    for metric in config.metrics:
-        for row in cr.arm_stats(src, config.campaign, metric, crowd).itertuples(index=False):
+    for name, frame in cr.metric_stats(src, config.campaign, config.metrics, crowd).items():
+        for row in frame.itertuples(index=False):
             for stat in STATS:
-                result[f"{metric.name}/{row.arm}/{stat}"] = _number(getattr(row, stat))
+                result[f"{name}/{row.arm}/{stat}"] = _number(getattr(row, stat))
     return result
 
 

@@ -92,12 +92,14 @@ def guardrail_verdict(metric: Metric, row: dict[str, Any]) -> str:
 
 def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd: retro.People,
              alpha: float) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    roles = (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
+             ("guardrail", campaign.metrics.guardrails))
+    stats = retro.metric_stats(src, campaign, [metrics[name] for _, names in roles for name in names], crowd)
     rows, by_metric = [], {}
-    for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
-                        ("guardrail", campaign.metrics.guardrails)):
+    for role, names in roles:
         for name in names:
             metric = metrics[name]
-            frame = retro.arm_stats(src, campaign, metric, crowd).set_index("arm")
+            frame = stats[name].set_index("arm")
             by_metric[name] = frame
             if campaign.control_arm not in frame.index:
                 raise ParameterError(f"campaign '{campaign.name}': no people in the control arm '{campaign.control_arm}'")

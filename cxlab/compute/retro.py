@@ -7,6 +7,9 @@ in more than one arm, or in the global control group, is excluded and counted.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -42,6 +45,7 @@ def people(src: Source, campaign: Campaign) -> People:
         per = per.mutate(gc=per.gc.fill_null(False))
     else:
         per = per.mutate(gc=ibis.literal(False))
+    per = per.cache()  # one row per person, read by every later query: de-duplicated once
     stats = src.con.execute(per.aggregate(
         rows=per.rows.sum(), people=per.count(), repeated=(per.rows > 1).sum(),
         several_arms=(per.arms > 1).sum(), global_control=(per.gc & (per.arms == 1)).sum(),
@@ -65,18 +69,28 @@ def people(src: Source, campaign: Campaign) -> People:
     return People(clean, summary)
 
 
-def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
-    """The rows a metric counts, with their timestamp column name."""
-    if metric.source == "holdings":
+def _metric_rows(src: Source, source: str, metrics: Sequence[Metric]) -> ibis.Table:
+    """The rows of ``source`` (holdings or events) that any of ``metrics`` counts: ``client_id, cx_ts,
+    cx_value`` and a flag ``cx_m{i}`` per metric saying whether its filter keeps the row."""
+    if source == "holdings":
         t = src.table("holdings").join(src.table("products"), "product_id")
         ts = "opened_at"
     else:
         t = src.table("events")
         ts = "ts"
-    if metric.filter:
-        t = t.filter(compile_filter(metric.filter, t, f"metric '{metric.name}' filter"))
+    kept = {f"cx_m{i}": compile_filter(m.filter, t, f"metric '{m.name}' filter") if m.filter else ibis.literal(True)
+            for i, m in enumerate(metrics)}
+    if all(m.filter for m in metrics):  # the plain conditions, so the engine can push them into the scan
+        t = t.filter(functools.reduce(operator.or_, kept.values()))
+    kept = {name: keep.fill_null(False) for name, keep in kept.items()}
     value = t.value.cast("float64").fill_null(0.0) if "value" in t.columns else ibis.literal(0.0)
-    return t.select("client_id", cx_ts=t[ts].cast("timestamp"), cx_value=value), "cx_ts"
+    return t.select("client_id", cx_ts=t[ts].cast("timestamp"), cx_value=value, **kept)
+
+
+def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
+    """The rows a metric counts, with their timestamp column name."""
+    t = _metric_rows(src, metric.source, [metric])
+    return t.select("client_id", "cx_ts", "cx_value"), "cx_ts"
 
 
 def period_values(src: Source, metric: Metric, anchors: ibis.Table, periods: range, window_days: int) -> ibis.Table:
@@ -106,16 +120,18 @@ def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> 
     return ibis.ifelse(cond, j.cx_value, 0.0).sum()
 
 
-def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
-             covariate: str | None = None, by: str | None = None) -> ibis.Table:
-    """Per person: ``x`` (the metric in the window after t0) and ``pre`` (the same metric over the
-    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``."""
-    rows, _ = _source_rows(src, metric)
-    j = rows.join(anchors.select("client_id", "t0"), "client_id")
+def _windows(j: ibis.Table, window_days: int, pre_days: int) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
+    """Whether a row falls in the measurement window ``(t0, t0 + W]`` and in the pre-period ``[t0 − P, t0)``."""
     after = (j.cx_ts > j.t0) & (j.cx_ts <= j.t0 + ibis.interval(days=window_days))
     before = (j.cx_ts >= j.t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.t0)
-    per = j.group_by("client_id").aggregate(x=_aggregate_where(metric, j, after),
-                                            pre=_aggregate_where(metric, j, before))
+    return after, before
+
+
+def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, window_days: int, pre_days: int,
+                  covariate: str | None = None, by: str | None = None) -> ibis.Table:
+    """Per person: ``x{i}`` (metric ``i`` in the window after t0) and ``pre{i}`` (the same metric over the
+    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``.
+    Metrics reading the same table share one pass over its rows: one join to the people, one group-by."""
     base = anchors.select("client_id", "arm")
     if covariate or by:
         clients = src.table("clients")
@@ -125,11 +141,32 @@ def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int,
             raise DataError(f"clients has no column {missing} (needed as covariate / breakdown); "
                             f"columns: {', '.join(clients.columns)}")
         base = base.left_join(clients.select("client_id", *dict.fromkeys(cols)), "client_id").drop("client_id_right")
-    out = base.left_join(per, "client_id").drop("client_id_right")
-    out = out.mutate(x=out.x.fill_null(0.0), pre=out.pre.fill_null(0.0))
-    if covariate:
-        out = out.mutate(pre=out[covariate].cast("float64").fill_null(0.0))
-    return out
+    by_source: dict[str, list[int]] = {}
+    for i, metric in enumerate(metrics):
+        by_source.setdefault(metric.source, []).append(i)
+    out = base
+    for source, idx in by_source.items():
+        rows = _metric_rows(src, source, [metrics[i] for i in idx])
+        j = rows.join(anchors.select("client_id", "t0"), "client_id")
+        j = j.filter(lambda t: operator.or_(*_windows(t, window_days, pre_days)))  # other rows add nothing
+        after, before = _windows(j, window_days, pre_days)
+        aggs = {}
+        for k, i in enumerate(idx):
+            aggs[f"x{i}"] = _aggregate_where(metrics[i], j, after & j[f"cx_m{k}"])
+            aggs[f"pre{i}"] = _aggregate_where(metrics[i], j, before & j[f"cx_m{k}"])
+        out = out.left_join(j.group_by("client_id").aggregate(**aggs), "client_id").drop("client_id_right")
+    values = {}
+    for i in range(len(metrics)):
+        values[f"x{i}"] = out[f"x{i}"].fill_null(0.0)
+        values[f"pre{i}"] = out[covariate].cast("float64").fill_null(0.0) if covariate else out[f"pre{i}"].fill_null(0.0)
+    return out.mutate(**values)
+
+
+def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
+             covariate: str | None = None, by: str | None = None) -> ibis.Table:
+    """Per person: ``x`` (the metric in the window after t0) and ``pre`` (the same metric over the
+    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``."""
+    return person_values(src, [metric], anchors, window_days, pre_days, covariate, by).rename(x="x0", pre="pre0")
 
 
 def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") -> ibis.Table:
@@ -140,10 +177,18 @@ def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") 
     return t.group_by(keys).aggregate(**aggs).order_by(keys)
 
 
-def arm_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People) -> pd.DataFrame:
-    """Per arm: n, x_sum, x_sum_sq, pre_sum, pre_sum_sq, x_pre_sum of the metric (one query)."""
-    t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
-    return src.con.execute(sums(t, ["arm"]))
+def metric_stats(src: Source, campaign: Campaign, metrics: Sequence[Metric], crowd: People) -> dict[str, pd.DataFrame]:
+    """Per metric (by name), per arm: n, x_sum, x_sum_sq, pre_sum, pre_sum_sq, x_pre_sum — every metric in ONE
+    query (see :func:`person_values`)."""
+    t = person_values(src, metrics, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
+    names = ("x_sum", "x_sum_sq", "pre_sum", "pre_sum_sq", "x_pre_sum")
+    aggs = {"n": t.count()}
+    for i in range(len(metrics)):
+        x, pre = t[f"x{i}"], t[f"pre{i}"]
+        aggs |= dict(zip((f"{c}{i}" for c in names), (x.sum(), (x * x).sum(), pre.sum(), (pre * pre).sum(), (x * pre).sum())))
+    wide = src.con.execute(t.group_by("arm").aggregate(**aggs).order_by("arm"))
+    return {m.name: wide[["arm", "n", *(f"{c}{i}" for c in names)]].rename(columns={f"{c}{i}": c for c in names})
+            for i, m in enumerate(metrics)}
 
 
 def segment_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, column: str) -> pd.DataFrame:
