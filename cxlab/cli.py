@@ -55,7 +55,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from cxlab.paths import resolve
 
     out = resolve(args.out)
-    generate(out, clients=args.clients, seed=args.seed)
+    generate(out, clients=args.clients, seed=args.seed, chunk_clients=args.chunk_clients, progress=not args.quiet)
     print(f"demo data written to {out}")
     return 0
 
@@ -126,6 +126,7 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
     p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(interrupted="the run folder keeps what finished; earlier reports are untouched.")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("list", help="notebooks and their parameters")
@@ -139,7 +140,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="data/demo")
     s.add_argument("--clients", type=int, default=50_000)
     s.add_argument("--seed", type=int, default=7)
-    s.set_defaults(func=cmd_demo_data)
+    s.add_argument("--chunk-clients", type=int, default=250_000,
+                   help="clients generated and written at once: bounds the memory (default 250,000)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
 
     s = sub.add_parser("import", help="map a real dataset into the canonical tables")
     s.add_argument("name", help="hillstrom, bank, online-retail or cdnow")
@@ -192,5 +196,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # the cancelled cell's task, not news to the user
-        print("interrupted: the run folder keeps what finished; earlier reports are untouched.", file=sys.stderr)
+        print(f"interrupted: {args.interrupted}", file=sys.stderr)
         return 130

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Clients in the small demo used by end-to-end tests: large enough for the planted effects to show.
 SMALL_DEMO_CLIENTS = 4000
+#: The chunked demo: this many clients written in chunks of CHUNK_CLIENTS (three folders of parts per table).
+CHUNKED_DEMO_CLIENTS, CHUNK_CLIENTS = 6000, 2000
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,30 @@ def small_demo(tmp_path_factory) -> Path:
 def small_truth(small_demo) -> dict:
     """The planted truth of the small demo."""
     return json.loads((small_demo / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def chunked_demo(tmp_path_factory) -> Path:
+    """A demo generated in three chunks: ``events/part-00000.parquet`` … for every table but products."""
+    from cxlab.data.demo import generate
+
+    out = tmp_path_factory.mktemp("chunked") / "demo"
+    generate(out, clients=CHUNKED_DEMO_CLIENTS, seed=13, chunk_clients=CHUNK_CLIENTS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def chunked_truth(chunked_demo) -> dict:
+    """The planted truth of the chunked demo, combined from its chunks."""
+    return json.loads((chunked_demo / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session", params=["one_file", "chunked"])
+def demo(request) -> tuple[Path, dict]:
+    """``(folder, truth)`` of the small demo (one file per table) and of the chunked demo (parts per table)."""
+    if request.param == "one_file":
+        return request.getfixturevalue("small_demo"), request.getfixturevalue("small_truth")
+    return request.getfixturevalue("chunked_demo"), request.getfixturevalue("chunked_truth")
 
 
 @pytest.fixture(autouse=True)

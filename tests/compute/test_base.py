@@ -111,9 +111,10 @@ def test_monthly_flows_by_hand(tmp_path):
     assert lines.loc[date(2025, 3, 1), ["wider", "same", "narrower"]].tolist() == [1, 0, 2]
 
 
-def test_planted_value_shape_and_white_space_recovered(small_demo, small_truth):
-    src = connect(small_demo)
-    truth = small_truth["value"]
+def test_planted_value_shape_and_white_space_recovered(demo):
+    folder, demo_truth = demo
+    src = connect(folder)
+    truth = demo_truth["value"]
     start, end = cb.period(date(2026, 1, 1), 12)  # truth: contracts open at any time in 2025
     s = cb.value_shape(src, start, end, cb.counting_mode(src), top_share=0.2, abc=[0.8, 0.95])
     assert s.summary["turnover_total"] == pytest.approx(truth["turnover_total"], abs=0.01)
@@ -121,6 +122,6 @@ def test_planted_value_shape_and_white_space_recovered(small_demo, small_truth):
     assert s.summary["top_share_of_turnover"] == pytest.approx(truth["top_20pct_share"], abs=1e-9)
     assert s.summary["top_1pct_share_of_turnover"] == pytest.approx(truth["top_1pct_share"], abs=1e-9)
     assert s.summary["abc_sizes"] == truth["abc_sizes"]
-    snap = date.fromisoformat(small_truth["white_space"]["snapshot"])
+    snap = date.fromisoformat(demo_truth["white_space"]["snapshot"])
     m = cb.holding_matrix(src, None, snap, snap, "held")
-    assert dict(zip(m.product_line, m.share)) == pytest.approx(small_truth["white_space"]["share_holding"], abs=1e-12)
+    assert dict(zip(m.product_line, m.share)) == pytest.approx(demo_truth["white_space"]["share_holding"], abs=1e-12)

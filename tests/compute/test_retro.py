@@ -88,6 +88,14 @@ def test_planted_uplift_is_recovered(demo_retro, small_truth):
     assert demo_retro.headline["people"]["rows"] == truth["rows"]
 
 
+def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth, catalog):
+    src = connect(chunked_demo)  # a folder of parts per table: people add up across chunks
+    campaign = catalog.campaigns["cc_spring_2025"]
+    s = retro.sends(src, campaign, retro.people(src, campaign))
+    assert dict(zip(s.arm, s.people)) == chunked_truth["campaign"]["people"]
+    assert int(s.rows.sum()) == chunked_truth["campaign"]["rows"]
+
+
 def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth):
     truth = small_truth["campaign"]
     spend = demo_retro.effects[demo_retro.effects.metric == "card_spend"].set_index("arm")

@@ -129,9 +129,10 @@ def test_filters_degrade_without_consents_or_communications(tmp_path):
     assert reach[list(sg.STEPS)].iloc[0].tolist() == [1, 1, 1, 1, 1]
 
 
-def test_planted_segment_sizes_and_overlaps_recovered(small_demo, small_truth):
-    truth = small_truth["segments"]
-    src = connect(small_demo)
+def test_planted_segment_sizes_and_overlaps_recovered(demo):
+    folder, truth = demo
+    truth = truth["segments"]
+    src = connect(folder)
     # the cards that apply to the demo's product lines, as 03 chooses them (retail cards are skipped)
     segs, _ = sg.applicable(sg.ordered(list(load_catalog("catalog").segments.values())), product_lines(src))
     f = sg.flags(src, segs, date.fromisoformat(truth["snapshot"]))

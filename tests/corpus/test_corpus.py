@@ -118,6 +118,8 @@ CASES = [
     Case("unknown dataset", lambda p: ["import", "netflix", str(p), "--out", str(p / "x")], 2, r"unknown dataset 'netflix'"),
     Case("import source missing", lambda p: ["import", "hillstrom", str(p / "none.csv"), "--out", str(p / "x")], 2, r"none.csv does not exist"),
     Case("too few demo clients", lambda p: ["demo-data", "--out", str(p / "demo"), "--clients", "10"], 2, r"--clients must be at least 500"),
+    Case("demo chunks too small", lambda p: ["demo-data", "--out", str(p / "demo"), "--clients", "1000", "--chunk-clients", "10"], 2,
+         r"--chunk-clients must be at least 500"),
 ]
 
 

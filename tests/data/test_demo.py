@@ -1,4 +1,5 @@
-"""The demo data: valid, deterministic, and its truth.json agrees with the rows as the engine reads them."""
+"""The demo data: valid, deterministic, and its truth.json agrees with the rows as the engine reads them —
+in one file per table and in chunks (folders of parts)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ from cxlab.errors import ParameterError
 
 
 @pytest.fixture(scope="module")
-def sql(small_demo):
+def sql(demo):
+    """Raw DuckDB views over the demo's files (``name.parquet`` or the parts in ``name/``), and its truth."""
+    folder, truth = demo
     con = duckdb.connect()
     for name in ("clients", "products", "holdings", "events", "communications", "consents"):
-        con.execute(f"create view {name} as select * from read_parquet('{small_demo / (name + '.parquet')}')")
-    return con
+        files = folder / f"{name}.parquet" if (folder / f"{name}.parquet").exists() else folder / name / "*.parquet"
+        con.execute(f"create view {name} as select * from read_parquet('{files}')")
+    return con, truth
 
 
-def test_demo_meets_the_contract_and_nothing_is_after_as_of(small_demo, small_truth):
-    report = validate(connect(small_demo), now=datetime.fromisoformat(small_truth["as_of"]))
+def test_demo_meets_the_contract_and_nothing_is_after_as_of(demo):
+    folder, truth = demo
+    report = validate(connect(folder), now=datetime.fromisoformat(truth["as_of"]))
     assert report.ok, report.to_frame()
     assert not report.warnings, report.to_frame()
 
@@ -41,7 +46,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     assert (a / "events.parquet").read_bytes() != (c / "events.parquet").read_bytes()
 
 
-def test_segment_sizes_and_overlaps_match_sql(sql, small_truth):
+def test_segment_sizes_and_overlaps_match_sql(sql):
+    sql, truth = sql
     s = "timestamp '2025-12-01'"
     rules = {
         "travellers": f"select distinct client_id from events where event_type='travel_booking' and ts >= {s} - interval 90 day and ts < {s}",
@@ -51,12 +57,13 @@ def test_segment_sizes_and_overlaps_match_sql(sql, small_truth):
         "borrowers": f"select distinct client_id from holdings join products using (product_id) where product_line in ('consumer_loan','mortgage') and opened_at < {s} and (closed_at is null or closed_at >= {s})",
     }
     for name, query in rules.items():
-        assert sql.execute(f"select count(*) from ({query})").fetchone()[0] == small_truth["segments"]["sizes"][name], name
+        assert sql.execute(f"select count(*) from ({query})").fetchone()[0] == truth["segments"]["sizes"][name], name
     both = sql.execute(f"select count(*) from ({rules['travellers']} intersect {rules['savers']})").fetchone()[0]
-    assert both == small_truth["segments"]["overlap"]["travellers"]["savers"]
+    assert both == truth["segments"]["overlap"]["travellers"]["savers"]
 
 
-def test_trigger_rows_match_sql(sql, small_truth):
+def test_trigger_rows_match_sql(sql):
+    sql, truth = sql
     # salary_no_card: eligible (client, snapshot) rows and how many fired, recomputed from the rows.
     query = """
     with snaps as (select unnest(generate_series(date '2024-04-01', date '2025-11-01', interval 1 month))::timestamp as s),
@@ -69,12 +76,13 @@ def test_trigger_rows_match_sql(sql, small_truth):
     left join fired f using (client_id, s)
     """
     eligible, fired = sql.execute(query).fetchone()
-    truth = small_truth["triggers"]["salary_no_card"]
+    truth = truth["triggers"]["salary_no_card"]
     assert (eligible, fired) == (truth["eligible_rows"], truth["triggered_rows"])
 
 
-def test_campaign_people_rows_and_split(sql, small_truth):
-    truth = small_truth["campaign"]
+def test_campaign_people_rows_and_split(sql):
+    sql, truth = sql
+    truth = truth["campaign"]
     people = dict(sql.execute(
         "select arm, count(distinct client_id) from communications where campaign_id='cc_spring_2025' group by 1").fetchall())
     assert people == truth["people"]
@@ -86,10 +94,11 @@ def test_campaign_people_rows_and_split(sql, small_truth):
     assert p > 0.001
 
 
-def test_value_is_pareto_shaped(small_truth):
-    v = small_truth["value"]
+def test_value_is_pareto_shaped(demo):
+    _, truth = demo
+    v = truth["value"]
     assert 0.6 < v["top_20pct_share"] < 0.95 and v["gini"] > 0.5
-    assert sum(v["abc_sizes"].values()) == small_truth["n_clients"]
+    assert sum(v["abc_sizes"].values()) == truth["n_clients"]
 
 
 def test_truth_lists_its_definitions(small_demo):

@@ -1,0 +1,61 @@
+"""What the demo plants: the calendar, the product lines, the triggers and the campaign, with their rates.
+
+The generator draws from these values and the truth reports them, so both read them from here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DAY = np.timedelta64(1, "D")
+HOUR = np.timedelta64(1, "h")
+START, END = np.datetime64("2024-01-01"), np.datetime64("2026-01-01")
+AS_OF = "2026-01-01"
+MONTHS = np.arange("2024-01", "2026-01", dtype="datetime64[M]").astype("datetime64[D]")
+SNAPSHOTS = MONTHS[3:23]  # 2024-04-01 … 2025-11-01: trigger snapshots
+SEGMENT_SNAPSHOT = np.datetime64("2025-12-01")
+CAMPAIGN_SEND = np.datetime64("2025-04-01")
+
+LINES = ("current_account", "credit_card", "deposit", "consumer_loan", "mortgage", "insurance", "investment")
+PRODUCTS = {
+    "current_account": ("ca_basic", "ca_premium"),
+    "credit_card": ("cc_classic", "cc_gold", "cc_platinum"),
+    "deposit": ("dep_3m", "dep_12m"),
+    "consumer_loan": ("loan_cash", "loan_auto"),
+    "mortgage": ("mort_fixed", "mort_variable"),
+    "insurance": ("ins_travel", "ins_home", "ins_life"),
+    "investment": ("inv_funds", "inv_brokerage"),
+}
+#: Mean annual revenue of a contract by line (lognormal); with a client multiplier the base is Pareto-shaped.
+LINE_VALUE = {"current_account": 30, "credit_card": 150, "deposit": 100, "consumer_loan": 400,
+              "mortgage": 2000, "insurance": 80, "investment": 800}
+#: Share of clients holding each line when the data starts (clients who joined before 2024).
+INITIAL_HOLDING = {"credit_card": 0.25, "deposit": 0.20, "consumer_loan": 0.12, "mortgage": 0.07,
+                   "insurance": 0.10, "investment": 0.05}
+
+TRIGGERS = {
+    # name: (event type, minimum value, target line, p if triggered, p otherwise)
+    "salary_no_card": ("salary_deposit", 3000.0, "credit_card", 0.060, 0.015),
+    "travel_insurance": ("travel_booking", 0.0, "insurance", 0.080, 0.010),
+    "inflow_deposit": ("large_inflow", 0.0, "deposit", 0.120, 0.008),
+}
+#: Monthly chance of opening lines that no trigger drives (background white-space filling).
+BACKGROUND = {"consumer_loan": 0.004, "mortgage": 0.001, "investment": 0.002}
+
+CAMPAIGN = {
+    "campaign_id": "cc_spring_2025",
+    "split": {"control": 0.2, "email": 0.4, "email_offer": 0.4},
+    "conversion": {"control": 0.020, "email": 0.032, "email_offer": 0.040},
+    "spend_uplift": {"control": 0.0, "email": 15.0, "email_offer": 25.0},
+    "unsubscribe": {"control": 0.004, "email": 0.006, "email_offer": 0.009},
+    "reminder_share": 0.25,
+    "second_card_share": 0.10,
+    "window_days": 30,
+    "pre_period_days": 90,
+}
+#: Uplift multiplier by income band (mean 1 over the band shares): the model score tracks it.
+UPLIFT_BY_INCOME = {"low": 0.5, "mid": 1.0, "high": 2.0}
+INCOME = ("low", "mid", "high")
+INCOME_P = (0.4, 0.4, 0.2)
+REGIONS = ("capital", "north", "south", "east", "west")
+CHANNELS = {"email": 0.70, "sms": 0.50, "push": 0.45, "call": 0.30}
