@@ -1,8 +1,7 @@
 """One measurement in a fresh process: ``python -m benchmarks.child COMPUTATION IMPL FOLDER``.
 
 Imports and configuration (the catalogue cards) come before the clock; the wall time covers opening the
-data and computing the result. Prints one JSON line: wall seconds, peak RSS (MiB) and the result, or the
-error (``out of memory`` when an allocation fails under the parent's memory guard).
+data and computing the result. Prints one JSON line: wall seconds, peak RSS (MiB) and the result.
 """
 
 from __future__ import annotations
@@ -32,10 +31,7 @@ def main(computation: str, impl: str, folder: Path) -> dict:
     module = COMPUTATIONS[computation]
     config = module.configure(CATALOG) if impl == "cxlab" else None
     start = time.perf_counter()
-    try:
-        result = module.cxlab(folder, config) if impl == "cxlab" else getattr(module, impl)(folder)
-    except MemoryError:
-        return {"error": "out of memory", "rss_mib": peak_rss_mib()}
+    result = module.cxlab(folder, config) if impl == "cxlab" else getattr(module, impl)(folder)
     wall = time.perf_counter() - start
     return {"wall": wall, "rss_mib": peak_rss_mib(), "result": result}
 

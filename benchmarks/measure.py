@@ -1,22 +1,26 @@
 """Run one child measurement under guards and read back what it printed.
 
-Every child has a wall-clock limit (killed past it); the pandas child also gets an address-space limit
-(``RLIMIT_AS``), so running out of memory ends that child with a MemoryError (or kills it) instead of the
-machine. Either is recorded as a failure with its limit, and the benchmark goes on.
+The parent watches each child: past the wall-clock limit, or once its resident memory passes the
+memory limit, the child is killed and the run recorded as ``> T s`` / ``out of memory (> X GiB)``, so
+pandas running out of memory at the largest scale ends that run, not the benchmark (or the machine).
+Watching RSS rather than capping the address space (``RLIMIT_AS``) keeps the limit in real memory: a capped
+pyarrow thread pool can hang instead of failing.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1 << 30
+POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,11 @@ class Guards:
     """The limits every child runs under."""
 
     timeout_s: float
-    pandas_memory_gib: float
+    memory_gib: float
 
     def describe(self) -> str:
-        return (f"each run is killed after {self.timeout_s:.0f} s; the pandas process may address at most "
-                f"{self.pandas_memory_gib:g} GiB (RLIMIT_AS)")
+        return (f"a run is killed after {self.timeout_s:g} s or once its resident memory passes "
+                f"{self.memory_gib:g} GiB (the parent polls /proc every {POLL_S * 1000:.0f} ms)")
 
 
 @dataclass(frozen=True)
@@ -44,31 +48,40 @@ class Measurement:
         return {"wall": self.wall, "rss_mib": self.rss_mib, "failure": self.failure}
 
 
-def _limit_memory(gib: float) -> None:
-    limit = int(gib * GIB)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
 
 
 def measure(computation: str, impl: str, folder: Path, guards: Guards) -> Measurement:
     """Run ``impl`` of ``computation`` on ``folder`` in a fresh process under ``guards``."""
-    limited = impl == "pandas"
     cmd = [sys.executable, "-m", "benchmarks.child", computation, impl, str(folder)]
-    preexec = (lambda: _limit_memory(guards.pandas_memory_gib)) if limited else None
-    out_of_memory = f"out of memory (> {guards.pandas_memory_gib:g} GiB)"
-    try:
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=guards.timeout_s,
-                              preexec_fn=preexec, check=False)
-    except subprocess.TimeoutExpired:
-        return Measurement(None, None, None, f"> {guards.timeout_s:.0f} s")
-    lines = done.stdout.strip().splitlines()
-    if done.returncode == 0 and lines:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
+        start = time.monotonic()
+        killed = None
+        while child.poll() is None:
+            if time.monotonic() - start > guards.timeout_s:
+                killed = f"> {guards.timeout_s:g} s"
+            elif _rss_bytes(child.pid) > guards.memory_gib * GIB:
+                killed = f"out of memory (> {guards.memory_gib:g} GiB)"
+            if killed:
+                child.kill()
+                child.wait()
+                return Measurement(None, None, None, killed)
+            time.sleep(POLL_S)
+        out.seek(0)
+        err.seek(0)
+        lines, errors = out.read().strip().splitlines(), err.read().strip().splitlines()
+    if child.returncode == 0 and lines:
         got = json.loads(lines[-1])
-        if "error" in got:
-            return Measurement(None, got["rss_mib"], None, out_of_memory if got["error"] == "out of memory" else got["error"])
         return Measurement(got["wall"], got["rss_mib"], got["result"])
-    if limited and (done.returncode < 0 or "MemoryError" in done.stderr or "bad_alloc" in done.stderr):
-        return Measurement(None, None, None, out_of_memory)  # an allocation failed in native code and aborted
-    last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-    if done.returncode < 0:
-        last = f"killed by {signal.Signals(-done.returncode).name}: {last}"
+    last = errors[-1] if errors else f"exit code {child.returncode}"
+    if child.returncode < 0:
+        last = f"killed by {signal.Signals(-child.returncode).name}: {last}"
     return Measurement(None, None, None, f"failed: {last}")

@@ -6,7 +6,7 @@ Each run is a fresh process (peak RSS is its own), implementations alternate wit
 machine's noise falls on all three, and the three results are cross-checked. Writes
 benchmarks/results.md and benchmarks/scaling.png and prints the table.
 
-    python -m benchmarks.run [--scales 1M 10M 100M] [--repeat N] [--timeout S] [--pandas-memory-gib G]
+    python -m benchmarks.run [--scales 1M 10M 100M] [--repeat N] [--timeout S] [--memory-gib G]
 """
 
 from __future__ import annotations
@@ -106,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scales", nargs="+", default=list(scales.CLIENTS), help="scales by events: 1M 10M 100M")
     p.add_argument("--repeat", type=int, default=0, help="runs per measurement (default per scale: 5 / 3 / 2)")
     p.add_argument("--timeout", type=float, default=1200, help="seconds before a run is killed")
-    p.add_argument("--pandas-memory-gib", type=float, default=12, help="address-space limit of the pandas process")
+    p.add_argument("--memory-gib", type=float, default=12, help="resident memory at which a run is killed")
     p.add_argument("--computations", nargs="+", default=list(COMPUTATIONS), choices=list(COMPUTATIONS))
     p.add_argument("--work", type=Path, default=HERE / ".work", help="where the demo data sets are kept")
     args = p.parse_args(argv)
     chosen = scales.parse(args.scales)
-    guards = Guards(args.timeout, args.pandas_memory_gib)
+    guards = Guards(args.timeout, args.memory_gib)
     start = time.perf_counter()
     generating, rows = 0.0, []
     for scale in chosen:
