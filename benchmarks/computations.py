@@ -10,6 +10,6 @@ COMPUTATIONS: dict[str, ModuleType] = {"trigger": trigger, "segments": segments,
 IMPLEMENTATIONS = ("cxlab", "sql", "pandas")
 #: Imported before the clock starts, so start-up cost is not timed (each child imports only its own).
 PRELOAD = {"cxlab": ("ibis", "ibis.backends.duckdb", "duckdb", "pandas", "cxlab.compute.triggers", "cxlab.compute.segments",
-                     "cxlab.compute.retro", "cxlab.data"),
+                     "cxlab.compute.retro", "cxlab.data", "pyarrow.dataset"),
            "sql": ("duckdb",),
            "pandas": ("numpy", "pandas", "pyarrow.parquet")}

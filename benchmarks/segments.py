@@ -23,7 +23,7 @@ SEGMENTS = {"travellers": "insurance", "savers": "investment", "digital_active":
 STEPS = ("assigned", "not_control", "consent", "contact_cap", "not_holding")
 
 SQL = """
-with params as (select cast(? as timestamp) as s),
+with params as (select timestamp '{snapshot}' as s),
 base as (select c.client_id, coalesce(c.global_control, false) as control from {clients} c, params
          where c.joined_at is null or c.joined_at <= s),
 ev as (select e.client_id,
@@ -132,7 +132,7 @@ def sql(folder: Path) -> dict[str, float]:
     import duckdb
 
     tables = {t: scan(folder, t) for t in ("clients", "events", "holdings", "products", "consents", "communications")}
-    cells = duckdb.connect().execute(SQL.format(**tables), [SNAPSHOT]).fetchall()
+    cells = duckdb.connect().execute(SQL.format(snapshot=SNAPSHOT, **tables)).fetchall()
     return _from_cells(cells)
 
 

@@ -16,7 +16,7 @@ SNAPSHOTS = [f"2024-{m:02d}-01" for m in range(4, 13)] + ["2025-01-01", "2025-02
 CARD = "salary_no_card"
 
 SQL = """
-with snaps as (select unnest(cast(? as timestamp[])) as s),
+with snaps as (select unnest([{snapshots}]) as s),
 base as (select c.client_id, s from {clients} c, snaps where c.joined_at is null or c.joined_at <= s),
 cards as (select h.client_id, h.opened_at, h.closed_at from {holdings} h join {products} p using (product_id)
           where p.product_line = 'credit_card'),
@@ -64,7 +64,8 @@ def sql(folder: Path) -> dict[str, float]:
     import duckdb
 
     tables = {t: scan(folder, t) for t in ("clients", "holdings", "products", "events")}
-    rows = duckdb.connect().execute(SQL.format(**tables), [SNAPSHOTS]).fetchall()
+    snapshots = ", ".join(f"timestamp '{s}'" for s in SNAPSHOTS)  # literals: a Python list parameter imports pandas
+    rows = duckdb.connect().execute(SQL.format(snapshots=snapshots, **tables)).fetchall()
     result = {}
     for snap, fired, n, x in rows:
         result[_key(snap, fired, "n")] = n
