@@ -70,21 +70,26 @@ def people(src: Source, campaign: Campaign) -> People:
 
 
 def _metric_rows(src: Source, source: str, metrics: Sequence[Metric]) -> ibis.Table:
-    """The rows of ``source`` (holdings or events) that any of ``metrics`` counts: ``client_id, cx_ts,
-    cx_value`` and a flag ``cx_m{i}`` per metric saying whether its filter keeps the row."""
+    """The rows of ``source`` (holdings or events) that any of ``metrics`` counts: every column, plus
+    ``cx_ts`` and ``cx_value``."""
     if source == "holdings":
         t = src.table("holdings").join(src.table("products"), "product_id")
         ts = "opened_at"
     else:
         t = src.table("events")
         ts = "ts"
-    kept = {f"cx_m{i}": compile_filter(m.filter, t, f"metric '{m.name}' filter") if m.filter else ibis.literal(True)
-            for i, m in enumerate(metrics)}
-    if all(m.filter for m in metrics):  # the plain conditions, so the engine can push them into the scan
-        t = t.filter(functools.reduce(operator.or_, kept.values()))
-    kept = {name: keep.fill_null(False) for name, keep in kept.items()}
+    conditions = [compile_filter(m.filter, t, f"metric '{m.name}' filter") for m in metrics if m.filter]
+    if len(conditions) == len(metrics):  # the plain conditions, so the engine can push them into the scan
+        t = t.filter(functools.reduce(operator.or_, conditions))
     value = t.value.cast("float64").fill_null(0.0) if "value" in t.columns else ibis.literal(0.0)
-    return t.select("client_id", cx_ts=t[ts].cast("timestamp"), cx_value=value, **kept)
+    return t.mutate(cx_ts=t[ts].cast("timestamp"), cx_value=value)
+
+
+def _keeps(metric: Metric, t: ibis.Table) -> ibis.BooleanValue:
+    """Whether the metric's filter keeps a row of ``t`` (every row without a filter)."""
+    if not metric.filter:
+        return ibis.literal(True)
+    return compile_filter(metric.filter, t, f"metric '{metric.name}' filter").fill_null(False)
 
 
 def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
@@ -122,8 +127,8 @@ def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> 
 
 def _windows(j: ibis.Table, window_days: int, pre_days: int) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
     """Whether a row falls in the measurement window ``(t0, t0 + W]`` and in the pre-period ``[t0 − P, t0)``."""
-    after = (j.cx_ts > j.t0) & (j.cx_ts <= j.t0 + ibis.interval(days=window_days))
-    before = (j.cx_ts >= j.t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.t0)
+    after = (j.cx_ts > j.cx_t0) & (j.cx_ts <= j.cx_t0 + ibis.interval(days=window_days))
+    before = (j.cx_ts >= j.cx_t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.cx_t0)
     return after, before
 
 
@@ -147,13 +152,14 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
     out = base
     for source, idx in by_source.items():
         rows = _metric_rows(src, source, [metrics[i] for i in idx])
-        j = rows.join(anchors.select("client_id", "t0"), "client_id")
+        j = rows.join(anchors.select("client_id", cx_t0=anchors.t0), "client_id")
         j = j.filter(lambda t: operator.or_(*_windows(t, window_days, pre_days)))  # other rows add nothing
         after, before = _windows(j, window_days, pre_days)
         aggs = {}
-        for k, i in enumerate(idx):
-            aggs[f"x{i}"] = _aggregate_where(metrics[i], j, after & j[f"cx_m{k}"])
-            aggs[f"pre{i}"] = _aggregate_where(metrics[i], j, before & j[f"cx_m{k}"])
+        for i in idx:  # each metric's filter on the few rows left after the join, not on the whole table
+            keeps = _keeps(metrics[i], j)
+            aggs[f"x{i}"] = _aggregate_where(metrics[i], j, after & keeps)
+            aggs[f"pre{i}"] = _aggregate_where(metrics[i], j, before & keeps)
         out = out.left_join(j.group_by("client_id").aggregate(**aggs), "client_id").drop("client_id_right")
     values = {}
     for i in range(len(metrics)):
