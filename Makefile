@@ -7,6 +7,7 @@ STAMP := $(VENV)/.cxlab-installed
 DEMO ?= data/demo
 OUT ?= reports
 JOBS ?= 2
+SCALES ?= 1M 10M 100M
 
 .DEFAULT_GOAL := help
 .PHONY: help install reports demo-data test test-slow test-browser test-postgres test-spark lab bench clean
@@ -61,8 +62,8 @@ lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
 	$(PY) -m pip install --quiet -e '.[lab]'
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP) ## run the benchmarks and write benchmarks/results.md
-	$(PY) benchmarks/run.py
+bench: $(STAMP) ## benchmark cxlab vs hand-written SQL vs pandas (SCALES="1M 10M 100M" events) into benchmarks/results.md
+	$(PY) -m benchmarks.run --scales $(SCALES)
 
 clean: ## remove generated reports and demo data (keeps .venv)
 	rm -rf $(OUT) $(DEMO)

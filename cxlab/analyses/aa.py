@@ -72,13 +72,16 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     crowd = retro.people(src, campaign, exclude_competing)
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
     share = campaign.arms[campaign.control_arm]
+    metrics = {n: catalog.get("metrics", n) for n in names}
+    for m in list(metrics.values()):
+        metrics |= {n: catalog.get("metrics", n) for n in (m.numerator, m.denominator) if n}
+    people = retro.persons(src, campaign, crowd, metrics)
     rows, pvalues = [], {}
     for name in tqdm(names, desc="A/A metrics", disable=not progress):
-        metric = catalog.get("metrics", name)
+        metric = metrics[name]
         if metric.type == "quantile":
             continue
-        parts = {n: catalog.get("metrics", n) for n in (metric.numerator, metric.denominator) if n}
-        sums = fake_split_sums(src, retro.values(src, campaign, metric, crowd, parts), runs, share, seed)
+        sums = fake_split_sums(src, retro.values(src, people, metric), runs, share, seed)
         kind = metric.type
         p = []
         for _, part in sums.groupby("run"):

@@ -170,11 +170,12 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
     sums (for the balance check), the has-history strata and the winsorisation caps."""
     rows, by_metric, strata, caps = [], {}, [], []
     ctrl = campaign.control_arm
+    people = retro.persons(src, campaign, crowd, metrics)  # every metric in one pass per source table
     for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
                         ("guardrail", campaign.metrics.guardrails)):
         for name in names:
             metric = metrics[name]
-            v = retro.values(src, campaign, metric, crowd, metrics)
+            v = retro.values(src, people, metric)
             caps += [{"metric": name, "column": k, "percentile": metric.winsorize, "cap": cap} for k, cap in v.caps.items()]
             if metric.type == "quantile":
                 table, step = retro.value_counts(src, v)

@@ -270,15 +270,18 @@ def evaluate_rules(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequ
     for rule in parsed.values():
         for call in calls_in(rule):
             calls.setdefault(call, f"cx_f{len(calls)}")
+    # one chain of left joins, then one select that fills: a flat query Ibis compiles (and DuckDB plans) fast
+    joined, values, from_base = base, {}, {}
     for call, col in calls.items():
         agg = call.spec.client(src, snaps, *call.args)
         if agg is None:  # computed from the base row itself (tenure_days)
-            base = base.mutate(**{col: call.spec.from_base(base, *call.args)})
+            from_base[col] = call
             continue
-        agg = agg.rename({col: "value"})
-        base = base.left_join(agg, ["client_id", "snapshot"]).drop("client_id_right", "snapshot_right")
-        if call.spec.fill is not None:
-            base = base.mutate(**{col: base[col].fill_null(call.spec.fill)})
+        joined = joined.left_join(agg.rename({col: "value"}), ["client_id", "snapshot"])
+        values[col] = joined[col] if call.spec.fill is None else joined[col].fill_null(call.spec.fill)
+    base = joined.select(*base.columns, **values)
+    if from_base:
+        base = base.mutate(**{col: call.spec.from_base(base, *call.args) for col, call in from_base.items()})
     out = {}
     for name, rule in parsed.items():
         compiler = _Compiler(rule, base, CLIENT_FUNCTIONS, lambda call: base[calls[call]])

@@ -8,7 +8,9 @@ a competing campaign in their window are counted per arm, and excluded when aske
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -52,6 +54,7 @@ def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> 
         per = per.mutate(gc=per.gc.fill_null(False))
     else:
         per = per.mutate(gc=ibis.literal(False))
+    per = per.cache()  # one row per person, read by every later query: de-duplicated once
     stats = src.con.execute(per.aggregate(
         rows=per.rows.sum(), people=per.count(), repeated=(per.rows > 1).sum(),
         several_arms=(per.arms > 1).sum(), global_control=(per.gc & (per.arms == 1)).sum(),
@@ -97,18 +100,33 @@ def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis
     return exposed, exposure, competitors
 
 
-def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
-    """The rows a metric counts, with their timestamp column name."""
-    if metric.source == "holdings":
+def _metric_rows(src: Source, source: str, metrics: Sequence[Metric]) -> ibis.Table:
+    """The rows of ``source`` (holdings or events) that any of ``metrics`` counts: every column, plus
+    ``cx_ts`` and ``cx_value``."""
+    if source == "holdings":
         t = src.table("holdings").join(src.table("products"), "product_id")
         ts = "opened_at"
     else:
         t = src.table("events")
         ts = "ts"
-    if metric.filter:
-        t = t.filter(compile_filter(metric.filter, t, f"metric '{metric.name}' filter"))
+    conditions = [compile_filter(m.filter, t, f"metric '{m.name}' filter") for m in metrics if m.filter]
+    if len(conditions) == len(metrics):  # the plain conditions, so the engine can push them into the scan
+        t = t.filter(functools.reduce(operator.or_, conditions))
     value = t.value.cast("float64").fill_null(0.0) if "value" in t.columns else ibis.literal(0.0)
-    return t.select("client_id", cx_ts=t[ts].cast("timestamp"), cx_value=value), "cx_ts"
+    return t.mutate(cx_ts=t[ts].cast("timestamp"), cx_value=value)
+
+
+def _keeps(metric: Metric, t: ibis.Table) -> ibis.BooleanValue:
+    """Whether the metric's filter keeps a row of ``t`` (every row without a filter)."""
+    if not metric.filter:
+        return ibis.literal(True)
+    return compile_filter(metric.filter, t, f"metric '{metric.name}' filter").fill_null(False)
+
+
+def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
+    """The rows a metric counts, with their timestamp column name."""
+    t = _metric_rows(src, metric.source, [metric])
+    return t.select("client_id", "cx_ts", "cx_value"), "cx_ts"
 
 
 def period_values(src: Source, metric: Metric, anchors: ibis.Table, periods: range, window_days: int) -> ibis.Table:
@@ -143,16 +161,18 @@ def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> 
     return ibis.ifelse(cond, j.cx_value, 0.0).sum()
 
 
-def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
-             covariate: str | None = None, by: str | None = None) -> ibis.Table:
-    """Per person: ``x`` (the metric in the window after t0) and ``pre`` (the same metric over the
-    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``."""
-    rows, _ = _source_rows(src, metric)
-    j = rows.join(anchors.select("client_id", "t0"), "client_id")
-    after = (j.cx_ts > j.t0) & (j.cx_ts <= j.t0 + ibis.interval(days=window_days))
-    before = (j.cx_ts >= j.t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.t0)
-    per = j.group_by("client_id").aggregate(x=_aggregate_where(metric, j, after),
-                                            pre=_aggregate_where(metric, j, before))
+def _windows(j: ibis.Table, window_days: int, pre_days: int) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
+    """Whether a row falls in the measurement window ``(t0, t0 + W]`` and in the pre-period ``[t0 − P, t0)``."""
+    after = (j.cx_ts > j.cx_t0) & (j.cx_ts <= j.cx_t0 + ibis.interval(days=window_days))
+    before = (j.cx_ts >= j.cx_t0 - ibis.interval(days=max(pre_days, 1))) & (j.cx_ts < j.cx_t0)
+    return after, before
+
+
+def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, window_days: int, pre_days: int,
+                  covariate: str | None = None, by: str | None = None) -> ibis.Table:
+    """Per person: ``x{i}`` (metric ``i`` in the window after t0) and ``pre{i}`` (the same metric over the
+    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``.
+    Metrics reading the same table share one pass over its rows: one join to the people, one group-by."""
     base = anchors.select("client_id", "arm")
     if covariate or by:
         clients = src.table("clients")
@@ -162,11 +182,33 @@ def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int,
             raise DataError(f"clients has no column {missing} (needed as covariate / breakdown); "
                             f"columns: {', '.join(clients.columns)}")
         base = base.left_join(clients.select("client_id", *dict.fromkeys(cols)), "client_id").drop("client_id_right")
-    out = base.left_join(per, "client_id").drop("client_id_right")
-    out = out.mutate(x=out.x.fill_null(0.0), pre=out.pre.fill_null(0.0))
-    if covariate:
-        out = out.mutate(pre=_as_float(out[covariate]).fill_null(0.0))
-    return out
+    by_source: dict[str, list[int]] = {}
+    for i, metric in enumerate(metrics):
+        by_source.setdefault(metric.source, []).append(i)
+    out = base
+    for source, idx in by_source.items():
+        rows = _metric_rows(src, source, [metrics[i] for i in idx])
+        j = rows.join(anchors.select("client_id", cx_t0=anchors.t0), "client_id")
+        j = j.filter(lambda t: operator.or_(*_windows(t, window_days, pre_days)))  # other rows add nothing
+        after, before = _windows(j, window_days, pre_days)
+        aggs = {}
+        for i in idx:  # each metric's filter on the few rows left after the join, not on the whole table
+            keeps = _keeps(metrics[i], j)
+            aggs[f"x{i}"] = _aggregate_where(metrics[i], j, after & keeps)
+            aggs[f"pre{i}"] = _aggregate_where(metrics[i], j, before & keeps)
+        out = out.left_join(j.group_by("client_id").aggregate(**aggs), "client_id").drop("client_id_right")
+    values = {}
+    for i in range(len(metrics)):
+        values[f"x{i}"] = out[f"x{i}"].fill_null(0.0)
+        values[f"pre{i}"] = _as_float(out[covariate]).fill_null(0.0) if covariate else out[f"pre{i}"].fill_null(0.0)
+    return out.mutate(**values)
+
+
+def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
+             covariate: str | None = None, by: str | None = None) -> ibis.Table:
+    """Per person: ``x`` (the metric in the window after t0) and ``pre`` (the same metric over the
+    pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``."""
+    return person_values(src, [metric], anchors, window_days, pre_days, covariate, by).rename(x="x0", pre="pre0")
 
 
 def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
@@ -189,6 +231,24 @@ def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
 
 
 @dataclass(frozen=True)
+class Persons:
+    """Every metric a campaign reads, per person, computed in one pass per source table and kept in the
+    engine (a temporary table): ``client_id, arm, stratum`` and ``x{i}, pre{i}`` for the metric ``i``
+    of ``columns`` (metric name → i). Each metric's :class:`Values` is a projection of it."""
+
+    table: ibis.Table
+    columns: dict[str, int]
+
+
+def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str, Metric]) -> Persons:
+    """The per-person table of every non-ratio metric in ``metrics`` (include a ratio's parts)."""
+    plain = [m for m in metrics.values() if m.type != "ratio"]
+    t = person_values(src, plain, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
+    t = t.join(strata(src, campaign, crowd.table), "client_id").cache()
+    return Persons(t, {m.name: i for i, m in enumerate(plain)})
+
+
+@dataclass(frozen=True)
 class Values:
     """One metric per person, ready to sum: ``client_id, arm, stratum`` and ``x, pre`` (a ratio metric:
     ``num, den``), with winsorised columns already capped (``caps``: column → the cap used)."""
@@ -198,15 +258,20 @@ class Values:
     caps: dict[str, float]
 
 
-def values(src: Source, campaign: Campaign, metric: Metric, crowd: People, metrics: Mapping[str, Metric]) -> Values:
-    """The metric's per-person values for the campaign's people (``metrics`` resolves a ratio's parts)."""
-    args = (crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
+def values(src: Source, people: Persons, metric: Metric) -> Values:
+    """The metric's per-person values, capped when the metric is winsorised."""
+    def column(name: str) -> int:
+        if name not in people.columns:
+            raise ValueError(f"metric '{name}' is not in this per-person table (computed: {', '.join(people.columns)})")
+        return people.columns[name]
+
+    t = people.table
     if metric.type == "ratio":
-        num, den = (outcomes(src, metrics[name], *args) for name in (metric.numerator, metric.denominator))
-        t = num.select("client_id", "arm", num="x").join(den.select("client_id", den="x"), "client_id")
+        i, k = column(metric.numerator), column(metric.denominator)
+        t = t.select("client_id", "arm", "stratum", num=t[f"x{i}"], den=t[f"x{k}"])
     else:
-        t = outcomes(src, metric, *args)
-    t = t.join(strata(src, campaign, crowd.table), "client_id")
+        i = column(metric.name)
+        t = t.select("client_id", "arm", "stratum", x=t[f"x{i}"], pre=t[f"pre{i}"])
     t, caps = capped(src, t, metric.winsorize)
     return Values(t, metric, caps)
 

@@ -72,7 +72,8 @@ class Filters:
 
 def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str = "email", cap_messages: int = 2,
           cap_days: int = 30) -> ibis.Table:
-    """Per client existing at ``snapshot`` (an engine expression):
+    """Per client existing at ``snapshot``, computed once into a temporary engine table (the overlap, the
+    waterfall, the client count and the white space all read it, so the rules run once, not four times):
 
     ``s0, s1, …`` whether each segment's rule matches (in assignment order), ``assigned`` (index of the
     first match, null for none), ``control`` (in the global control group), ``consent`` (opted in on
@@ -101,7 +102,7 @@ def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str
     else:
         f = f.mutate(control=ibis.literal(False))
     return f.select("client_id", *[f"s{i}" for i in range(len(segs))], assigned=assigned, control=f.control,
-                    consent=f.consent, capped=f.capped, holds=holds)
+                    consent=f.consent, capped=f.capped, holds=holds).cache()
 
 
 def overlap(src: Source, f: ibis.Table, segments: Sequence[Segment]) -> tuple[pd.DataFrame, pd.DataFrame]:

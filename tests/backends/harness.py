@@ -115,9 +115,14 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
     out: dict[str, Any] = {"04.people": crowd.summary, "04.sends": retro.sends(src, campaign, crowd),
                            "04.exposure": crowd.exposure, "04.competitors": crowd.competitors,
                            "04.people_excluding_competing": retro.people(src, campaign, exclude_competing=True).summary}
-    for name in [m.primary, *m.secondary, *m.guardrails]:
+    names = [m.primary, *m.secondary, *m.guardrails]
+    needed = {n: catalog.get("metrics", n) for n in names}
+    for metric in list(needed.values()):
+        needed |= {n: catalog.get("metrics", n) for n in (metric.numerator, metric.denominator) if n}
+    people = retro.persons(src, campaign, crowd, needed)
+    for name in names:
         metric = catalog.get("metrics", name)
-        values = retro.values(src, campaign, metric, crowd, catalog.metrics)
+        values = retro.values(src, people, metric)
         if metric.type == "quantile":
             out[f"04.value_counts.{name}"], step = retro.value_counts(src, values)
             out[f"04.value_counts_step.{name}"] = pd.DataFrame({"step": [step]})
@@ -133,7 +138,7 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
         out[f"04.people_by.{column}"] = retro.people_by(src, crowd, column)
     out["04.trend_stats"] = retro.trend_stats(src, campaign, catalog.get("metrics", "card_spend"), crowd)
     out["04.score_bins"] = retro.score_bins(src, campaign, primary, crowd)
-    values = retro.values(src, campaign, primary, crowd, catalog.metrics)
+    values = retro.values(src, people, primary)
     out["aa.fake_split_sums"] = fake_split_sums(src, values, 40, campaign.arms[campaign.control_arm], seed=3)
     return out
 

@@ -44,7 +44,7 @@ def test_splits_follow_the_planned_control_share(small_demo):
     camp = cat.campaigns["cc_spring_2025"]
     src = connect(small_demo)
     crowd = retro.people(src, camp)
-    t = retro.values(src, camp, cat.metrics["cc_conversion"], crowd, cat.metrics)
+    t = retro.values(src, retro.persons(src, camp, crowd, cat.metrics), cat.metrics["cc_conversion"])
     sums = fake_split_sums(src, t, 50, 0.2, seed=4)
     share = sums[sums.fake == "control"].n.sum() / sums.n.sum()
     assert share == pytest.approx(0.2, abs=0.01)
