@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from cxlab import stats as cs
-from cxlab.analyses.aa import aa
+from cxlab.analyses.aa import AAResult, aa
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
@@ -51,8 +51,7 @@ class Retro:
     exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
     competitors: pd.DataFrame = field(default_factory=pd.DataFrame)
     excluded_competing: bool = False
-    correction: str = "holm"
-    aa: Any = None
+    aa: AAResult | None = None
     headline: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -386,7 +385,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
                    _balance(campaign, by_metric, alpha), effects,
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
-                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, correction, checked)
+                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked)
     result.headline = headline(result)
     return result
 

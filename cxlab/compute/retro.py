@@ -68,8 +68,8 @@ def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> 
     clean = per.filter((per.arms == 1) & ~per.gc).select("client_id", "arm", "t0", "rows")
     kept = int(stats["people"]) - int(stats["several_arms"]) - int(stats["global_control"])
     exposed, exposure, competitors = _competing(src, campaign, clean)
-    dropped = int(exposure.exposed.sum()) if exclude_competing and len(exposure) else 0
-    if exclude_competing and exposed is not None:
+    dropped = int(exposure.exposed.sum()) if exclude_competing else 0
+    if exclude_competing:
         clean = clean.anti_join(exposed, "client_id")
     summary = pd.DataFrame([
         {"step": "rows", "count": int(stats["rows"])},
@@ -83,7 +83,7 @@ def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> 
     return People(clean, summary, exposure, competitors)
 
 
-def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis.Table | None, pd.DataFrame, pd.DataFrame]:
+def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis.Table, pd.DataFrame, pd.DataFrame]:
     """People sent (not held out of) another campaign matching ``competing_campaigns`` within their
     window (t0, t0 + W]: the table of those people, per-arm counts, and the campaigns by people reached."""
     c = src.table("communications")
