@@ -103,7 +103,7 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     """
     trigger = catalog.get("triggers", trigger_name)
     snaps = ct.monthly_snapshots(src, period_start, period_end, trigger.snapshot_day, trigger.window_days)
-    p = ct.panel(src, trigger, snaps).cache()  # six queries read the panel: its rules and joins run once
+    p = src.cache(ct.panel(src, trigger, snaps))  # six queries read the panel: its rules and joins run once
     counts = ct.counts(src, p)
     pooled = counts.groupby("fired")[["n", "x_sum"]].sum()
     fired = cs.ProportionStats(int(pooled.n.get(True, 0)), int(pooled.x_sum.get(True, 0)))

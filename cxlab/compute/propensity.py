@@ -40,7 +40,7 @@ def sample(src: Source, panel: ibis.Table, size: int, seed: int) -> tuple[pd.Dat
     total = int(src.con.execute(panel.count()))
     rows = panel.mutate(cx_key=keys.key(panel.client_id, panel.snapshot.date(), str(seed)))
     rows = rows.order_by(["cx_key", "client_id", "snapshot"]).limit(size).drop("cx_key")
-    rows = rows.cache()  # the features join it three times: draw the sample once
+    rows = src.cache(rows)  # the features join it three times: draw the sample once
     features = _with_features(src, rows)
     text = [name for name, dtype in features.schema().items() if dtype.is_string()]
     frame = src.con.execute(features.order_by(["snapshot", "client_id"]))

@@ -54,7 +54,7 @@ def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> 
         per = per.mutate(gc=per.gc.fill_null(False))
     else:
         per = per.mutate(gc=ibis.literal(False))
-    per = per.cache()  # one row per person, read by every later query: de-duplicated once
+    per = src.cache(per)  # one row per person, read by every later query: de-duplicated once
     stats = src.con.execute(per.aggregate(
         rows=per.rows.sum(), people=per.count(), repeated=(per.rows > 1).sum(),
         several_arms=(per.arms > 1).sum(), global_control=(per.gc & (per.arms == 1)).sum(),
@@ -244,7 +244,7 @@ def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str
     """The per-person table of every non-ratio metric in ``metrics`` (include a ratio's parts)."""
     plain = [m for m in metrics.values() if m.type != "ratio"]
     t = person_values(src, plain, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
-    t = t.join(strata(src, campaign, crowd.table), "client_id").cache()
+    t = src.cache(t.join(strata(src, campaign, crowd.table), "client_id"))
     return Persons(t, {m.name: i for i, m in enumerate(plain)})
 
 

@@ -101,8 +101,8 @@ def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str
         f = f.join(clients.select("client_id", control=clients.global_control.cast("boolean").fill_null(False)), "client_id")
     else:
         f = f.mutate(control=ibis.literal(False))
-    return f.select("client_id", *[f"s{i}" for i in range(len(segs))], assigned=assigned, control=f.control,
-                    consent=f.consent, capped=f.capped, holds=holds).cache()
+    return src.cache(f.select("client_id", *[f"s{i}" for i in range(len(segs))], assigned=assigned, control=f.control,
+                              consent=f.consent, capped=f.capped, holds=holds))
 
 
 def overlap(src: Source, f: ibis.Table, segments: Sequence[Segment]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -40,6 +40,16 @@ class Source:
     def has(self, name: str) -> bool:
         return name in self.tables
 
+    def cache(self, t: ibis.Table) -> ibis.Table:
+        """``t`` computed once into a temporary table of the engine, for an expression read several times.
+
+        Ibis 12's PySpark backend compiles the cached query without registering the in-memory tables it
+        reads (snapshot lists, sampling keys), so Spark would not find them: a query that returns no rows
+        registers them first."""
+        if self.con.name == "pyspark":
+            self.con.execute(t.limit(0))
+        return t.cache()
+
     def fingerprint(self) -> str:
         """A short hash that changes when any input table changes (file bytes, or rows + schema)."""
         h = hashlib.sha256()
