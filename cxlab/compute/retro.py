@@ -91,6 +91,7 @@ def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis
     other = other.filter(ibis.or_(*(other.campaign_id.cast("string").like(p) for p in campaign.competing_campaigns)))
     j = other.select("client_id", "campaign_id", ts=other.sent_at.cast("timestamp")).join(crowd.select("client_id", "t0"), "client_id")
     j = j.filter((j.ts > j.t0) & (j.ts <= j.t0 + ibis.interval(days=campaign.window_days)))
+    j = src.cache(j.select("client_id", "campaign_id"))  # read three times: the communications are scanned once
     exposed = j.select("client_id").distinct()
     marked = crowd.left_join(exposed.mutate(hit=ibis.literal(1)), "client_id")
     exposure = src.con.execute(marked.group_by("arm").aggregate(
