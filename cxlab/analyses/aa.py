@@ -10,6 +10,7 @@ All fake splits of a metric are computed in one grouped query.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -42,16 +43,35 @@ def status(low: float, high: float, alpha: float) -> str:
     return "inflated" if low > alpha else "conservative" if high < alpha else "ok"
 
 
-def fake_split_sums(src: Source, values: retro.Values, runs: int, control_share: float, seed: int) -> pd.DataFrame:
-    """Per (run, fake arm): the metric's sufficient statistics — every split in one query, arms from a
-    seeded key of (client, run) that every engine computes alike (:mod:`cxlab.compute.keys`)."""
+def fake_split_sums(src: Source, values: Sequence[retro.Values], runs: int, control_share: float,
+                    seed: int) -> dict[str, pd.DataFrame]:
+    """Per metric, per (run, fake arm): its sufficient statistics — every split of every metric in ONE
+    query (the people's key per run is computed once), arms from a seeded key of (client, run) that
+    every engine computes alike (:mod:`cxlab.compute.keys`)."""
+    wide = values[0].table.select("client_id")
+    for i, v in enumerate(values):
+        cols = ("num", "den") if v.metric.type == "ratio" else ("x",)
+        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in cols}), "client_id")
     r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
-    ratio = values.metric.type == "ratio"
-    j = values.table.select("client_id", *(("num", "den") if ratio else ("x",))).cross_join(r)
-    control = keys.below(keys.key(j.client_id, j.run, str(seed)), control_share)
-    j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
-    sums = retro.ratio_sums(j, ["run", "fake"]) if ratio else retro.sums(j, ["run", "fake"], pre=None)
-    return src.con.execute(sums)
+    j = wide.cross_join(r)
+    j = j.mutate(fake=ibis.ifelse(keys.below(keys.key(j.client_id, j.run, str(seed)), control_share), "control", "treatment"))
+    aggs: dict[str, ibis.Value] = {"n": j.count()}
+    for i, v in enumerate(values):
+        cols = ("num", "den") if v.metric.type == "ratio" else ("x",)
+        for c in cols:
+            aggs |= {f"{c}{i}_sum": j[f"{c}{i}"].sum(), f"{c}{i}_sq": (j[f"{c}{i}"] * j[f"{c}{i}"]).sum()}
+        if v.metric.type == "ratio":
+            aggs[f"nd{i}"] = (j[f"num{i}"] * j[f"den{i}"]).sum()
+    out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
+    frames = {}
+    for i, v in enumerate(values):
+        if v.metric.type == "ratio":
+            names = {f"num{i}_sum": "num_sum", f"num{i}_sq": "num_sum_sq", f"den{i}_sum": "den_sum",
+                     f"den{i}_sq": "den_sum_sq", f"nd{i}": "num_den_sum"}
+        else:
+            names = {f"x{i}_sum": "x_sum", f"x{i}_sq": "x_sum_sq"}
+        frames[v.metric.name] = out[["run", "fake", "n", *names]].rename(columns=names)
+    return frames
 
 
 def _test(kind: str, t: pd.Series, c: pd.Series, alpha: float) -> float:
@@ -76,13 +96,11 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     for m in list(metrics.values()):
         metrics |= {n: catalog.get("metrics", n) for n in (m.numerator, m.denominator) if n}
     people = retro.persons(src, campaign, crowd, metrics)
+    tested = [retro.values(src, people, metrics[n]) for n in names if metrics[n].type != "quantile"]
+    all_sums = fake_split_sums(src, tested, runs, share, seed)
     rows, pvalues = [], {}
-    for name in tqdm(names, desc="A/A metrics", disable=not progress):
-        metric = metrics[name]
-        if metric.type == "quantile":
-            continue
-        sums = fake_split_sums(src, retro.values(src, people, metric), runs, share, seed)
-        kind = metric.type
+    for name in tqdm(list(all_sums), desc="A/A tests", disable=not progress):
+        sums, kind = all_sums[name], metrics[name].type
         p = []
         for _, part in sums.groupby("run"):
             g = part.set_index("fake")

@@ -109,8 +109,9 @@ def _other_metrics(src: Source, panel: Any, h: Hypothesis, chosen: list[Metric],
     (the variance it removes, ρ², measured on the same clients). Ratio metrics use the delta method's
     per-person spread; proportions the binomial one."""
     rows = []
+    history = ch.history(src, panel, chosen, metrics)
     for m in chosen:
-        s = ch.history(src, panel, m, metrics).iloc[0]
+        s = history[m.name].iloc[0]
         row: dict[str, Any] = {"metric": m.name, "type": m.type, "people": int(s["n"])}
         try:
             if m.type == "ratio":

@@ -27,18 +27,27 @@ def flow(src: Source, panel: ibis.Table) -> pd.DataFrame:
     return frame
 
 
-def history(src: Source, panel: ibis.Table, metric: Metric, metrics: dict[str, Metric]) -> pd.DataFrame:
-    """One row of sufficient statistics of ``metric`` over the clients fired at the panel's last
-    snapshot: the metric in its window after the snapshot (``x``) and over the same length before it
-    (``pre``, CUPED's covariate); for a ratio metric the sums of its numerator and denominator. A
-    winsorised metric is capped as a campaign would cap it. ``metrics`` resolves a ratio's parts."""
+def history(src: Source, panel: ibis.Table, chosen: list[Metric], metrics: dict[str, Metric]) -> dict[str, pd.DataFrame]:
+    """Per metric of ``chosen``, one row of sufficient statistics over the clients fired at the panel's
+    last snapshot: the metric in its window after the snapshot (``x``) and over the same length before
+    it (``pre``, CUPED's covariate); for a ratio metric the sums of its numerator and denominator. A
+    winsorised metric is capped as a campaign would cap it. Metrics of one window length are computed
+    in one pass per source table; ``metrics`` resolves a ratio's parts."""
     fired = panel.filter(panel.fired)
     last = fired.filter(fired.snapshot == fired.snapshot.max())
-    anchors = last.select("client_id", arm=ibis.literal("history"), t0=last.snapshot.cast("timestamp"))
-    days = metric.window_days
-    if metric.type == "ratio":
-        num, den = (retro.outcomes(src, metrics[n], anchors, days, days) for n in (metric.numerator, metric.denominator))
-        t = num.select("client_id", "arm", num="x").join(den.select("client_id", den="x"), "client_id")
-        return src.con.execute(retro.ratio_sums(t, ["arm"]))
-    t, _ = retro.capped(src, retro.outcomes(src, metric, anchors, days, days), metric.winsorize)
-    return src.con.execute(retro.sums(t, ["arm"]))
+    anchors = src.cache(last.select("client_id", arm=ibis.literal("history"), t0=last.snapshot.cast("timestamp")))
+    out: dict[str, pd.DataFrame] = {}
+    for days in sorted({m.window_days for m in chosen}):
+        group = [m for m in chosen if m.window_days == days]
+        plain = list({m.name: m for p in group for m in ([metrics[p.numerator], metrics[p.denominator]]
+                                                          if p.type == "ratio" else [p])}.values())
+        t = src.cache(retro.person_values(src, plain, anchors, days, days))
+        col = {m.name: i for i, m in enumerate(plain)}
+        for m in group:
+            if m.type == "ratio":
+                v = t.select("arm", num=t[f"x{col[m.numerator]}"], den=t[f"x{col[m.denominator]}"])
+                out[m.name] = src.con.execute(retro.ratio_sums(v, ["arm"]))
+            else:
+                v, _ = retro.capped(src, t.select("arm", x=t[f"x{col[m.name]}"], pre=t[f"pre{col[m.name]}"]), m.winsorize)
+                out[m.name] = src.con.execute(retro.sums(v, ["arm"]))
+    return out

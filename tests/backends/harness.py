@@ -79,8 +79,8 @@ def _triggers(src: Source, catalog) -> dict[str, Any]:
     out["01.flow"] = plan.flow
     panel = ct.panel(src, plan.trigger, list(plan.flow.snapshot.dt.date), h.population or "")
     out["01.flow_with_population"] = ch.flow(src, panel)
-    for name in [*h.metrics.secondary, *h.metrics.guardrails]:
-        out[f"01.history.{name}"] = ch.history(src, panel, catalog.get("metrics", name), catalog.metrics)
+    chosen = [catalog.get("metrics", n) for n in [*h.metrics.secondary, *h.metrics.guardrails]]
+    out |= {f"01.history.{name}": frame for name, frame in ch.history(src, panel, chosen, catalog.metrics).items()}
     return out
 
 
@@ -131,7 +131,7 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
         if values.caps:
             out[f"04.caps.{name}"] = pd.DataFrame([values.caps])
         if metric.type in ("mean", "ratio"):
-            out[f"aa.fake_split_sums.{name}"] = fake_split_sums(src, values, 20, campaign.arms[campaign.control_arm], seed=3)
+            out[f"aa.fake_split_sums.{name}"] = fake_split_sums(src, [values], 20, campaign.arms[campaign.control_arm], seed=3)[name]
     primary = catalog.get("metrics", m.primary)
     for column in campaign.segments:
         out[f"04.segment_stats.{column}"] = retro.segment_stats(src, campaign, primary, crowd, column)
@@ -139,7 +139,7 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
     out["04.trend_stats"] = retro.trend_stats(src, campaign, catalog.get("metrics", "card_spend"), crowd)
     out["04.score_bins"] = retro.score_bins(src, campaign, primary, crowd)
     values = retro.values(src, people, primary)
-    out["aa.fake_split_sums"] = fake_split_sums(src, values, 40, campaign.arms[campaign.control_arm], seed=3)
+    out["aa.fake_split_sums"] = fake_split_sums(src, [values], 40, campaign.arms[campaign.control_arm], seed=3)[primary.name]
     return out
 
 

@@ -44,12 +44,18 @@ def test_splits_follow_the_planned_control_share(small_demo):
     camp = cat.campaigns["cc_spring_2025"]
     src = connect(small_demo)
     crowd = retro.people(src, camp)
-    t = retro.values(src, retro.persons(src, camp, crowd, cat.metrics), cat.metrics["cc_conversion"])
+    people = retro.persons(src, camp, crowd, cat.metrics)
+    t = [retro.values(src, people, cat.metrics[n]) for n in ("cc_conversion", "card_spend")]
     sums = fake_split_sums(src, t, 50, 0.2, seed=4)
-    share = sums[sums.fake == "control"].n.sum() / sums.n.sum()
+    conv = sums["cc_conversion"]
+    share = conv[conv.fake == "control"].n.sum() / conv.n.sum()
     assert share == pytest.approx(0.2, abs=0.01)
     again = fake_split_sums(src, t, 50, 0.2, seed=4)
-    assert sums.equals(again)
+    assert all(sums[k].equals(again[k]) for k in sums)
+    # every metric sees the same split of the same people, and each its own sums
+    assert (sums["card_spend"].n == conv.n).all()
+    alone = fake_split_sums(src, t[1:], 50, 0.2, seed=4)["card_spend"]
+    assert alone.equals(sums["card_spend"])
 
 
 def test_too_few_runs_is_refused(small_demo):
