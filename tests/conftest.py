@@ -74,3 +74,14 @@ def dataset():
         return path
 
     return find
+
+
+@pytest.fixture(scope="session")
+def hillstrom(dataset, tmp_path_factory) -> tuple[Path, Path]:
+    """The Hillstrom e-mail test imported into the canonical tables once per session: (folder, csv)."""
+    from cxlab.data.adapters import import_dataset
+
+    csv = dataset("hillstrom", "hillstrom.csv")
+    folder = tmp_path_factory.mktemp("hillstrom") / "hs"
+    import_dataset("hillstrom", csv, folder)
+    return folder, csv

@@ -129,12 +129,9 @@ def test_guardrail_verdicts():
 
 
 @pytest.mark.realdata
-def test_hillstrom_figures_and_welch_match_the_rows(dataset, tmp_path, catalog):
-    from cxlab.data.adapters import import_dataset
-
-    csv = dataset("hillstrom", "hillstrom.csv")
-    import_dataset("hillstrom", csv, tmp_path / "hs")
-    r = analyse(connect(tmp_path / "hs"), catalog, "hillstrom")
+def test_hillstrom_figures_and_welch_match_the_rows(hillstrom, catalog):
+    folder, csv = hillstrom
+    r = analyse(connect(folder), catalog, "hillstrom")
     rows = pd.read_csv(csv)
     e = r.effects.set_index(["metric", "arm"])
     # SOURCE.md: per-arm visit, conversion and spend per customer

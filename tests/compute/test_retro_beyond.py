@@ -166,12 +166,9 @@ def test_a_metric_nobody_varies_on_is_reported_untestable(tmp_path, catalog):
 
 
 @pytest.mark.realdata
-def test_hillstrom_newbies_are_a_stratum_and_history_barely_predicts_spend(dataset, tmp_path, catalog):
-    from cxlab.data.adapters import import_dataset
-
-    csv = dataset("hillstrom", "hillstrom.csv")
-    import_dataset("hillstrom", csv, tmp_path / "hs")
-    r = analyse(connect(tmp_path / "hs"), catalog, "hillstrom")
+def test_hillstrom_newbies_are_a_stratum_and_history_barely_predicts_spend(hillstrom, catalog):
+    folder, csv = hillstrom
+    r = analyse(connect(folder), catalog, "hillstrom")
     raw = pd.read_csv(csv)
     arm = raw.segment.map({"No E-Mail": "control", "Mens E-Mail": "mens", "Womens E-Mail": "womens"})
     s = r.strata[(r.strata.metric == "hs_spend") & (r.strata.arm == "mens")].set_index("stratum")
