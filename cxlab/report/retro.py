@@ -3,9 +3,12 @@ follows from the numbers through message templates; nothing is hand-written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from cxlab.analyses.retro import Retro, best_arm
+from cxlab.catalog.cards import Metric
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 
@@ -63,7 +66,7 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
     return out
 
 
-def labels(r: Retro, names: object, lang: str) -> str:
+def labels(r: Retro, names: Iterable[str], lang: str) -> str:
     """Metric labels in the report's language, comma-separated, each once."""
     return ", ".join(dict.fromkeys(r.metrics[n].label_in(lang) if n in r.metrics else n for n in names))
 
@@ -184,7 +187,7 @@ def definitions(r: Retro, names: list[str], lang: str) -> str:
     return "\n".join(lines)
 
 
-def _how(r: Retro, m: object, lang: str) -> str:
+def _how(r: Retro, m: Metric, lang: str) -> str:
     """The computation behind a capped, quantile or ratio metric, in a few words."""
     if m.type == "ratio":
         return " " + t("retro.how_ratio", lang, num=r.metrics[m.numerator].label_in(lang), den=r.metrics[m.denominator].label_in(lang))
