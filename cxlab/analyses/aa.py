@@ -92,9 +92,7 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     crowd = retro.people(src, campaign, exclude_competing)
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
     share = campaign.arms[campaign.control_arm]
-    metrics = {n: catalog.get("metrics", n) for n in names}
-    for m in list(metrics.values()):
-        metrics |= {n: catalog.get("metrics", n) for n in (m.numerator, m.denominator) if n}
+    metrics = catalog.metrics_for(names)
     people = retro.persons(src, campaign, crowd, metrics)
     tested = [retro.values(src, people, metrics[n]) for n in names if metrics[n].type != "quantile"]
     all_sums = fake_split_sums(src, tested, runs, share, seed)

@@ -72,7 +72,7 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
         raise ValueError(f"months_of_history must be at least 2 (a stock and one month of arrivals), got {months_of_history}")
     h = catalog.get("hypotheses", hypothesis_id)
     trigger = catalog.get("triggers", h.trigger)
-    metrics = {n: catalog.get("metrics", n) for n in [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails]}
+    metrics = catalog.metrics_for([h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails])
     snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)[-months_of_history:]
     panel = ct.panel(src, trigger, snaps, h.population or "")
     flow = ch.flow(src, panel)
@@ -94,9 +94,6 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     horizon = max(12.0, min(math.ceil(months * 1.25), 36)) if math.isfinite(months) else 12.0
     mde_curve = _mde_by_months(h, p0, expected, stock, new, np.arange(1, horizon + 1))
     table = _mde_by_months(h, p0, expected, stock, new, np.array(MONTHS))
-    for m in list(metrics.values()):
-        for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
-            metrics.setdefault(part, catalog.get("metrics", part))
     others = [n for n in [*h.metrics.secondary, *h.metrics.guardrails] if metrics[n].type != "quantile"]
     powers = _other_metrics(src, panel, h, [metrics[n] for n in others], metrics, nt, ratio)
     return Plan(h, trigger, metrics, flow, baseline, stock, new, expected, nt, nc, months, table, size_curve, mde_curve, powers)

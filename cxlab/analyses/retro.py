@@ -354,10 +354,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
         raise ParameterError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     campaign = catalog.get("campaigns", campaign_name)
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
-    metrics = {n: catalog.get("metrics", n) for n in names}
-    for m in list(metrics.values()):
-        for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
-            metrics.setdefault(part, catalog.get("metrics", part))
+    metrics = catalog.metrics_for(names)
     primary = metrics[campaign.metrics.primary]
     if primary.type not in ("proportion", "mean"):
         raise ParameterError(f"campaign '{campaign.name}': the primary metric '{primary.name}' is a {primary.type} "

@@ -121,6 +121,14 @@ class Catalog:
                             f"Known: {', '.join(sorted(cards)) or 'none'}.")
         return cards[name]
 
+    def metrics_for(self, names: list[str]) -> dict[str, Metric]:
+        """The metric cards ``names``, then the parts their ratio metrics divide (each once, by name)."""
+        out = {n: self.get("metrics", n) for n in names}
+        for m in list(out.values()):
+            for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
+                out.setdefault(part, self.get("metrics", part))
+        return out
+
     def check(self) -> list[str]:
         """Problems across cards: references to cards or metrics that do not exist."""
         problems = []

@@ -116,10 +116,7 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
                            "04.exposure": crowd.exposure, "04.competitors": crowd.competitors,
                            "04.people_excluding_competing": retro.people(src, campaign, exclude_competing=True).summary}
     names = [m.primary, *m.secondary, *m.guardrails]
-    needed = {n: catalog.get("metrics", n) for n in names}
-    for metric in list(needed.values()):
-        needed |= {n: catalog.get("metrics", n) for n in (metric.numerator, metric.denominator) if n}
-    people = retro.persons(src, campaign, crowd, needed)
+    people = retro.persons(src, campaign, crowd, catalog.metrics_for(names))
     for name in names:
         metric = catalog.get("metrics", name)
         values = retro.values(src, people, metric)
