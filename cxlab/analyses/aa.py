@@ -24,6 +24,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import keys, retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
+from cxlab.metrics import kind, sum_exprs
 
 
 @dataclass
@@ -50,36 +51,17 @@ def fake_split_sums(src: Source, values: Sequence[retro.Values], runs: int, cont
     every engine computes alike (:mod:`cxlab.compute.keys`)."""
     wide = values[0].table.select("client_id")
     for i, v in enumerate(values):
-        cols = ("num", "den") if v.metric.type == "ratio" else ("x",)
-        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in cols}), "client_id")
+        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in v.kind.outcome_columns}),
+                         "client_id")
     r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
     j = wide.cross_join(r)
     j = j.mutate(fake=ibis.ifelse(keys.below(keys.key(j.client_id, j.run, str(seed)), control_share), "control", "treatment"))
     aggs: dict[str, ibis.Value] = {"n": j.count()}
     for i, v in enumerate(values):
-        cols = ("num", "den") if v.metric.type == "ratio" else ("x",)
-        for c in cols:
-            aggs |= {f"{c}{i}_sum": j[f"{c}{i}"].sum(), f"{c}{i}_sq": (j[f"{c}{i}"] * j[f"{c}{i}"]).sum()}
-        if v.metric.type == "ratio":
-            aggs[f"nd{i}"] = (j[f"num{i}"] * j[f"den{i}"]).sum()
+        aggs |= sum_exprs(j, v.kind.outcome_sums, suffix=str(i))
     out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
-    frames = {}
-    for i, v in enumerate(values):
-        if v.metric.type == "ratio":
-            names = {f"num{i}_sum": "num_sum", f"num{i}_sq": "num_sum_sq", f"den{i}_sum": "den_sum",
-                     f"den{i}_sq": "den_sum_sq", f"nd{i}": "num_den_sum"}
-        else:
-            names = {f"x{i}_sum": "x_sum", f"x{i}_sq": "x_sum_sq"}
-        frames[v.metric.name] = out[["run", "fake", "n", *names]].rename(columns=names)
-    return frames
-
-
-def _test(kind: str, t: pd.Series, c: pd.Series, alpha: float) -> float:
-    if kind == "proportion":
-        return cs.proportion_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha=alpha).p_value
-    if kind == "ratio":
-        return cs.ratio_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha).p_value
-    return cs.mean_diff(cs.from_row(t, kind), cs.from_row(c, kind), alpha).p_value
+    return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
+            .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}
 
 
 def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alpha: float = 0.05, seed: int = 1,
@@ -94,18 +76,18 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     share = campaign.arms[campaign.control_arm]
     metrics = catalog.metrics_for(names)
     people = retro.persons(src, campaign, crowd, metrics)
-    tested = [retro.values(src, people, metrics[n]) for n in names if metrics[n].type != "quantile"]
+    tested = [retro.values(src, people, metrics[n]) for n in names if kind(metrics[n]).on_sums]
     all_sums = fake_split_sums(src, tested, runs, share, seed)
     rows, pvalues = [], {}
     for name in tqdm(list(all_sums), desc="A/A tests", disable=not progress):
-        sums, kind = all_sums[name], metrics[name].type
+        sums, test = all_sums[name], kind(metrics[name]).test
         p = []
         for _, part in sums.groupby("run"):
             g = part.set_index("fake")
             if {"control", "treatment"} - set(g.index):
                 continue
             try:
-                p.append(_test(kind, g.loc["treatment"], g.loc["control"], alpha))
+                p.append(test(g.loc["treatment"], g.loc["control"], alpha).p_value)
             except ValueError:  # no variation in this split
                 continue
         p = np.array(p)

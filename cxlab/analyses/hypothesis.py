@@ -16,6 +16,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
+from cxlab.metrics import kind
 
 #: Test lengths (months) of the table of detectable effects.
 MONTHS = (1, 2, 3, 6, 12)
@@ -94,7 +95,7 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     horizon = max(12.0, min(math.ceil(months * 1.25), 36)) if math.isfinite(months) else 12.0
     mde_curve = _mde_by_months(h, p0, expected, stock, new, np.arange(1, horizon + 1))
     table = _mde_by_months(h, p0, expected, stock, new, np.array(MONTHS))
-    others = [n for n in [*h.metrics.secondary, *h.metrics.guardrails] if metrics[n].type != "quantile"]
+    others = [n for n in [*h.metrics.secondary, *h.metrics.guardrails] if kind(metrics[n]).plannable]
     powers = _other_metrics(src, panel, h, [metrics[n] for n in others], metrics, nt, ratio)
     return Plan(h, trigger, metrics, flow, baseline, stock, new, expected, nt, nc, months, table, size_curve, mde_curve, powers)
 
@@ -111,19 +112,7 @@ def _other_metrics(src: Source, panel: Any, h: Hypothesis, chosen: list[Metric],
         s = history[m.name].iloc[0]
         row: dict[str, Any] = {"metric": m.name, "type": m.type, "people": int(s["n"])}
         try:
-            if m.type == "ratio":
-                rs = cs.from_row(s, "ratio")
-                level, sd, rho2 = rs.ratio, cs.ratio_sd(rs), math.nan
-            else:
-                st = cs.from_row(s, "cuped")
-                level, sd = st.post.mean, math.sqrt(st.post.variance)
-                rho2 = st.covariance**2 / (st.post.variance * st.pre.variance) if st.post.variance > 0 and st.pre.variance > 0 else 0.0
-            if m.type == "proportion":
-                mde = cs.mde_proportions(level, n_treatment, ratio, h.alpha, h.power) if 0 < level < 1 else math.nan
-            else:
-                mde = cs.mde_means(sd, n_treatment, ratio, h.alpha, h.power)
-            cuped = cs.mde_means(cs.cuped_sd(sd, min(rho2, 0.999)), n_treatment, ratio, h.alpha, h.power) \
-                if m.type == "mean" and rho2 > 0 else math.nan
+            level, sd, rho2, mde, cuped = kind(m).plan(s, n_treatment, ratio, h.alpha, h.power)
         except ValueError:  # nobody varies, or no denominator: nothing to plan on
             level = sd = rho2 = mde = cuped = math.nan
         rows.append(row | {"level": level, "sd": sd, "rho2": rho2, "mde": mde, "mde_rel": mde / level if level else math.nan,

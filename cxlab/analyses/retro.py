@@ -18,6 +18,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
+from cxlab.metrics import Kind, Mean, Proportion, Quantile, Ratio, kind
 
 CORRECTIONS = ("holm", "fdr_bh")
 #: Below this p-value a pre-period difference between arms means the split or the data is broken.
@@ -72,24 +73,16 @@ class Retro:
         return float(sps.chi2_contingency(np.column_stack([e.exposed, e.people - e.exposed]))[1])
 
 
-def _compare(metric: Metric, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
+def _compare(kind: Proportion | Mean, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
     """One arm against control on a proportion or mean metric: levels, absolute and relative uplift,
     the Bayesian chance to beat, the always-valid interval and CUPED on everybody (one slope)."""
-    kind = "proportion" if metric.type == "proportion" else "mean"
-    st, sc = cs.from_row(t, kind), cs.from_row(c, kind)
-    if metric.type == "proportion":
-        diff = cs.proportion_diff(st, sc, alpha=alpha)
-        lift = cs.proportion_lift(st, sc, alpha) if st.successes and sc.successes else None
-        bayes = cs.bayes_proportions(st, sc, alpha, draws=100_000, seed=0)
-    else:
-        diff = cs.mean_diff(st, sc, alpha)
-        lift = cs.mean_lift(st, sc, alpha) if sc.mean else None
-        bayes = cs.bayes_means(st, sc, alpha)
-    out = _row(st.n, sc.n, st.mean, sc.mean, diff, lift) | {"chance_to_beat": bayes.chance_to_beat}
+    st, sc = kind.record(t), kind.record(c)
+    out = _row(st.n, sc.n, st.mean, sc.mean, kind.diff(st, sc, alpha), kind.lift(st, sc, alpha))
+    out |= {"chance_to_beat": kind.chance_to_beat(st, sc, alpha)}
     if st.variance > 0 or sc.variance > 0:  # with no variation at all there is nothing to bound
         seq = cs.always_valid_diff(st, sc, alpha)
         out |= {"always_valid_low": seq.ci_low, "always_valid_high": seq.ci_high}
-    rt, rc = cs.from_row(t, "cuped"), cs.from_row(c, "cuped")
+    rt, rc = kind.cuped_record(t), kind.cuped_record(c)
     if rt.pre.variance > 0 or rc.pre.variance > 0:
         cuped = cs.cuped_diff(rt, rc, alpha)
         out |= {"cuped_uplift": cuped.estimate, "cuped_low": cuped.ci_low, "cuped_high": cuped.ci_high,
@@ -118,16 +111,15 @@ def _row(n_t: int, n_c: int, value_t: float, value_c: float, diff: cs.Estimate |
             "variance_reduction": nan, "cuped_method": "", "pre_correlation": nan, "untestable": ""}
 
 
-def _compare_ratio(t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
+def _compare_ratio(kind: Ratio, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
     """A ratio metric (Σnum / Σden per arm, unit = person): delta-method difference and lift."""
-    st, sc = cs.from_row(t, "ratio"), cs.from_row(c, "ratio")
-    lift = cs.ratio_lift(st, sc, alpha) if sc.ratio else None
-    return _row(st.n, sc.n, st.ratio, sc.ratio, cs.ratio_diff(st, sc, alpha), lift)
+    st, sc = kind.record(t), kind.record(c)
+    return _row(st.n, sc.n, st.ratio, sc.ratio, kind.diff(st, sc, alpha), kind.lift(st, sc, alpha))
 
 
-def _compare_quantile(metric: Metric, t: cs.ValueCounts, c: cs.ValueCounts, alpha: float, seed: int) -> dict[str, Any]:
+def _compare_quantile(kind: Quantile, t: cs.ValueCounts, c: cs.ValueCounts, alpha: float, seed: int) -> dict[str, Any]:
     """A quantile metric: difference of the arms' quantiles with a percentile-bootstrap interval."""
-    d = cs.quantile_diff(t, c, metric.quantile, alpha, seed=seed)
+    d = kind.diff(t, c, alpha, seed=seed)
     qc = d.extra["quantile_c"]
     out = _row(t.n, c.n, d.extra["quantile_t"], qc, d, None)
     if qc:
@@ -135,17 +127,17 @@ def _compare_quantile(metric: Metric, t: cs.ValueCounts, c: cs.ValueCounts, alph
     return out
 
 
-def _strata_rows(metric: Metric, arm: str, t: pd.DataFrame, c: pd.DataFrame, alpha: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _strata_rows(kind: Kind, arm: str, t: pd.DataFrame, c: pd.DataFrame, alpha: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """CUPED within has-history strata, when both strata have enough people in both arms: the effect
     columns it replaces, and per stratum its share, slope and variance reduction."""
     names = [s for s in ("history", "new") if s in t.index and s in c.index]
     if len(names) < 2 or min(min(t.loc[s, "n"], c.loc[s, "n"]) for s in names) < MIN_STRATUM:
         return {}, []
     try:
-        res = cs.cuped_stratified({s: (cs.from_row(t.loc[s], "cuped"), cs.from_row(c.loc[s], "cuped")) for s in names}, alpha)
+        res = cs.cuped_stratified({s: (kind.cuped_record(t.loc[s]), kind.cuped_record(c.loc[s])) for s in names}, alpha)
     except ValueError:  # no variance left in any stratum: nothing to adjust
         return {}, []
-    rows = [{"metric": metric.name, "arm": arm, "stratum": s, "people": int(v["n"]), "share": v["weight"],
+    rows = [{"metric": kind.metric.name, "arm": arm, "stratum": s, "people": int(v["n"]), "share": v["weight"],
              "theta": v["theta"], "estimate": v["estimate"], "variance_reduction": v["variance_reduction"]}
             for s, v in res.extra["strata"].items()]
     return {"cuped_uplift": res.estimate, "cuped_low": res.ci_low, "cuped_high": res.ci_high,
@@ -175,33 +167,34 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
         for name in names:
             metric = metrics[name]
             v = retro.values(src, people, metric)
-            caps += [{"metric": name, "column": k, "percentile": metric.winsorize, "cap": cap} for k, cap in v.caps.items()]
-            if metric.type == "quantile":
+            k = v.kind
+            caps += [{"metric": name, "column": col, "percentile": metric.winsorize, "cap": cap} for col, cap in v.caps.items()]
+            if isinstance(k, Quantile):
                 table, step = retro.value_counts(src, v)
                 dists = {arm: cs.ValueCounts.of(g.value, g.people) for arm, g in table.groupby("arm")}
                 arms = set(dists)
             else:
                 cells = retro.arm_stats(src, v)
                 frame = cells.drop(columns="stratum").groupby("arm").sum()
-                if metric.type != "ratio":
+                if k.has_cuped:
                     by_metric[name] = frame
                 arms = set(frame.index)
             if ctrl not in arms:
                 raise ParameterError(f"campaign '{campaign.name}': no people in the control arm '{ctrl}'")
             for arm in (a for a in campaign.treatment_arms if a in arms):
                 try:
-                    if metric.type == "quantile":
-                        res = _compare_quantile(metric, dists[arm], dists[ctrl], alpha, seed) | {"resolution": step}
-                    elif metric.type == "ratio":
-                        res = _compare_ratio(frame.loc[arm], frame.loc[ctrl], alpha)
+                    if isinstance(k, Quantile):
+                        res = _compare_quantile(k, dists[arm], dists[ctrl], alpha, seed) | {"resolution": step}
+                    elif isinstance(k, Ratio):
+                        res = _compare_ratio(k, frame.loc[arm], frame.loc[ctrl], alpha)
                     else:
-                        res = _compare(metric, frame.loc[arm], frame.loc[ctrl], alpha)
+                        res = _compare(k, frame.loc[arm], frame.loc[ctrl], alpha)
                         by_stratum = cells.set_index("stratum")
-                        better, per = _strata_rows(metric, arm, by_stratum[by_stratum.arm == arm], by_stratum[by_stratum.arm == ctrl], alpha)
+                        better, per = _strata_rows(k, arm, by_stratum[by_stratum.arm == arm], by_stratum[by_stratum.arm == ctrl], alpha)
                         res |= better
                         strata += per
                 except ValueError as e:  # e.g. nobody varies: say so rather than invent p = 1
-                    n = (dists[arm].n, dists[ctrl].n) if metric.type == "quantile" else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
+                    n = (dists[arm].n, dists[ctrl].n) if isinstance(k, Quantile) else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
                     res = _row(*n, math.nan, math.nan, None, None) | {"untestable": str(e)}
                 rows.append({"metric": name, "role": role, "arm": arm, **res})
     effects = pd.DataFrame(rows)
@@ -249,6 +242,7 @@ def _did(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People,
          alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, cs.Estimate | None]:
     trend = retro.trend_stats(src, campaign, metric, crowd)
     trend["mean"] = trend.x_sum / trend.n
+    means = Mean(metric)  # trends compare per-person means of the metric, whatever its kind
     ctrl = campaign.control_arm
     rows = []
     for arm in campaign.treatment_arms:
@@ -256,7 +250,7 @@ def _did(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People,
         if arm not in change.index:
             continue
         try:
-            est = cs.did_paired(cs.from_row(change.loc[arm], "mean"), cs.from_row(change.loc[ctrl], "mean"), alpha)
+            est = cs.did_paired(means.record(change.loc[arm]), means.record(change.loc[ctrl]), alpha)
         except ValueError:  # nobody's level changed: no difference in differences to estimate
             continue
         rows.append({"arm": arm, "did": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high, "p_value": est.p_value})
@@ -266,8 +260,8 @@ def _did(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People,
     parallel = None
     if len(treated) >= 3:
         try:
-            parallel = cs.parallel_trends([cs.from_row(treated.loc[p], "mean") for p in treated.index],
-                                          [cs.from_row(control.loc[p], "mean") for p in treated.index], alpha)
+            parallel = cs.parallel_trends([means.record(treated.loc[p]) for p in treated.index],
+                                          [means.record(control.loc[p]) for p in treated.index], alpha)
         except ValueError:  # no variation before the send (e.g. nobody could convert): no trend to compare
             parallel = None
     return trend[trend.period != 99], pd.DataFrame(rows), parallel
@@ -276,6 +270,7 @@ def _did(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People,
 def _heterogeneity(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People, alpha: float,
                    correction: str) -> pd.DataFrame:
     rows = []
+    k = kind(metric)
     for column in campaign.segments:
         frame = retro.segment_stats(src, campaign, metric, crowd, column)
         for segment, part in frame.groupby("segment"):
@@ -285,10 +280,9 @@ def _heterogeneity(src: Source, campaign: Campaign, metric: Metric, crowd: retro
             for arm in campaign.treatment_arms:
                 if arm not in part.index or min(part.loc[arm, "n"], part.loc[campaign.control_arm, "n"]) < 2:
                     continue
-                t = cs.from_row(part.loc[arm], "proportion" if metric.type == "proportion" else "mean")
-                c = cs.from_row(part.loc[campaign.control_arm], "proportion" if metric.type == "proportion" else "mean")
+                t, c = k.record(part.loc[arm]), k.record(part.loc[campaign.control_arm])
                 try:
-                    d = cs.proportion_diff(t, c, alpha=alpha) if metric.type == "proportion" else cs.mean_diff(t, c, alpha)
+                    d = k.diff(t, c, alpha)
                 except ValueError:
                     continue  # a cell without variance says nothing
                 rows.append({"breakdown": column, "segment": str(segment), "arm": arm, "people_t": t.n, "people_c": c.n,
@@ -356,7 +350,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
     metrics = catalog.metrics_for(names)
     primary = metrics[campaign.metrics.primary]
-    if primary.type not in ("proportion", "mean"):
+    if not kind(primary).countable:
         raise ParameterError(f"campaign '{campaign.name}': the primary metric '{primary.name}' is a {primary.type} "
                              "metric; a primary metric must be a proportion or a mean (it is counted in contracts)")
     crowd = retro.people(src, campaign, exclude_competing)
@@ -370,7 +364,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     incremental = _incremental(campaign, effects, sends, cost, value)
     # by default, the first goal metric that has a level before the send too (a sum such as spend)
     did_name = did_metric or next((n for n in names if metrics[n].aggregate == "sum" and metrics[n].role == "goal"
-                                   and metrics[n].type == "mean"), "")
+                                   and isinstance(kind(metrics[n]), Mean)), "")
     trend = did = parallel = None
     if did_name and campaign.pre_period_days > 0:  # without a pre-period there is no trend to difference out
         if did_name not in metrics:
@@ -416,7 +410,9 @@ def headline(r: Retro) -> dict[str, Any]:
 
 
 def best_arm(r: Retro) -> pd.Series:
-    """The treatment arm with the largest primary uplift."""
+    """The treatment arm whose primary uplift is best in the metric's direction: the largest for a
+    metric to increase, the smallest (most negative) for one to decrease."""
     p = r.primary
-    return p.loc[p.uplift.idxmax()]
+    better = p.uplift.idxmin() if r.metrics[r.campaign.metrics.primary].direction == "decrease" else p.uplift.idxmax()
+    return p.loc[better]
 

@@ -11,6 +11,7 @@ import pandas as pd
 from cxlab.catalog.cards import Metric
 from cxlab.compute import retro
 from cxlab.data.connect import Source
+from cxlab.metrics import aggregate, kind
 
 
 def flow(src: Source, panel: ibis.Table) -> pd.DataFrame:
@@ -39,15 +40,10 @@ def history(src: Source, panel: ibis.Table, chosen: list[Metric], metrics: dict[
     out: dict[str, pd.DataFrame] = {}
     for days in sorted({m.window_days for m in chosen}):
         group = [m for m in chosen if m.window_days == days]
-        plain = list({m.name: m for p in group for m in ([metrics[p.numerator], metrics[p.denominator]]
-                                                          if p.type == "ratio" else [p])}.values())
+        plain = list({m.name: m for p in group for m in ([p] if kind(p).reads_rows else [metrics[x] for x in kind(p).parts])}.values())
         t = src.cache(retro.person_values(src, plain, anchors, days, days))
         col = {m.name: i for i, m in enumerate(plain)}
         for m in group:
-            if m.type == "ratio":
-                v = t.select("arm", num=t[f"x{col[m.numerator]}"], den=t[f"x{col[m.denominator]}"])
-                out[m.name] = src.con.execute(retro.ratio_sums(v, ["arm"]))
-            else:
-                v, _ = retro.capped(src, t.select("arm", x=t[f"x{col[m.name]}"], pre=t[f"pre{col[m.name]}"]), m.winsorize)
-                out[m.name] = src.con.execute(retro.sums(v, ["arm"]))
+            v, _ = retro.capped(src, kind(m).project(t, col.__getitem__, ("arm",)), m.winsorize)
+            out[m.name] = src.con.execute(aggregate(v, ["arm"], kind(m).sums))
     return out

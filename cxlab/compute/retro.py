@@ -21,6 +21,7 @@ from cxlab.catalog.rules import compile_filter
 from cxlab.compute import keys
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
+from cxlab.metrics import Kind, Mean, aggregate, kind
 
 SECONDS_PER_DAY = 86_400
 #: A quantile metric's value table keeps at most this many distinct values (coarser steps beyond).
@@ -243,7 +244,7 @@ class Persons:
 
 def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str, Metric]) -> Persons:
     """The per-person table of every non-ratio metric in ``metrics`` (include a ratio's parts)."""
-    plain = [m for m in metrics.values() if m.type != "ratio"]
+    plain = [m for m in metrics.values() if kind(m).reads_rows]
     t = person_values(src, plain, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
     t = src.cache(t.join(strata(src, campaign, crowd.table), "client_id"))
     return Persons(t, {m.name: i for i, m in enumerate(plain)})
@@ -251,12 +252,16 @@ def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str
 
 @dataclass(frozen=True)
 class Values:
-    """One metric per person, ready to sum: ``client_id, arm, stratum`` and ``x, pre`` (a ratio metric:
-    ``num, den``), with winsorised columns already capped (``caps``: column → the cap used)."""
+    """One metric per person, ready to sum: ``client_id, arm, stratum`` and the kind's columns (``x, pre``;
+    a ratio metric: ``num, den``), with winsorised columns already capped (``caps``: column → the cap used)."""
 
     table: ibis.Table
     metric: Metric
     caps: dict[str, float]
+
+    @property
+    def kind(self) -> Kind:
+        return kind(self.metric)
 
 
 def values(src: Source, people: Persons, metric: Metric) -> Values:
@@ -266,14 +271,7 @@ def values(src: Source, people: Persons, metric: Metric) -> Values:
             raise ValueError(f"metric '{name}' is not in this per-person table (computed: {', '.join(people.columns)})")
         return people.columns[name]
 
-    t = people.table
-    if metric.type == "ratio":
-        i, k = column(metric.numerator), column(metric.denominator)
-        t = t.select("client_id", "arm", "stratum", num=t[f"x{i}"], den=t[f"x{k}"])
-    else:
-        i = column(metric.name)
-        t = t.select("client_id", "arm", "stratum", x=t[f"x{i}"], pre=t[f"pre{i}"])
-    t, caps = capped(src, t, metric.winsorize)
+    t, caps = capped(src, kind(metric).project(people.table, column, ("client_id", "arm", "stratum")), metric.winsorize)
     return Values(t, metric, caps)
 
 
@@ -287,25 +285,9 @@ def capped(src: Source, t: ibis.Table, percentile: float | None) -> tuple[ibis.T
     return t.mutate(x=ibis.least(t.x, caps["x"]), pre=ibis.least(t.pre, caps["pre"])), caps
 
 
-def sums(t: ibis.Table, keys: list[str], x: str = "x", pre: str | None = "pre") -> ibis.Table:
-    """Sufficient statistics of ``x`` (and its covariate ``pre``) per ``keys``."""
-    aggs = {"n": t.count(), "x_sum": t[x].sum(), "x_sum_sq": (t[x] * t[x]).sum()}
-    if pre:
-        aggs |= {"pre_sum": t[pre].sum(), "pre_sum_sq": (t[pre] * t[pre]).sum(), "x_pre_sum": (t[x] * t[pre]).sum()}
-    return t.group_by(keys).aggregate(**aggs).order_by(keys)
-
-
-def ratio_sums(t: ibis.Table, keys: list[str]) -> ibis.Table:
-    """Sufficient statistics of a ratio metric per ``keys``: sums of ``num``, ``den``, squares, product."""
-    return t.group_by(keys).aggregate(
-        n=t.count(), num_sum=t.num.sum(), num_sum_sq=(t.num * t.num).sum(), den_sum=t.den.sum(),
-        den_sum_sq=(t.den * t.den).sum(), num_den_sum=(t.num * t.den).sum()).order_by(keys)
-
-
 def arm_stats(src: Source, v: Values) -> pd.DataFrame:
     """Per (arm, stratum): the metric's sufficient statistics (one query); sum over strata for an arm."""
-    t = v.table
-    return src.con.execute(ratio_sums(t, ["arm", "stratum"]) if v.metric.type == "ratio" else sums(t, ["arm", "stratum"]))
+    return src.con.execute(aggregate(v.table, ["arm", "stratum"], v.kind.sums))
 
 
 def value_counts(src: Source, v: Values) -> tuple[pd.DataFrame, float]:
@@ -326,7 +308,7 @@ def segment_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People
     """Per (segment value, arm): sufficient statistics of the metric, for the heterogeneity view."""
     t = outcomes(src, metric, crowd.table, campaign.window_days, campaign.pre_period_days, by=column)
     t = t.mutate(segment=t[column].cast("string").fill_null("(missing)"))
-    return src.con.execute(sums(t, ["segment", "arm"], pre=None))
+    return src.con.execute(aggregate(t, ["segment", "arm"], Mean.outcome_sums))
 
 
 def trend_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, pre_periods: int = 3) -> pd.DataFrame:
@@ -340,7 +322,7 @@ def trend_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, 
         long = part if long is None else long.union(part)
     pre_mean = sum(wide[_col(p)] for p in periods if p < 0) / pre_periods
     change = wide.select("arm", period=ibis.literal(99), x=wide[_col(0)] - pre_mean)
-    frame = src.con.execute(sums(long.union(change), ["period", "arm"], pre=None))
+    frame = src.con.execute(aggregate(long.union(change), ["period", "arm"], Mean.outcome_sums))
     frame["period"] = frame["period"].astype(int)
     return frame
 

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from cxlab.analyses.hypothesis import Plan
+from cxlab.metrics import KINDS
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 
@@ -110,8 +111,7 @@ def power_table(p: Plan, lang: str) -> pd.DataFrame:
     size — absolute and relative to the level, plainly and with CUPED."""
     rows = []
     for x in p.power_table.itertuples():
-        kind = "pp" if x.type == "proportion" else "number"
-        level = "pct" if x.type == "proportion" else "number"
+        kind, level = KINDS[x.type].diff_format, KINDS[x.type].level_format
         rows.append({t("hypothesis.metric", lang): p.metrics[x.metric].label_in(lang), "n": x.people,
                      t("hypothesis.level", lang): format_value(x.level, level, lang, 2 if level == "pct" else None),
                      "sd": format_value(x.sd, "number", lang), "ρ²": format_value(x.rho2, "number", lang, 2),

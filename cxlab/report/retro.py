@@ -9,16 +9,17 @@ import pandas as pd
 
 from cxlab.analyses.retro import Retro, best_arm
 from cxlab.catalog.cards import Metric
+from cxlab.metrics import kind
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 
 
 def _kind(r: Retro, metric: str) -> str:
-    return "pp" if r.metrics[metric].type == "proportion" else "number"
+    return kind(r.metrics[metric]).diff_format
 
 
 def _level(r: Retro, metric: str) -> str:
-    return "pct" if r.metrics[metric].type == "proportion" else "number"
+    return kind(r.metrics[metric]).level_format
 
 
 def level(r: Retro, lang: str) -> str:
