@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 from dataclasses import dataclass
 
 import ibis
@@ -20,6 +21,7 @@ from scipy import stats as sps
 from tqdm.auto import tqdm
 
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.catalog.load import Catalog
 from cxlab.compute import keys, retro
 from cxlab.data.connect import Source
@@ -28,8 +30,10 @@ from cxlab.metrics import kind, sum_exprs
 
 
 @dataclass
-class AAResult:
+class AAResult(Result):
     """Per metric: the false-positive rate with its binomial interval, and the p-values' uniformity."""
+
+    title: ClassVar[str] = "A/A check"
 
     campaign: str
     runs: int

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Hypothesis, Metric, Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch
@@ -25,8 +26,10 @@ WEEKS_PER_MONTH = 52 / 12
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Result):
     """What the 01 report shows."""
+
+    title: ClassVar[str] = "Hypothesis plan"
 
     hypothesis: Hypothesis
     trigger: Trigger

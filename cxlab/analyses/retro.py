@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.analyses.aa import AAResult, aa
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
@@ -28,8 +29,10 @@ MIN_STRATUM = 20
 
 
 @dataclass
-class Retro:
+class Retro(Result):
     """Everything the 04 report shows, as small frames and result records."""
+
+    title: ClassVar[str] = "Campaign retrospective"
 
     campaign: Campaign
     metrics: dict[str, Metric]

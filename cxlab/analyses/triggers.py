@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import propensity as cp
@@ -21,8 +22,10 @@ from cxlab.data.connect import Source
 
 
 @dataclass
-class Backtest:
+class Backtest(Result):
     """What the 02 report shows."""
+
+    title: ClassVar[str] = "Trigger backtest"
 
     trigger: Trigger
     snapshots: list
