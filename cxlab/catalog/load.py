@@ -121,6 +121,26 @@ class Catalog:
                             f"Known: {', '.join(sorted(cards)) or 'none'}.")
         return cards[name]
 
+    def metric(self, name: str) -> Metric:
+        """The metric card ``name`` (a CardError with close names when there is none)."""
+        return self.get("metrics", name)
+
+    def trigger(self, name: str) -> Trigger:
+        """The trigger card ``name``."""
+        return self.get("triggers", name)
+
+    def hypothesis(self, name: str) -> Hypothesis:
+        """The hypothesis card ``name``."""
+        return self.get("hypotheses", name)
+
+    def segment(self, name: str) -> Segment:
+        """The segment card ``name``."""
+        return self.get("segments", name)
+
+    def campaign(self, name: str) -> Campaign:
+        """The campaign card ``name``."""
+        return self.get("campaigns", name)
+
     def metrics_for(self, names: list[str]) -> dict[str, Metric]:
         """The metric cards ``names``, then the parts their ratio metrics divide (each once, by name)."""
         out = {n: self.get("metrics", n) for n in names}

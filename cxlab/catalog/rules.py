@@ -13,6 +13,7 @@ Two kinds of rules:
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,12 +46,19 @@ def _position(node: exp.Expression) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)
+def _tree(text: str) -> exp.Expression:
+    """The parsed tree of a rule's text, parsed once per distinct text (a card's rule is parsed when the
+    card loads; compiling it again reads the same tree, which no handler mutates)."""
+    return sqlglot.condition(text)
+
+
 def parse_rule(text: str, where: str = "rule") -> Rule:
     """Parse ``text`` (a SQL condition); a syntax error names ``where`` and the position."""
     if not isinstance(text, str) or not text.strip():
         raise RuleError(f"{where}: the rule is empty")
     try:
-        tree = sqlglot.condition(text)
+        tree = _tree(text)
     except sqlglot.errors.ParseError as e:
         detail = e.errors[0] if e.errors else {}
         pos = f" at line {detail.get('line')} column {detail.get('col')}" if detail.get("line") else ""
