@@ -6,10 +6,14 @@ Each notebook area owns one file, so translations stay in one place and never in
 
 from __future__ import annotations
 
+import string
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
+
+from cxlab.report.format import KINDS, format_value
 
 LANGS = ("en", "ru")
 
@@ -30,10 +34,28 @@ def catalogue(lang: str) -> dict[str, str]:
     return messages
 
 
+class _Formatter(string.Formatter):
+    """``{uplift:pp}``, ``{share:pct.0}``, ``{p:number.3}``, ``{n:int}``, ``{cost:money}``: a template
+    carries the format of each figure, so a notebook passes raw values (``**result.facts()``) and the same
+    number reads alike in every report and language. Other specs are Python's; text passes as it is."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        kind, _, digits = format_spec.partition(".")
+        if kind in KINDS:
+            if isinstance(value, str):
+                return value
+            return format_value(value, kind, self.lang, int(digits) if digits else None)
+        return super().format_field(value, format_spec)
+
+
 def t(key: str, lang: str = "en", /, **values: object) -> str:
-    """The message ``key`` in ``lang``, formatted with ``values`` (``{n}`` placeholders)."""
+    """The message ``key`` in ``lang``, formatted with ``values`` (``{n}`` placeholders, or
+    ``{n:int}``-style ones that format a raw value: see :class:`_Formatter`)."""
     messages = catalogue(lang)
     if key not in messages:
         raise KeyError(f"message '{key}' is missing from the '{lang}' catalogue (cxlab/report/messages/{lang}/)")
     text = messages[key]
-    return text.format(**values) if values else text
+    return _Formatter(lang).format(text, **values) if values else text

@@ -111,3 +111,14 @@ def test_the_scan_finds_small_counts_and_unmarked_people_columns():
     assert scan_html(unmarked, 10).unmarked == ["table 1, column 'clients': 1,234"]
     russian = unmarked.replace("<th>clients</th>", f"<th>{catalogue('ru')['columns.clients']}</th>")
     assert len(scan_html(russian, 10).unmarked) == 1
+
+
+def test_templates_carry_the_format_of_each_figure(monkeypatch):
+    from cxlab.report import i18n
+
+    monkeypatch.setitem(i18n.catalogue("en"), "x.t", "{u:pp} of {n:int} at {s:pct.0}; p = {p:number.3}, {name}, {r:.2f}")
+    monkeypatch.setitem(i18n.catalogue("ru"), "x.t", "{u:pp} из {n:int}")
+    assert i18n.t("x.t", "en", u=0.0123, n=12345, s=0.256, p=0.04567, name="email", r=1.005) == \
+        "+1.23 pp of 12,345 at 26%; p = 0.0457, email, 1.00"
+    assert i18n.t("x.t", "ru", u=-0.0123, n=12345) == "-1,23 п.п. из 12\u00a0345"
+    assert i18n.t("x.t", "ru", u="already text", n=float("nan")) == "already text из —"
