@@ -122,6 +122,60 @@ def cmd_aa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _arms(text: str) -> dict[str, float]:
+    out = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        if "=" not in part:
+            raise ParameterError(f"--arms expects arm=share pairs separated by commas (control=0.2,email=0.8), got {text!r}")
+        arm, share = part.split("=", 1)
+        try:
+            out[arm.strip()] = float(share)
+        except ValueError:
+            raise ParameterError(f"--arms: the share of '{arm.strip()}' is not a number: {share!r}") from None
+    return out
+
+
+def cmd_audience(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cxlab.analyses.launch import audience, launch
+    from cxlab.catalog import load_catalog
+    from cxlab.data.connect import connect
+    from cxlab.paths import resolve, resolve_source
+
+    def day(text: str | None, name: str) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            raise ParameterError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
+
+    folder = resolve(args.catalog)
+    src, cat = connect(resolve_source(args.data)), load_catalog(folder)
+    common = dict(segment=args.segment or "", trigger=args.trigger or "", snapshot=day(args.snapshot, "--snapshot"),
+                  arms=_arms(args.arms), salt=args.salt, control_arm=args.control_arm, channel=args.channel,
+                  stratify=args.stratify, hypothesis=args.hypothesis, primary=args.primary,
+                  pre_period_days=args.pre_period_days, cap_messages=args.cap_messages, cap_days=args.cap_days)
+    if args.dry_run:
+        a = audience(src, cat, args.name, **common)
+    else:
+        done = launch(src, cat, args.name, out=resolve(args.out), catalog_dir=folder, title=args.title,
+                      analysis=args.analysis, window_days=args.window_days, launch_date=day(args.launch_date, "--launch-date"),
+                      owner=args.owner, approved_by=args.approved_by, approved_at=day(args.approved_at, "--approved-at"),
+                      exclusive=not args.not_exclusive, replace=args.replace, **common)
+        a = done.audience
+    print(f"campaign {a.campaign}: {a.target.label} at {a.snapshot}, {a.size:,} people to split")
+    print(a.waterfall.to_string(index=False))
+    print(a.split.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"SRM p = {a.srm.p_value:.4f}" + (" (flagged)" if a.srm.flagged else ""))
+    for w in a.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.dry_run:
+        for kind, path in done.files.items():
+            print(f"{kind:>8}  {path}")
+        print(f"    card  {done.card}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
     p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
@@ -170,6 +224,37 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_aa)
+
+    s = sub.add_parser("audience", help="launch a campaign: its audience split by a salt, written with its registered card")
+    s.add_argument("name", help="the campaign's name (its files and card are named after it)")
+    s.add_argument("--data", default="data/demo")
+    s.add_argument("--catalog", default="catalog")
+    target = s.add_mutually_exclusive_group(required=True)
+    target.add_argument("--segment", help="a segment card: its clients after exclusive assignment and the waterfall")
+    target.add_argument("--trigger", help="a trigger card: the clients it fires for at the snapshot")
+    s.add_argument("--snapshot", required=True, help="the day the audience is evaluated at, YYYY-MM-DD")
+    s.add_argument("--arms", default="control=0.2,treatment=0.8", help="arm=share pairs, e.g. control=0.2,email=0.8")
+    s.add_argument("--control-arm", default="control")
+    s.add_argument("--salt", required=True, help="the randomisation salt: new text for every campaign")
+    s.add_argument("--stratify", default="", help="'', segment, deciles (of the primary metric) or column:NAME")
+    s.add_argument("--hypothesis", default="", help="the hypothesis card: metrics, baseline and MDE")
+    s.add_argument("--primary", default="", help="the primary metric when no hypothesis is given")
+    s.add_argument("--channel", default="email")
+    s.add_argument("--cap-messages", type=int, default=2)
+    s.add_argument("--cap-days", type=int, default=30)
+    s.add_argument("--pre-period-days", type=int, default=90)
+    s.add_argument("--window-days", type=int, default=0, help="outcome window (default: the trigger's or the metric's)")
+    s.add_argument("--analysis", default="plain", choices=("plain", "cuped"), help="the registered primary analysis")
+    s.add_argument("--title", default="")
+    s.add_argument("--launch-date", default=None, help="first send, YYYY-MM-DD (default: the snapshot)")
+    s.add_argument("--owner", default="")
+    s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
+    s.add_argument("--approved-at", default=None, help="when, YYYY-MM-DD (default: the launch date)")
+    s.add_argument("--out", default="audiences", help="folder of audience files")
+    s.add_argument("--replace", action="store_true", help="replace this campaign's existing audience and card")
+    s.add_argument("--not-exclusive", action="store_true", help="allow clients also in other exclusive campaigns")
+    s.add_argument("--dry-run", action="store_true", help="compute and check the audience; write nothing")
+    s.set_defaults(func=cmd_audience, interrupted="nothing was written; files appear whole or not at all.")
 
     s = sub.add_parser("catalog", help="check or list catalogue cards")
     s.add_argument("action", choices=("check", "list"))

@@ -92,9 +92,11 @@ def pre_values(src: Source, t: ibis.Table, metrics: Sequence[Metric], snapshot: 
 
 def deciles(src: Source, t: ibis.Table, metric: Metric, snapshot: date, pre_days: int, salt: str) -> ibis.Table:
     """``t`` with ``stratum`` = the client's pre-period decile (1–10) of ``metric`` among ``t``'s clients
-    (ties ordered by the salted key, so equal values spread over deciles the same way everywhere)."""
+    (ties ordered by a second salted key, so equal values spread over deciles the same way everywhere)."""
     p = pre_values(src, t.mutate(arm=ibis.literal("")), [metric], snapshot, pre_days)
-    p = p.mutate(cx_key=keys.key(p.client_id, salt))
+    # ties by a key independent of the one that ranks clients within a stratum: with the same key, the
+    # tied clients at a decile's top would also rank last inside it, and the blocks would sort by value
+    p = p.mutate(cx_key=keys.key(p.client_id, salt, "decile"))
     p = p.mutate(stratum=(ibis.ntile(10).over(ibis.window(order_by=[p.pre0, p.cx_key, p.client_id])) + 1).cast("int64"))
     return t.join(p.select("client_id", "stratum"), "client_id")
 
