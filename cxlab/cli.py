@@ -60,6 +60,17 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_send(args: argparse.Namespace) -> int:
+    from cxlab.data.demo.simulate import simulate_send
+    from cxlab.paths import resolve
+
+    truth = simulate_send(resolve(args.data), resolve(args.audience), resolve(args.out), args.uplift, seed=args.seed,
+                          sent_at=args.sent_at or "", product_line=args.product_line or "")
+    print(f"campaign {truth['campaign']} sent on {truth['sent_at']} to {sum(truth['people'].values()):,} people "
+          f"({truth['extra_contracts']:,} planted contracts); data written to {resolve(args.out)}")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from cxlab.data.adapters import import_dataset
     from cxlab.paths import resolve
@@ -198,6 +209,16 @@ def parser() -> argparse.ArgumentParser:
                    help="clients generated and written at once: bounds the memory (default 100,000: about 1 GB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
+
+    s = sub.add_parser("simulate-send", help="demo: the CRM sends a launched campaign (communications, planted uplift)")
+    s.add_argument("--data", default="data/demo", help="the demo folder the audience was launched on (left unchanged)")
+    s.add_argument("--audience", required=True, help="the audience parquet written by cxlab audience")
+    s.add_argument("--out", required=True, help="a new data folder: the demo after the send")
+    s.add_argument("--uplift", type=float, default=0.03, help="chance a treated person opens an extra contract of the line")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--sent-at", default=None, help="send day, YYYY-MM-DD (default: the launch date)")
+    s.add_argument("--product-line", default=None, help="default: the launched target's line")
+    s.set_defaults(func=cmd_simulate_send, interrupted="no folder was written.")
 
     s = sub.add_parser("import", help="map a real dataset into the canonical tables")
     s.add_argument("name", help="hillstrom, bank, online-retail or cdnow")

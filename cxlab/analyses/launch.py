@@ -23,6 +23,7 @@ from typing import Any
 import ibis
 import pandas as pd
 import yaml
+from scipy import stats as sps
 
 from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, Metric, Registration
@@ -424,7 +425,8 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
                         control_arm=control_arm, arms=a.arms, channel=channel, send_start=launch_date, send_end=launch_date,
                         metrics={"primary": names[0], "secondary": names[1], "guardrails": names[2]},
                         window_days=window, pre_period_days=pre_period_days, registration=registration)
-        sidecar = {"campaign": campaign, "target": a.target.label, "reason": a.target.reason, "snapshot": snapshot.isoformat(),
+        sidecar = {"campaign": campaign, "target": a.target.label, "reason": a.target.reason, "product_line": a.target.product_line,
+                   "snapshot": snapshot.isoformat(), "launch_date": launch_date.isoformat(),
                    "channel": channel, "arms": a.arms, "control_arm": control_arm, "salt": salt, "stratify": stratify,
                    "people": dict(zip(a.split.arm, a.split.people.astype(int).tolist())),
                    "waterfall": dict(zip(a.waterfall.step, a.waterfall.people.astype(int).tolist())),
@@ -464,3 +466,55 @@ def recompute_arms(src: Source, catalog: Catalog, campaign: Campaign, people: ib
     metric = catalog.metrics.get(campaign.metrics.primary)
     t, stratum = _stratified(src, t, reg.stratify, target, metric, reg.snapshot, campaign.pre_period_days, reg.salt)
     return split.assign(t, campaign.arms, reg.salt, stratum).select("client_id", "sent", registered="arm")
+
+
+def registration_check(src: Source, catalog: Catalog, campaign: Campaign, people: ibis.Table, analysed: int,
+                       srm: cs.SRMResult, effects: pd.DataFrame, alpha: float) -> dict[str, Any]:
+    """What 04 reports against a registered plan: the registered primary analysis's verdict (CUPED when
+    registered), the realised split against the registered salt (arms recomputed from it and compared
+    with the communications) and shares, and every deviation from the plan."""
+    reg = campaign.registration
+    assert reg is not None
+    r = recompute_arms(src, catalog, campaign, people)
+    got = src.con.execute(r.aggregate(people=r.count(), mismatched=(r.sent != r.registered).sum()))
+    checked, mismatched = int(got.people.iloc[0]), int(got.mismatched.iloc[0] or 0)
+    sends = src.con.execute(people.aggregate(first=people.t0.min(), last=people.t0.max())).iloc[0]
+    first, last = pd.Timestamp(sends["first"]).date(), pd.Timestamp(sends["last"]).date()
+    deviations: list[dict[str, Any]] = []
+
+    def deviate(what: str, registered: Any, realised: Any) -> None:
+        deviations.append({"what": what, "registered": registered, "realised": realised})
+
+    if srm.flagged:
+        deviate("shares", dict(campaign.arms), srm.observed)
+    if mismatched:
+        deviate("salt", f"{reg.salt}: every arm from the salt", f"{mismatched} of {checked} people in another arm")
+    if abs(alpha - reg.alpha) > 1e-12:
+        deviate("alpha", reg.alpha, alpha)
+    if reg.planned_size and abs(analysed - reg.planned_size) > 0.01 * reg.planned_size:
+        deviate("size", reg.planned_size, analysed)
+    if first < reg.launch_date or last > campaign.send_end or first > campaign.send_end:
+        deviate("send_dates", f"{reg.launch_date} … {campaign.send_end}", f"{first} … {last}")
+    for name, margin in reg.margins.items():
+        m = catalog.metrics.get(name)
+        if m is not None and m.margin != margin:
+            deviate(f"margin:{name}", margin, m.margin)
+    primary = effects[effects.metric == campaign.metrics.primary]
+    method = reg.analysis
+    if method == "cuped" and primary.cuped_low.isna().any():
+        deviate("analysis", "cuped", "plain (no pre-period variation to adjust on)")
+        method = "plain"
+    low, high = ("cuped_low", "cuped_high") if method == "cuped" else ("ci_low", "ci_high")
+    est = "cuped_uplift" if method == "cuped" else "uplift"
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    verdicts = {}
+    for _, row in primary.iterrows():
+        se = (row[high] - row[low]) / (2 * z)  # the interval is normal: its half-width is z standard errors
+        p = float(2 * sps.norm.sf(abs(row[est]) / se)) if se > 0 else math.nan
+        verdicts[row.arm] = {"uplift": float(row[est]), "ci_low": float(row[low]), "ci_high": float(row[high]),
+                             "p_value": p if method == "cuped" else float(row.p_value),
+                             "verdict": "significant" if row[low] > 0 or row[high] < 0 else "not_significant"}
+    return {"analysis": method, "registered_analysis": reg.analysis, "salt": reg.salt, "stratify": reg.stratify,
+            "checked": checked, "mismatched": mismatched, "planned_size": reg.planned_size, "analysed": analysed,
+            "mde": reg.mde, "sign_off": {"by": reg.sign_off.by, "at": reg.sign_off.at.isoformat()},
+            "primary": verdicts, "deviations": deviations}
