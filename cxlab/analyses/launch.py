@@ -28,103 +28,17 @@ from scipy import stats as sps
 from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, Metric, Registration
 from cxlab.catalog.load import Catalog
-from cxlab.catalog.rules import evaluate_rules
 from cxlab.compute import base, split
+from cxlab.compute.audience import STEPS, Target, flags, keep, target_of, waterfall  # noqa: F401
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
 from cxlab.stats.balance import SMD_THRESHOLD, smd
 
-#: The waterfall a launch applies, in order (the 03 waterfall's filters, from the matched clients).
-STEPS = ("matched", "not_control", "consent", "contact_cap", "not_holding")
 #: The audience file's columns, in order.
 COLUMNS = ("client_id", "segment", "priority", "channel", "reason", "arm")
 #: Below this p-value the realised split does not match the plan (the SRM convention).
 SRM_ALPHA = 0.001
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a launch targets: a segment card (after exclusive assignment by priority) or a trigger card."""
-
-    kind: str
-    name: str
-    rule: str
-    priority: int
-    product_line: str
-
-    @property
-    def reason(self) -> str:
-        return f"{self.kind} {self.name}: {self.rule}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind}:{self.name}"
-
-
-def target_of(catalog: Catalog, segment: str = "", trigger: str = "") -> Target:
-    """The segment or trigger card to launch (exactly one), or a CardError naming what is unknown."""
-    if bool(segment) == bool(trigger):
-        raise ParameterError("a launch targets exactly one of a segment or a trigger (give --segment or --trigger)")
-    if segment:
-        s = catalog.get("segments", segment)
-        return Target("segment", s.name, s.rule, s.priority, s.product_line)
-    t = catalog.get("triggers", trigger)
-    return Target("trigger", t.name, t.rule, 1, t.target_line)
-
-
-def flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel: str = "email",
-          cap_messages: int = 2, cap_days: int = 30) -> ibis.Table:
-    """Per client existing at ``snapshot`` (a temporary engine table): ``hit`` (the segment after
-    exclusive assignment among the catalogue's segments, or the trigger fired), ``control``, ``consent``,
-    ``capped`` and ``holds`` (the target's product line) — the columns of 03's waterfall."""
-    if target.kind == "segment":
-        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
-        order = [s.name for s in sg.ordered(kept)]
-        if target.name not in order:
-            raise CardError(f"{catalog.files.get(('segments', target.name), catalog.path)}: field 'product_line': "
-                            f"segment '{target.name}' sells '{target.product_line}', which this data has no products of")
-        f = sg.flags(src, kept, snapshot, channel, cap_messages, cap_days)
-        return f.select("client_id", hit=(f.assigned == order.index(target.name)).fill_null(False), control=f.control,
-                        consent=f.consent, capped=f.capped, holds=f.holds)
-    rules = {"hit": target.rule, "holds": f"holds('{target.product_line}')"}
-    if src.has("consents"):
-        rules["consent"] = f"opted_in('{sg._channel(channel)}')"
-    if src.has("communications"):
-        rules["capped"] = f"count_communications({cap_days}) >= {cap_messages}"
-    f = evaluate_rules(rules, src, [snapshot], where={"hit": f"trigger '{target.name}'"})
-    f = f.mutate(**{k: ibis.literal(False) for k in ("consent", "capped") if k not in rules})
-    clients = src.table("clients")
-    if "global_control" in clients.columns:
-        f = f.join(clients.select("client_id", control=clients.global_control.cast("boolean").fill_null(False)), "client_id")
-    else:
-        f = f.mutate(control=ibis.literal(False))
-    return src.cache(f.select("client_id", "hit", "control", "consent", "capped", "holds"))
-
-
-def _keep(f: ibis.Table, filters: sg.Filters) -> tuple[dict[str, ibis.BooleanValue | None], ibis.BooleanValue]:
-    tests = {"matched": f.hit, "not_control": ~f.control if filters.control else None,
-             "consent": f.consent if filters.consent else None, "contact_cap": ~f.capped if filters.contact_cap else None,
-             "not_holding": ~f.holds if filters.holding else None}
-    rest = [v for k, v in tests.items() if v is not None and k not in ("matched", "not_control")]
-    keep = f.hit
-    for v in rest:
-        keep = keep & v
-    return tests, keep
-
-
-def waterfall(src: Source, f: ibis.Table, filters: sg.Filters) -> pd.DataFrame:
-    """People left after each filter (:data:`STEPS`, one query); a filter the data cannot support keeps
-    everyone. ``global_control``: matched clients of the global control group (their own group)."""
-    tests, _ = _keep(f, filters)
-    keep, aggs = None, {}
-    for step in STEPS:
-        test = tests[step]
-        keep = test if keep is None else keep if test is None else keep & test
-        aggs[step] = keep.sum()
-    aggs["global_control"] = (f.hit & f.control).sum()
-    row = src.con.execute(f.aggregate(**aggs)).iloc[0]
-    return pd.DataFrame({"step": [*STEPS, "global_control"], "people": [int(row[s] or 0) for s in [*STEPS, "global_control"]]})
 
 
 def _stratified(src: Source, t: ibis.Table, stratify: str, target: Target, metric: Metric | None, snapshot: date,
@@ -232,7 +146,8 @@ def _metric_set(catalog: Catalog, target: Target, hypothesis: str, primary: str)
 def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "", trigger: str = "",
              snapshot: date, arms: Mapping[str, float], salt: str, control_arm: str = "control",
              channel: str = "email", stratify: str = "", hypothesis: str = "", primary: str = "",
-             pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30) -> Audience:
+             pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30,
+             within: ibis.Table | None = None) -> Audience:
     """The audience of ``campaign``: the target's clients at ``snapshot`` after consent, contact cap,
     global control and holding the line, split into ``arms`` by ``salt`` (optionally stratified), with
     the SRM and balance checks. Nothing is written."""
@@ -250,10 +165,15 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
     filters = sg.Filters.of(src)
     f = flags(src, catalog, target, snapshot, channel, cap_messages, cap_days)
     steps = waterfall(src, f, filters)
-    _, keep = _keep(f, filters)
+    _, passing = keep(f, filters)
     gc = f.control if filters.control else ibis.literal(False)
-    held = f.filter(keep & gc).select("client_id", arm=ibis.literal(split.GLOBAL_CONTROL))
-    t = f.filter(keep & ~gc).select("client_id")  # strata and blocks among the randomised only (04 redoes them)
+    held = f.filter(passing & gc).select("client_id", arm=ibis.literal(split.GLOBAL_CONTROL))
+    if within is not None:  # a contact policy's survivors for this campaign (see arbitrate)
+        passing = passing & f.client_id.isin(within.client_id)
+        left = int(src.con.execute(f.filter(passing & ~gc).count()))
+        steps = pd.concat([steps.iloc[:-1], pd.DataFrame({"step": ["policy"], "people": [left]}), steps.iloc[-1:]],
+                          ignore_index=True)
+    t = f.filter(passing & ~gc).select("client_id")  # strata and blocks among the randomised only (04 redoes them)
     t, stratum = _stratified(src, t, stratify, target, metrics[0], snapshot, pre_period_days, salt)
     t = src.cache(split.assign(t, arms, salt, stratum).select("client_id", "arm").union(held))
     counts = split.realised(src, t)
@@ -368,7 +288,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
            primary: str = "", title: str = "", analysis: str = "plain", window_days: int = 0,
            pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30, launch_date: date | None = None,
            owner: str = "", approved_by: str = "", approved_at: date | None = None, alpha: float = 0.05,
-           power: float = 0.8, exclusive: bool = True, replace: bool = False) -> Launch:
+           power: float = 0.8, exclusive: bool = True, replace: bool = False, within: ibis.Table | None = None) -> Launch:
     """Launch ``campaign``: compute its audience (:func:`audience`), refuse anything wrong before writing
     (no sign-off, an existing audience without ``replace``, a client in another exclusive campaign),
     then write ``out/NAME.parquet``, ``.csv`` and ``.json`` and the registered card
@@ -393,7 +313,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
         raise CardError(f"{where}: campaign '{campaign}' is an existing card without a registration; choose another name")
     a = audience(src, catalog, campaign, segment=segment, trigger=trigger, snapshot=snapshot, arms=arms, salt=salt,
                  control_arm=control_arm, channel=channel, stratify=stratify, hypothesis=hypothesis, primary=primary,
-                 pre_period_days=pre_period_days, cap_messages=cap_messages, cap_days=cap_days)
+                 pre_period_days=pre_period_days, cap_messages=cap_messages, cap_days=cap_days, within=within)
     warnings = list(a.warnings)
     for other in catalog.campaigns.values():
         if other.registration and other.registration.salt == salt and other.name != campaign:
