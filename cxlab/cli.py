@@ -187,6 +187,33 @@ def cmd_audience(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_arbitrate(args: argparse.Namespace) -> int:
+    from cxlab.analyses.launch import arbitrate, launch_policy, load_policy
+    from cxlab.catalog import load_catalog
+    from cxlab.data.connect import connect
+    from cxlab.paths import resolve, resolve_source
+
+    folder = resolve(args.catalog)
+    policy_file = Path(args.policy)
+    if not policy_file.exists() and (folder / "policies" / f"{args.policy}.yml").exists():
+        policy_file = folder / "policies" / f"{args.policy}.yml"
+    src, cat, policy = connect(resolve_source(args.data)), load_catalog(folder), load_policy(policy_file)
+    if args.dry_run:
+        arb, launches = arbitrate(src, cat, policy), []
+    else:
+        arb, launches = launch_policy(src, cat, policy, out=resolve(args.out), owner=args.owner,
+                                      approved_by=args.approved_by, catalog_dir=folder, replace=args.replace)
+    print(f"policy {policy.name} at {policy.snapshot}:")
+    print(arb.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if len(arb.costs):
+        print(arb.costs.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    for done in launches:
+        for w in done.audience.warnings:
+            print(f"warning: {done.audience.campaign}: {w}", file=sys.stderr)
+        print(f"{done.audience.campaign:>16}  {done.files['parquet']}  card {done.card}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
     p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
@@ -276,6 +303,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--not-exclusive", action="store_true", help="allow clients also in other exclusive campaigns")
     s.add_argument("--dry-run", action="store_true", help="compute and check the audience; write nothing")
     s.set_defaults(func=cmd_audience, interrupted="nothing was written; files appear whole or not at all.")
+
+    s = sub.add_parser("arbitrate", help="several campaigns under a contact policy: who gets what, one audience each")
+    s.add_argument("policy", help="a policy card (catalog/policies/NAME.yml, or its NAME)")
+    s.add_argument("--data", default="data/demo")
+    s.add_argument("--catalog", default="catalog")
+    s.add_argument("--out", default="audiences")
+    s.add_argument("--owner", default="")
+    s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
+    s.add_argument("--replace", action="store_true")
+    s.add_argument("--dry-run", action="store_true", help="report the arbitration; write nothing")
+    s.set_defaults(func=cmd_arbitrate, interrupted="audience files appear whole or not at all.")
 
     s = sub.add_parser("catalog", help="check or list catalogue cards")
     s.add_argument("action", choices=("check", "list"))

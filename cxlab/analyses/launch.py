@@ -26,7 +26,7 @@ import yaml
 from scipy import stats as sps
 
 from cxlab import stats as cs
-from cxlab.catalog.cards import Campaign, Metric, Registration
+from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
 from cxlab.compute.audience import STEPS, Target, flags, keep, target_of, waterfall  # noqa: F401
@@ -288,7 +288,8 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
            primary: str = "", title: str = "", analysis: str = "plain", window_days: int = 0,
            pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30, launch_date: date | None = None,
            owner: str = "", approved_by: str = "", approved_at: date | None = None, alpha: float = 0.05,
-           power: float = 0.8, exclusive: bool = True, replace: bool = False, within: ibis.Table | None = None) -> Launch:
+           power: float = 0.8, exclusive: bool = True, replace: bool = False, within: ibis.Table | None = None,
+           prepared: Audience | None = None) -> Launch:
     """Launch ``campaign``: compute its audience (:func:`audience`), refuse anything wrong before writing
     (no sign-off, an existing audience without ``replace``, a client in another exclusive campaign),
     then write ``out/NAME.parquet``, ``.csv`` and ``.json`` and the registered card
@@ -311,9 +312,10 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
                              "(give --replace to launch it again)")
     if campaign in catalog.campaigns and catalog.campaigns[campaign].registration is None:
         raise CardError(f"{where}: campaign '{campaign}' is an existing card without a registration; choose another name")
-    a = audience(src, catalog, campaign, segment=segment, trigger=trigger, snapshot=snapshot, arms=arms, salt=salt,
-                 control_arm=control_arm, channel=channel, stratify=stratify, hypothesis=hypothesis, primary=primary,
-                 pre_period_days=pre_period_days, cap_messages=cap_messages, cap_days=cap_days, within=within)
+    a = prepared or audience(src, catalog, campaign, segment=segment, trigger=trigger, snapshot=snapshot, arms=arms,
+                             salt=salt, control_arm=control_arm, channel=channel, stratify=stratify, hypothesis=hypothesis,
+                             primary=primary, pre_period_days=pre_period_days, cap_messages=cap_messages,
+                             cap_days=cap_days, within=within)
     warnings = list(a.warnings)
     for other in catalog.campaigns.values():
         if other.registration and other.registration.salt == salt and other.name != campaign:
@@ -438,3 +440,133 @@ def registration_check(src: Source, catalog: Catalog, campaign: Campaign, people
             "checked": checked, "mismatched": mismatched, "planned_size": reg.planned_size, "analysed": analysed,
             "mde": reg.mde, "sign_off": {"by": reg.sign_off.by, "at": reg.sign_off.at.isoformat()},
             "primary": verdicts, "deviations": deviations}
+
+
+# --- arbitration across campaigns -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arbitration:
+    """A contact policy applied: per campaign the audience before and after, what each rule cost in reach
+    and in expected incremental contracts, and who was dropped and why (engine tables, not rows)."""
+
+    policy: ContactPolicy
+    table: pd.DataFrame
+    costs: pd.DataFrame
+    kept: ibis.Table
+    dropped: ibis.Table
+
+    def survivors(self, name: str) -> ibis.Table:
+        k = [c.name for c in self.policy.campaigns].index(name)
+        return self.kept.filter(self.kept.k == k).select("client_id")
+
+    def facts(self) -> dict[str, Any]:
+        return {"policy": self.policy.name, "campaigns": len(self.policy.campaigns),
+                "before": int(self.table.before.sum()), "after": int(self.table.after.sum()),
+                "contracts_lost": float(self.costs.contracts.sum()) if len(self.costs) else 0.0}
+
+
+def _base_rate(src: Source, catalog: Catalog, policy: ContactPolicy) -> dict[str, float]:
+    """Each planned campaign's base rate without a campaign: 03's historical segment rate, or the
+    trigger's conversion among the clients it fired for one window before the snapshot."""
+    from cxlab.compute import triggers as ct
+
+    out: dict[str, float] = {}
+    segs = [c for c in policy.campaigns if c.segment]
+    if segs:
+        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
+        rates, _ = sg.base_rates(src, kept, policy.snapshot)
+        by = rates.set_index("segment").rate
+        out |= {c.name: float(by.get(c.segment, math.nan)) for c in segs}
+    for c in (c for c in policy.campaigns if c.trigger):
+        trigger = catalog.get("triggers", c.trigger)
+        p = ct.panel(src, trigger, [policy.snapshot - timedelta(days=trigger.window_days)])
+        got = ct.counts(src, p)
+        fired = got[got.fired]
+        out[c.name] = float(fired.x_sum.sum() / fired.n.sum()) if len(fired) and fired.n.sum() else math.nan
+    return out
+
+
+def load_policy(path: str | Path) -> ContactPolicy:
+    """A contact policy card (``catalog/policies/NAME.yml``), every error with its file and line."""
+    from cxlab.catalog.load import load_card
+
+    return load_card(path, ContactPolicy)
+
+
+def arbitrate(src: Source, catalog: Catalog, policy: ContactPolicy, cap_messages: int = 2, cap_days: int = 30) -> Arbitration:
+    """Apply ``policy`` to its planned campaigns (see :mod:`cxlab.compute.arbitration`)."""
+    from cxlab.compute import arbitration as ca
+
+    for c in policy.campaigns:
+        target_of(catalog, c.segment or "", c.trigger or "")  # unknown cards fail before any query
+    cands = ca.candidates(src, catalog, policy, cap_messages, cap_days)
+    kept, dropped = ca.apply(src, policy, cands)
+    before, by_rule = ca.counts(src, cands, dropped)
+    names = [c.name for c in policy.campaigns]
+    rates = _base_rate(src, catalog, policy)
+    rows, costs = [], []
+    for k, c in enumerate(policy.campaigns):
+        n0 = int(before.set_index("k").before.get(k, 0))
+        lost = {r: int(by_rule[(by_rule.k == k) & (by_rule.reason == r)].people.sum()) for r in ca.RULES}
+        rows.append({"campaign": c.name, "priority": c.priority, "type": c.type, "channel": c.channel, "before": n0,
+                     **lost, "after": n0 - sum(lost.values()), "base_rate": rates.get(c.name, math.nan)})
+        for r, people in lost.items():
+            if people:
+                costs.append({"campaign": c.name, "rule": r, "people": people,
+                              "contracts": people * rates.get(c.name, math.nan) * c.uplift})
+    if policy.exclusive:
+        m = kept.join(cands.select("client_id", "k", "type"), ["client_id", "k"])
+        m = m.filter(m.type == "marketing")
+        twice = src.con.execute(m.group_by("client_id").aggregate(n=m.count()).filter(lambda t: t.n > 1).count())
+        if int(twice):
+            raise DataError(f"policy '{policy.name}': field 'exclusive': {int(twice)} client(s) left in two exclusive campaigns")
+    table = pd.DataFrame(rows)
+    empty = table[table.after == 0]
+    if len(empty):
+        raise DataError(f"policy '{policy.name}': field 'campaigns': the audience of {', '.join(empty.campaign)} is "
+                        "empty after the policy; nothing written")
+    dropped_named = dropped.mutate(campaign=ibis.cases(*[(dropped.k == k, n) for k, n in enumerate(names)], else_=""))
+    return Arbitration(policy, table, pd.DataFrame(costs, columns=["campaign", "rule", "people", "contracts"]), kept,
+                       dropped_named.select("client_id", "campaign", "reason"))
+
+
+def launch_policy(src: Source, catalog: Catalog, policy: ContactPolicy, *, out: str | Path, owner: str,
+                  approved_by: str, catalog_dir: str | Path | None = None, replace: bool = False,
+                  approved_at: date | None = None, analysis: str = "plain") -> tuple[Arbitration, list[Launch]]:
+    """Arbitrate, then launch every campaign on its survivors: one audience file (and registered card)
+    per campaign, and ``POLICY.dropped.parquet`` (client_id, campaign, reason). Every audience is
+    computed and checked before the first file is written."""
+    arb = arbitrate(src, catalog, policy)
+    if not approved_by:
+        raise ParameterError(f"policy '{policy.name}': field 'sign_off.by': give --approved-by NAME")
+    prepared = []
+    for c in policy.campaigns:
+        salt = c.salt or f"{policy.name}:{c.name}"
+        prepared.append(audience(src, catalog, c.name, segment=c.segment or "", trigger=c.trigger or "",
+                                 snapshot=policy.snapshot, arms=c.arms, salt=salt, control_arm=c.control_arm,
+                                 channel=c.channel, hypothesis=c.hypothesis, within=arb.survivors(c.name)))
+    dropped_file = Path(out) / f"{policy.name}.dropped.parquet"
+    if dropped_file.exists() and not replace:
+        raise ParameterError(f"{dropped_file} exists: refusing to overwrite (give --replace)")
+    launches = [launch(src, catalog, c.name, out=out, catalog_dir=catalog_dir, segment=c.segment or "",
+                       trigger=c.trigger or "", snapshot=policy.snapshot, arms=c.arms, salt=a.salt,
+                       control_arm=c.control_arm, channel=c.channel, hypothesis=c.hypothesis, owner=owner,
+                       approved_by=approved_by, approved_at=approved_at, analysis=analysis,
+                       exclusive=policy.exclusive and c.type == "marketing", replace=replace, prepared=a)
+                for c, a in zip(policy.campaigns, prepared)]
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{policy.name}.", suffix=".parquet")
+    os.close(fd)
+    try:
+        _write_rows_parquet(src, arb.dropped.order_by(["campaign", "client_id"]), Path(tmp))
+        os.replace(tmp, dropped_file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return arb, launches
+
+
+def _write_rows_parquet(src: Source, rows: ibis.Table, path: Path) -> None:
+    if src.con.name == "duckdb":
+        src.con.to_parquet(rows, path, compression="zstd")
+    else:
+        rows.to_parquet(path)

@@ -276,6 +276,10 @@ class PlannedCampaign(Card):
     priority: int = Field(ge=1, description="1 is served first")
     max_audience: int | None = Field(None, ge=1)
     uplift: float = Field(0.2, description="assumed relative uplift of the base rate, for the cost of each rule")
+    arms: dict[str, float] = {"control": 0.2, "treatment": 0.8}
+    control_arm: str = "control"
+    salt: str = Field("", description="the split's salt (default: policy name:campaign name)")
+    hypothesis: str = ""
 
     @model_validator(mode="after")
     def _one_target(self) -> PlannedCampaign:
