@@ -263,7 +263,7 @@ class Launch:
                                         "signed_off_by": self.registration.sign_off.by}
 
 
-def _plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha: float, power: float) -> tuple[float | None, float | None]:
+def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha: float, power: float) -> tuple[float | None, float | None]:
     """The baseline (01's plan for a hypothesis, else 03's base rate of the segment) and the MDE of the
     launched split: smallest treatment arm against control, at ``alpha`` and ``power``."""
     p0 = None
@@ -326,7 +326,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
     metrics = {n: catalog.get("metrics", n) for n in [names[0], *names[1], *names[2]]}
     window = window_days or (catalog.get("triggers", catalog.get("hypotheses", hypothesis).trigger).window_days
                              if hypothesis else metrics[names[0]].window_days)
-    baseline, mde = _plan_size(src, catalog, a, hypothesis, alpha, power)
+    baseline, mde = plan_size(src, catalog, a, hypothesis, alpha, power)
     Path(out).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f".{campaign}."))
     try:
@@ -570,3 +570,30 @@ def _write_rows_parquet(src: Source, rows: ibis.Table, path: Path) -> None:
         src.con.to_parquet(rows, path, compression="zstd")
     else:
         rows.to_parquet(path)
+
+
+def parse_arms(pairs: Sequence[str] | str) -> dict[str, float]:
+    """``["control:0.2", "email:0.8"]`` (``=`` works too; or the same comma-separated) → ``{"control": 0.2, "email": 0.8}``."""
+    items = pairs.split(",") if isinstance(pairs, str) else list(pairs)
+    out = {}
+    for item in (str(i).strip() for i in items if str(i).strip()):
+        arm, eq, share = item.partition("=") if "=" in item else item.partition(":")
+        try:
+            out[arm.strip()] = float(share) if eq else math.nan
+        except ValueError:
+            out[arm.strip()] = math.nan
+        if math.isnan(out[arm.strip()]):
+            raise ParameterError(f"arms: expected arm:share such as control:0.2, got {item!r}")
+    return out
+
+
+def planned(src: Source, catalog: Catalog, a: Audience, hypothesis: str = "", primary: str = "", analysis: str = "plain",
+            alpha: float = 0.05, power: float = 0.8, window_days: int = 0, owner: str = "") -> dict[str, Any]:
+    """The plan a launch of ``a`` registers (what a dry run shows): metrics, window, baseline and MDE."""
+    names = _metric_set(catalog, a.target, hypothesis, primary)
+    window = window_days or (catalog.get("triggers", catalog.get("hypotheses", hypothesis).trigger).window_days
+                             if hypothesis else catalog.get("metrics", names[0]).window_days)
+    baseline, mde = plan_size(src, catalog, a, hypothesis, alpha, power)
+    return {"hypothesis": hypothesis or None, "metrics": names, "window": window, "baseline": baseline, "mde": mde,
+            "analysis": analysis, "alpha": alpha, "power": power, "launch_date": a.snapshot.isoformat(), "owner": owner,
+            "planned_size": a.size}
