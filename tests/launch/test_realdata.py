@@ -1,0 +1,40 @@
+"""The launch on real data: Online Retail's segment cards and UCI Bank Marketing's trigger cards
+(no consents or communications there: those filters are skipped and said so)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxlab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("name, file, target, snapshot", [
+    ("online-retail", "online_retail/onlineretail.csv.gz", ["--segment", "retail_frequent_buyers"], "2011-09-01"),
+    ("bank", "bank_marketing/bank-full.csv", ["--trigger", "bank_prior_success", "--hypothesis", "bank_prior_success",
+                                              "--channel", "call"], "2010-06-01"),
+])
+def test_audience_on_real_data(name, file, target, snapshot, dataset, tmp_path, capsys):
+    from cxlab.data.adapters import import_dataset
+
+    folder, _, base = file.partition("/")
+    import_dataset(name, dataset(folder, base), tmp_path / "data")
+    cat = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", cat)
+    out = tmp_path / "aud"
+    assert main(["audience", "real", "--data", str(tmp_path / "data"), "--catalog", str(cat), "--out", str(out),
+                 "--snapshot", snapshot, "--salt", "real-1", "--arms", "control=0.5,treatment=0.5", "--owner", "Anna",
+                 "--approved-by", "Head of CRM", *target]) == 0, capsys.readouterr().err
+    rows = pd.read_parquet(out / "real.parquet")
+    side = json.loads((out / "real.json").read_text())
+    assert len(rows) > 20 and len(rows) == side["people"]["control"] + side["people"]["treatment"]
+    assert {"consent", "contact_cap"} <= set(side["filters_skipped"])
+    assert (cat / "campaigns" / "real.yml").exists()
