@@ -29,7 +29,7 @@ from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
-from cxlab.compute.audience import STEPS, Target, flags, keep, target_of, waterfall  # noqa: F401
+from cxlab.compute.audience import STEPS, Target, flags, keep, memo, target_of, waterfall  # noqa: F401
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
@@ -263,17 +263,23 @@ class Launch:
                                         "signed_off_by": self.registration.sign_off.by}
 
 
+def _segment_rates(src: Source, catalog: Catalog, snapshot: date) -> pd.Series:
+    """03's historical base rate of every applicable segment at ``snapshot``, by segment (once per source)."""
+    def compute() -> pd.Series:
+        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
+        return sg.base_rates(src, kept, snapshot)[0].set_index("segment").rate
+    return memo(src, ("segment_rates", snapshot, str(catalog.path)), compute)
+
+
 def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha: float, power: float) -> tuple[float | None, float | None]:
     """The baseline (01's plan for a hypothesis, else 03's base rate of the segment) and the MDE of the
     launched split: smallest treatment arm against control, at ``alpha`` and ``power``."""
     p0 = None
     if hypothesis:
         from cxlab.analyses.hypothesis import plan
-        p0 = plan(src, catalog, hypothesis).baseline.estimate
+        p0 = memo(src, ("baseline", hypothesis, str(catalog.path)), lambda: plan(src, catalog, hypothesis).baseline.estimate)
     elif a.target.kind == "segment":
-        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
-        rates, _ = sg.base_rates(src, kept, a.snapshot)
-        p0 = float(rates.set_index("segment").rate.get(a.target.name, math.nan))
+        p0 = float(_segment_rates(src, catalog, a.snapshot).get(a.target.name, math.nan))
     people = dict(zip(a.split.arm, a.split.people))
     n_c = people.get(a.control_arm, 0)
     n_t = min(people.get(x, 0) for x in a.arms if x != a.control_arm)
@@ -335,7 +341,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
         clashes = _exclusive_clash(Path(out), campaign, parquet, catalog, launch_date, launch_date + timedelta(days=window)) if exclusive else []
         if clashes:
             raise DataError(f"{where}: field 'registration.exclusive': " + "; ".join(clashes) + "; nothing written")
-        fingerprint = src.fingerprint()
+        fingerprint = memo(src, ("fingerprint",), src.fingerprint)
         registration = Registration(
             hypothesis=hypothesis or None, audience=a.target.label, snapshot=snapshot, salt=salt, stratify=stratify,
             analysis=analysis, alpha=alpha, power=power,
@@ -473,9 +479,7 @@ def _base_rate(src: Source, catalog: Catalog, policy: ContactPolicy) -> dict[str
     out: dict[str, float] = {}
     segs = [c for c in policy.campaigns if c.segment]
     if segs:
-        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
-        rates, _ = sg.base_rates(src, kept, policy.snapshot)
-        by = rates.set_index("segment").rate
+        by = _segment_rates(src, catalog, policy.snapshot)
         out |= {c.name: float(by.get(c.segment, math.nan)) for c in segs}
     for c in (c for c in policy.campaigns if c.trigger):
         trigger = catalog.get("triggers", c.trigger)

@@ -4,8 +4,10 @@ already holding the line — as flags per client and one aggregate of people lef
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 import ibis
 import pandas as pd
@@ -38,6 +40,19 @@ class Target:
         return f"{self.kind}:{self.name}"
 
 
+T = TypeVar("T")
+
+
+def memo(src: Source, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per open source and ``key``: several launches of one policy share the flags,
+    base rates, plan and fingerprint instead of scanning the data again (the engine tables stay valid
+    while the source is open)."""
+    store: dict[Hashable, Any] = src.__dict__.setdefault("_cx_memo", {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
 def target_of(catalog: Catalog, segment: str = "", trigger: str = "") -> Target:
     """The segment or trigger card to launch (exactly one), or a CardError naming what is unknown."""
     if bool(segment) == bool(trigger):
@@ -54,6 +69,13 @@ def flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel
     """Per client existing at ``snapshot`` (a temporary engine table): ``hit`` (the segment after
     exclusive assignment among the catalogue's segments, or the trigger fired), ``control``, ``consent``,
     ``capped`` and ``holds`` (the target's product line) — the columns of 03's waterfall."""
+    cards = tuple(sorted((s.name, s.rule, s.priority, s.product_line) for s in catalog.segments.values()))
+    return memo(src, ("flags", target, snapshot, channel, cap_messages, cap_days, cards),
+                lambda: _flags(src, catalog, target, snapshot, channel, cap_messages, cap_days))
+
+
+def _flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel: str, cap_messages: int,
+           cap_days: int) -> ibis.Table:
     if target.kind == "segment":
         kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
         order = [s.name for s in sg.ordered(kept)]
