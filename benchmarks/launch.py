@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _child(data: str, policy: str, queue) -> None:  # noqa: ANN001
+def _child(data: str, policy: str, memory_limit: str, queue) -> None:  # noqa: ANN001
     from cxlab.analyses.launch import launch_policy, load_policy
     from cxlab.catalog import load_catalog
     from cxlab.data.connect import connect
@@ -32,11 +32,13 @@ def _child(data: str, policy: str, queue) -> None:  # noqa: ANN001
         shutil.copytree(ROOT / "catalog", cat)
         start = time.perf_counter()
         src = connect(data)
+        if memory_limit:  # DuckDB otherwise takes up to 80% of RAM for its buffers before it spills
+            src.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
         arb, launches = launch_policy(src, load_catalog(cat), load_policy(cat / "policies" / f"{policy}.yml"),
                                       out=Path(tmp) / "aud", owner="bench", approved_by="bench", catalog_dir=cat)
         seconds = time.perf_counter() - start
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
-        queue.put({"seconds": seconds, "peak_rss_mib": rss, "before": int(arb.table.before.sum()),
+        queue.put({"memory_limit": memory_limit or "DuckDB default", "seconds": seconds, "peak_rss_mib": rss, "before": int(arb.table.before.sum()),
                    "after": int(arb.table.after.sum()),
                    "audiences": {d.audience.campaign: d.audience.size for d in launches}})
 
@@ -45,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
     p.add_argument("--policy", default="demo_q4")
+    p.add_argument("--memory-limit", default="", help="DuckDB's memory_limit, e.g. 500MB (default: DuckDB's own)")
     args = p.parse_args(argv)
     ctx = get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(args.data, args.policy, queue))
+    proc = ctx.Process(target=_child, args=(args.data, args.policy, args.memory_limit, queue))
     proc.start()
     result = queue.get()
     proc.join()

@@ -263,6 +263,21 @@ class Launch:
                                         "signed_off_by": self.registration.sign_off.by}
 
 
+def hypothesis_baseline(src: Source, catalog: Catalog, hypothesis: str, months_of_history: int = 6) -> float:
+    """01's baseline (:func:`cxlab.analyses.hypothesis.plan`): the conversion of the clients the trigger
+    (and the card's population) fired for at the last ``months_of_history`` monthly snapshots, without
+    the rest of 01's plan (the other metrics' history, which a launch does not need)."""
+    from cxlab.compute import triggers as ct
+
+    h = catalog.get("hypotheses", hypothesis)
+    trigger = catalog.get("triggers", h.trigger)
+    snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)[-months_of_history:]
+    got = ct.counts(src, ct.panel(src, trigger, snaps, h.population or ""))
+    fired = got[got.fired.astype(bool)]
+    n = int(fired.n.sum())
+    return float(fired.x_sum.sum()) / n if n else math.nan
+
+
 def _segment_rates(src: Source, catalog: Catalog, snapshot: date) -> pd.Series:
     """03's historical base rate of every applicable segment at ``snapshot``, by segment (once per source)."""
     def compute() -> pd.Series:
@@ -276,8 +291,7 @@ def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha
     launched split: smallest treatment arm against control, at ``alpha`` and ``power``."""
     p0 = None
     if hypothesis:
-        from cxlab.analyses.hypothesis import plan
-        p0 = memo(src, ("baseline", hypothesis, str(catalog.path)), lambda: plan(src, catalog, hypothesis).baseline.estimate)
+        p0 = memo(src, ("baseline", hypothesis, str(catalog.path)), lambda: hypothesis_baseline(src, catalog, hypothesis))
     elif a.target.kind == "segment":
         p0 = float(_segment_rates(src, catalog, a.snapshot).get(a.target.name, math.nan))
     people = dict(zip(a.split.arm, a.split.people))

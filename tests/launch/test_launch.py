@@ -183,3 +183,10 @@ def test_a_deviation_is_listed_when_the_crm_did_not_follow_the_salt(small_demo, 
 def test_04_without_registration_keeps_its_results(small_demo):
     r = analyse(connect(small_demo), load_catalog(ROOT / "catalog"), "cc_spring_2025")
     assert r.registration is None and "registration" not in r.headline
+
+
+def test_the_registered_baseline_is_01s(small_demo):
+    from cxlab.analyses.hypothesis import plan
+
+    src, catalog = connect(small_demo), load_catalog(ROOT / "catalog")
+    assert L.hypothesis_baseline(src, catalog, "cc_salary") == pytest.approx(plan(src, catalog, "cc_salary").baseline.estimate, rel=1e-12)
