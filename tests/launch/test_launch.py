@@ -162,6 +162,16 @@ def test_launch_simulate_send_04_recovers_the_planted_uplift(small_demo, cat, tm
     assert sum(sim["people"].values()) == reg["planned_size"]
     # the demo the audience came from is untouched
     assert not (small_demo / "simulated.json").exists()
+    if not stratify:  # the 04 report itself: verdict by the registered analysis, registration in results.json
+        from cxlab.runner import run
+
+        done = run(["04"], data=sent, out=tmp_path / "reports", run_id="r", progress=False,
+                   params={"campaign": "loop", "catalog": str(cat), "aa_runs": "0"})
+        assert done.ok, done.notebooks[0].error
+        res = json.loads((tmp_path / "reports" / "r" / "04-campaign-retro.results.json").read_text())
+        assert res["registration"]["deviations"] == [] and res["registration"]["analysis"] == "cuped"
+        html = (tmp_path / "reports" / "r" / "04-campaign-retro.html").read_text()
+        assert "Reported against the registered plan" in html and "registered <strong>cuped</strong>" in html
 
 
 def test_a_deviation_is_listed_when_the_crm_did_not_follow_the_salt(small_demo, cat, tmp_path):
