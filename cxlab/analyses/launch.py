@@ -143,7 +143,7 @@ def _metric_set(catalog: Catalog, target: Target, hypothesis: str, primary: str)
                          "or a primary metric (--primary NAME)")
 
 
-def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "", trigger: str = "",
+def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "", trigger: str = "", lookalike: str = "",
              snapshot: date, arms: Mapping[str, float], salt: str, control_arm: str = "control",
              channel: str = "email", stratify: str = "", hypothesis: str = "", primary: str = "",
              pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30,
@@ -159,7 +159,7 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
         raise ParameterError(f"campaign '{campaign}': field 'control_arm': '{control_arm}' is not among arms {list(arms)}")
     if not salt:
         raise ParameterError(f"campaign '{campaign}': field 'salt': a launch needs a salt (any text, new per campaign)")
-    target = target_of(catalog, segment, trigger)
+    target = target_of(catalog, segment, trigger, lookalike)
     names = _metric_set(catalog, target, hypothesis, primary)
     metrics = [catalog.get("metrics", n) for n in [names[0], *names[1]]]
     filters = sg.Filters.of(src)
@@ -303,7 +303,7 @@ def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha
 
 
 def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, catalog_dir: str | Path | None = None,
-           segment: str = "", trigger: str = "", snapshot: date, arms: Mapping[str, float], salt: str,
+           segment: str = "", trigger: str = "", lookalike: str = "", snapshot: date, arms: Mapping[str, float], salt: str,
            control_arm: str = "control", channel: str = "email", stratify: str = "", hypothesis: str = "",
            primary: str = "", title: str = "", analysis: str = "plain", window_days: int = 0,
            pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30, launch_date: date | None = None,
@@ -332,7 +332,8 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
                              "(give --replace to launch it again)")
     if campaign in catalog.campaigns and catalog.campaigns[campaign].registration is None:
         raise CardError(f"{where}: campaign '{campaign}' is an existing card without a registration; choose another name")
-    a = prepared or audience(src, catalog, campaign, segment=segment, trigger=trigger, snapshot=snapshot, arms=arms,
+    a = prepared or audience(src, catalog, campaign, segment=segment, trigger=trigger, lookalike=lookalike,
+                             snapshot=snapshot, arms=arms,
                              salt=salt, control_arm=control_arm, channel=channel, stratify=stratify, hypothesis=hypothesis,
                              primary=primary, pre_period_days=pre_period_days, cap_messages=cap_messages,
                              cap_days=cap_days, within=within)

@@ -53,10 +53,15 @@ def memo(src: Source, key: Hashable, compute: Callable[[], T]) -> T:
     return store[key]
 
 
-def target_of(catalog: Catalog, segment: str = "", trigger: str = "") -> Target:
-    """The segment or trigger card to launch (exactly one), or a CardError naming what is unknown."""
-    if bool(segment) == bool(trigger):
-        raise ParameterError("a launch targets exactly one of a segment or a trigger (give --segment or --trigger)")
+def target_of(catalog: Catalog, segment: str = "", trigger: str = "", lookalike: str = "") -> Target:
+    """The segment or trigger card to launch, or the product line whose look-alike non-holders to launch
+    (exactly one), or a CardError naming what is unknown."""
+    if sum(map(bool, (segment, trigger, lookalike))) != 1:
+        raise ParameterError("a launch targets exactly one of a segment, a trigger or a look-alike line "
+                             "(give --segment, --trigger or --lookalike)")
+    if lookalike:
+        return Target("lookalike", lookalike, f"non-holders of {lookalike} whose other lines look like its holders' "
+                      "(05's look-alike score at least the holders' median, 12 months)", 1, lookalike)
     if segment:
         s = catalog.get("segments", segment)
         return Target("segment", s.name, s.rule, s.priority, s.product_line)
@@ -85,13 +90,15 @@ def _flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channe
         f = sg.flags(src, kept, snapshot, channel, cap_messages, cap_days)
         return f.select("client_id", hit=(f.assigned == order.index(target.name)).fill_null(False), control=f.control,
                         consent=f.consent, capped=f.capped, holds=f.holds)
-    rules = {"hit": target.rule, "holds": f"holds('{target.product_line}')"}
+    rules = {"holds": f"holds('{target.product_line}')"} | ({"hit": target.rule} if target.kind == "trigger" else {})
     if src.has("consents"):
         rules["consent"] = f"opted_in('{sg._channel(channel)}')"
     if src.has("communications"):
         rules["capped"] = f"count_communications({cap_days}) >= {cap_messages}"
     f = evaluate_rules(rules, src, [snapshot], where={"hit": f"trigger '{target.name}'"})
     f = f.mutate(**{k: ibis.literal(False) for k in ("consent", "capped") if k not in rules})
+    if target.kind == "lookalike":
+        f = f.mutate(hit=f.client_id.isin(lookalike_clients(src, target.product_line, snapshot).client_id))
     clients = src.table("clients")
     if "global_control" in clients.columns:
         f = f.join(clients.select("client_id", control=clients.global_control.cast("boolean").fill_null(False)), "client_id")
@@ -127,3 +134,33 @@ def waterfall(src: Source, f: ibis.Table, filters: sg.Filters) -> pd.DataFrame:
     return pd.DataFrame({"step": [*STEPS, "global_control"], "people": [int(row[s] or 0) for s in [*STEPS, "global_control"]]})
 
 
+
+
+def lookalike_clients(src: Source, line: str, snapshot: date, months: int = 12, min_cell: int = 20) -> ibis.Table:
+    """Clients not holding ``line`` in the ``months`` before ``snapshot`` whose profile (the other lines
+    they hold) scores at least the median score of the line's holders — 05's look-alikes
+    (:func:`cxlab.compute.base.lookalikes`), as an engine table of ``client_id``. The profile table is
+    small (one row per combination of lines); the clients stay in the engine."""
+    lines = base.product_lines(src)
+    if line not in lines:
+        raise ParameterError(f"look-alike: product line '{line}' is not in this data ({', '.join(lines)})")
+    start, end = base.period(snapshot, months)
+    mode = base.counting_mode(src)
+    cells, _ = base.profile_cells(src, start, end, mode)
+    others = [x for x in lines if x != line]
+    prof = cells.groupby(others).apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}),
+                                       include_groups=False).reset_index()
+    overall = prof.holders.sum() / max(int(cells.n.sum()), 1)
+    prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
+    if prof.holders.sum() == 0:
+        return src.table("clients").select("client_id").limit(0)
+    srt = prof.sort_values("score", kind="stable")
+    threshold = float(srt.score[srt.holders.cumsum() >= prof.holders.sum() / 2].iloc[0])
+    like = prof[prof.score >= threshold][others].rename(columns={x: f"l{lines.index(x)}" for x in others})
+    f = base._line_flags(src, start, end, mode, lines)
+    f = f.filter(~f[f"l{lines.index(line)}"])
+    keys = list(like.columns)
+    if not keys:
+        return f.select("client_id")
+    m = ibis.memtable(like.astype(bool).reset_index(drop=True))
+    return f.join(m, keys).select("client_id")

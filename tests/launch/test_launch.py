@@ -200,3 +200,19 @@ def test_the_registered_baseline_is_01s(small_demo):
 
     src, catalog = connect(small_demo), load_catalog(ROOT / "catalog")
     assert L.hypothesis_baseline(src, catalog, "cc_salary") == pytest.approx(plan(src, catalog, "cc_salary").baseline.estimate, rel=1e-12)
+
+
+def test_lookalike_audience_is_05s_lookalikes(small_demo, cat, tmp_path):
+    from cxlab.compute import base
+
+    src, catalog = connect(small_demo), load_catalog(ROOT / "catalog")
+    snap = date(2025, 10, 1)
+    a = L.audience(src, catalog, "alike", lookalike="insurance", snapshot=snap, arms={"control": 0.5, "email": 0.5}, salt="la")
+    start, end = base.period(snap, 12)
+    cells, lines = base.profile_cells(src, start, end, base.counting_mode(src))
+    want = base.lookalikes(cells, lines).set_index("product_line").lookalikes["insurance"]
+    assert int(a.waterfall.set_index("step").people["matched"]) == want > 0
+    out = tmp_path / "aud"
+    assert main(_args(small_demo, cat, out, "alike", "--lookalike", "insurance", "--salt", "la")) == 0
+    rows = pd.read_parquet(out / "alike.parquet")
+    assert set(rows.segment) == {"insurance"} and rows.reason.iloc[0].startswith("lookalike insurance:")
