@@ -38,3 +38,10 @@ def test_audience_on_real_data(name, file, target, snapshot, dataset, tmp_path, 
     assert len(rows) > 20 and len(rows) == side["people"]["control"] + side["people"]["treatment"]
     assert "consent" in side["filters_skipped"]  # neither has consents (the bank's calls are communications)
     assert (cat / "campaigns" / "real.yml").exists()
+    # and notebook 06 on the same data (a dry run: nothing written)
+    from cxlab.runner import run
+
+    params = {"snapshot": snapshot, "catalog": str(cat), "hypothesis": "", "trigger": ""}
+    params |= {"segment": target[1]} if target[0] == "--segment" else {"trigger": target[1], "hypothesis": target[3], "channel": "call"}
+    done = run(["06"], data=tmp_path / "data", out=tmp_path / "reports", run_id="r", progress=False, params=params)
+    assert done.ok, done.notebooks[0].error
