@@ -82,3 +82,13 @@ def files_table(done: Launch | None, lang: str) -> tuple[pd.DataFrame, list[str]
     """The files a launch wrote (none for a dry run)."""
     rows = [] if done is None else [*[str(p) for p in done.files.values()], str(done.card)]
     return _labelled(pd.DataFrame({"file": rows}), lang, [])
+
+
+def deviations_table(registration: dict[str, Any], lang: str) -> tuple[pd.DataFrame, list[str]]:
+    """04 against the registered plan: each deviation with what was registered and what happened."""
+    rows = []
+    for d in registration["deviations"]:
+        what, _, metric = d["what"].partition(":")
+        rows.append({"what": t(f"launch.dev_{what}", lang) + (f" ({metric})" if metric else ""),
+                     "registered": str(d["registered"]), "realised": str(d["realised"])})
+    return _labelled(pd.DataFrame(rows, columns=["what", "registered", "realised"]), lang, [])

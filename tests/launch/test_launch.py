@@ -188,6 +188,13 @@ def test_a_deviation_is_listed_when_the_crm_did_not_follow_the_salt(small_demo, 
     what = {d["what"] for d in r.registration["deviations"]}
     assert {"salt", "alpha"} <= what
     assert moved > 0 and r.registration["mismatched"] == moved
+    from cxlab.runner import run
+
+    done = run(["04"], data=sent, out=tmp_path / "reports", run_id="r", progress=False,
+               params={"campaign": "dev", "catalog": str(cat), "aa_runs": "0", "alpha": "0.1", "lang": "ru"})
+    assert done.ok, done.notebooks[0].error
+    html = (tmp_path / "reports" / "r" / "04-campaign-retro.html").read_text()
+    assert "Отклонения от зарегистрированного плана (соль dev-1" in html and "группы, пересчитанные по соли" in html
 
 
 def test_04_without_registration_keeps_its_results(small_demo):
