@@ -8,6 +8,7 @@ wrong), :func:`recompute_arms` (what the registered salt says each person's arm 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -390,8 +391,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
             p.unlink()
         if tmp.exists():
             tmp.rmdir()
-    object.__setattr__(a, "warnings", warnings)
-    return Launch(a, files, where, card, sidecar)
+    return Launch(dataclasses.replace(a, warnings=warnings), files, where, card, sidecar)
 
 
 # --- 04's check of the realised split ---------------------------------------------------------------
