@@ -60,6 +60,17 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_send(args: argparse.Namespace) -> int:
+    from cxlab.data.demo.simulate import simulate_send
+    from cxlab.paths import resolve
+
+    truth = simulate_send(resolve(args.data), resolve(args.audience), resolve(args.out), args.uplift, seed=args.seed,
+                          sent_at=args.sent_at or "", product_line=args.product_line or "")
+    print(f"campaign {truth['campaign']} sent on {truth['sent_at']} to {sum(truth['people'].values()):,} people "
+          f"({truth['extra_contracts']:,} planted contracts); data written to {resolve(args.out)}")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from cxlab.data.adapters import import_dataset
     from cxlab.paths import resolve
@@ -122,6 +133,87 @@ def cmd_aa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _arms(text: str) -> dict[str, float]:
+    out = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        if "=" not in part:
+            raise ParameterError(f"--arms expects arm=share pairs separated by commas (control=0.2,email=0.8), got {text!r}")
+        arm, share = part.split("=", 1)
+        try:
+            out[arm.strip()] = float(share)
+        except ValueError:
+            raise ParameterError(f"--arms: the share of '{arm.strip()}' is not a number: {share!r}") from None
+    return out
+
+
+def cmd_audience(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cxlab.analyses.launch import audience, launch
+    from cxlab.catalog import load_catalog
+    from cxlab.data.connect import connect
+    from cxlab.paths import resolve, resolve_source
+
+    def day(text: str | None, name: str) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            raise ParameterError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
+
+    folder = resolve(args.catalog)
+    src, cat = connect(resolve_source(args.data)), load_catalog(folder)
+    common = dict(segment=args.segment or "", trigger=args.trigger or "", lookalike=args.lookalike or "", snapshot=day(args.snapshot, "--snapshot"),
+                  arms=_arms(args.arms), salt=args.salt, control_arm=args.control_arm, channel=args.channel,
+                  stratify=args.stratify, hypothesis=args.hypothesis, primary=args.primary,
+                  pre_period_days=args.pre_period_days, cap_messages=args.cap_messages, cap_days=args.cap_days)
+    if args.dry_run:
+        a = audience(src, cat, args.name, **common)
+    else:
+        done = launch(src, cat, args.name, out=resolve(args.out), catalog_dir=folder, title=args.title,
+                      analysis=args.analysis, window_days=args.window_days, launch_date=day(args.launch_date, "--launch-date"),
+                      owner=args.owner, approved_by=args.approved_by, approved_at=day(args.approved_at, "--approved-at"),
+                      exclusive=not args.not_exclusive, replace=args.replace, **common)
+        a = done.audience
+    print(f"campaign {a.campaign}: {a.target.label} at {a.snapshot}, {a.size:,} people to split")
+    print(a.waterfall.to_string(index=False))
+    print(a.split.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"SRM p = {a.srm.p_value:.4f}" + (" (flagged)" if a.srm.flagged else ""))
+    for w in a.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.dry_run:
+        for kind, path in done.files.items():
+            print(f"{kind:>8}  {path}")
+        print(f"    card  {done.card}")
+    return 0
+
+
+def cmd_arbitrate(args: argparse.Namespace) -> int:
+    from cxlab.analyses.launch import arbitrate, launch_policy, load_policy
+    from cxlab.catalog import load_catalog
+    from cxlab.data.connect import connect
+    from cxlab.paths import resolve, resolve_source
+
+    folder = resolve(args.catalog)
+    policy_file = Path(args.policy)
+    if not policy_file.exists() and (folder / "policies" / f"{args.policy}.yml").exists():
+        policy_file = folder / "policies" / f"{args.policy}.yml"
+    src, cat, policy = connect(resolve_source(args.data)), load_catalog(folder), load_policy(policy_file)
+    if args.dry_run:
+        arb, launches = arbitrate(src, cat, policy), []
+    else:
+        arb, launches = launch_policy(src, cat, policy, out=resolve(args.out), owner=args.owner,
+                                      approved_by=args.approved_by, catalog_dir=folder, replace=args.replace)
+    print(f"policy {policy.name} at {policy.snapshot}:")
+    print(arb.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if len(arb.costs):
+        print(arb.costs.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    for done in launches:
+        for w in done.audience.warnings:
+            print(f"warning: {done.audience.campaign}: {w}", file=sys.stderr)
+        print(f"{done.audience.campaign:>16}  {done.files['parquet']}  card {done.card}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
     p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
@@ -144,6 +236,16 @@ def parser() -> argparse.ArgumentParser:
                    help="clients generated and written at once: bounds the memory (default 100,000: about 1 GB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
+
+    s = sub.add_parser("simulate-send", help="demo: the CRM sends a launched campaign (communications, planted uplift)")
+    s.add_argument("--data", default="data/demo", help="the demo folder the audience was launched on (left unchanged)")
+    s.add_argument("--audience", required=True, help="the audience parquet written by cxlab audience")
+    s.add_argument("--out", required=True, help="a new data folder: the demo after the send")
+    s.add_argument("--uplift", type=float, default=0.03, help="chance a treated person opens an extra contract of the line")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--sent-at", default=None, help="send day, YYYY-MM-DD (default: the launch date)")
+    s.add_argument("--product-line", default=None, help="default: the launched target's line")
+    s.set_defaults(func=cmd_simulate_send, interrupted="no folder was written.")
 
     s = sub.add_parser("import", help="map a real dataset into the canonical tables")
     s.add_argument("name", help="hillstrom, bank, online-retail or cdnow")
@@ -170,6 +272,49 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_aa)
+
+    s = sub.add_parser("audience", help="launch a campaign: its audience split by a salt, written with its registered card")
+    s.add_argument("name", help="the campaign's name (its files and card are named after it)")
+    s.add_argument("--data", default="data/demo")
+    s.add_argument("--catalog", default="catalog")
+    target = s.add_mutually_exclusive_group(required=True)
+    target.add_argument("--segment", help="a segment card: its clients after exclusive assignment and the waterfall")
+    target.add_argument("--trigger", help="a trigger card: the clients it fires for at the snapshot")
+    target.add_argument("--lookalike", help="a product line: its non-holders who look like its holders (05's look-alikes)")
+    s.add_argument("--snapshot", required=True, help="the day the audience is evaluated at, YYYY-MM-DD")
+    s.add_argument("--arms", default="control=0.2,treatment=0.8", help="arm=share pairs, e.g. control=0.2,email=0.8")
+    s.add_argument("--control-arm", default="control")
+    s.add_argument("--salt", required=True, help="the randomisation salt: new text for every campaign")
+    s.add_argument("--stratify", default="", help="'', segment, deciles (of the primary metric) or column:NAME")
+    s.add_argument("--hypothesis", default="", help="the hypothesis card: metrics, baseline and MDE")
+    s.add_argument("--primary", default="", help="the primary metric when no hypothesis is given")
+    s.add_argument("--channel", default="email")
+    s.add_argument("--cap-messages", type=int, default=2)
+    s.add_argument("--cap-days", type=int, default=30)
+    s.add_argument("--pre-period-days", type=int, default=90)
+    s.add_argument("--window-days", type=int, default=0, help="outcome window (default: the trigger's or the metric's)")
+    s.add_argument("--analysis", default="plain", choices=("plain", "cuped"), help="the registered primary analysis")
+    s.add_argument("--title", default="")
+    s.add_argument("--launch-date", default=None, help="first send, YYYY-MM-DD (default: the snapshot)")
+    s.add_argument("--owner", default="")
+    s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
+    s.add_argument("--approved-at", default=None, help="when, YYYY-MM-DD (default: the launch date)")
+    s.add_argument("--out", default="audiences", help="folder of audience files")
+    s.add_argument("--replace", action="store_true", help="replace this campaign's existing audience and card")
+    s.add_argument("--not-exclusive", action="store_true", help="allow clients also in other exclusive campaigns")
+    s.add_argument("--dry-run", action="store_true", help="compute and check the audience; write nothing")
+    s.set_defaults(func=cmd_audience, interrupted="nothing was written; files appear whole or not at all.")
+
+    s = sub.add_parser("arbitrate", help="several campaigns under a contact policy: who gets what, one audience each")
+    s.add_argument("policy", help="a policy card (catalog/policies/NAME.yml, or its NAME)")
+    s.add_argument("--data", default="data/demo")
+    s.add_argument("--catalog", default="catalog")
+    s.add_argument("--out", default="audiences")
+    s.add_argument("--owner", default="")
+    s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
+    s.add_argument("--replace", action="store_true")
+    s.add_argument("--dry-run", action="store_true", help="report the arbitration; write nothing")
+    s.set_defaults(func=cmd_arbitrate, interrupted="audience files appear whole or not at all.")
 
     s = sub.add_parser("catalog", help="check or list catalogue cards")
     s.add_argument("action", choices=("check", "list"))

@@ -57,6 +57,7 @@ class Retro(Result):
     excluded_competing: bool = False
     aa: AAResult | None = None
     headline: dict[str, Any] = field(default_factory=dict)
+    registration: dict[str, Any] | None = None  # against the registered plan (cards written by a launch)
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -380,6 +381,10 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
                    alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked)
+    if campaign.registration is not None:
+        from cxlab.analyses.launch import registration_check
+        analysed = int(crowd.summary.set_index("step")["count"]["analysed"])
+        result.registration = registration_check(src, catalog, campaign, crowd.table, analysed, srm, effects, alpha)
     result.headline = headline(result)
     return result
 
@@ -409,7 +414,7 @@ def headline(r: Retro) -> dict[str, Any]:
         "aa": None if r.aa is None else {"runs": r.aa.runs, "metrics": r.aa.table.to_dict(orient="records")},
         "heterogeneity_tests": int(len(r.heterogeneity)),
         "heterogeneity_significant_after_correction": int((r.heterogeneity.p_adjusted < r.alpha).sum()) if len(r.heterogeneity) else 0,
-    }
+    } | ({"registration": r.registration} if r.registration is not None else {})
 
 
 def best_arm(r: Retro) -> pd.Series:

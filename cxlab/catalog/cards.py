@@ -191,6 +191,36 @@ class Segment(Card):
     _check_rule = field_validator("rule")(lambda v: _rule(v))
 
 
+class SignOff(Card):
+    """Who approved the launch, and when: a segment is launched only after sign-off."""
+
+    by: str = Field(min_length=1)
+    at: date
+
+
+class Registration(Card):
+    """The plan written at launch, before any outcome exists (the pre-registration 04 reports against)."""
+
+    hypothesis: str | None = None
+    audience: str = Field(description="what was launched: segment:NAME or trigger:NAME")
+    snapshot: date
+    salt: str = Field(min_length=1)
+    stratify: str = Field("", description="'', segment, deciles, or column:NAME (a client column)")
+    analysis: Literal["plain", "cuped"] = "plain"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    power: float = Field(0.8, gt=0, lt=1)
+    margins: dict[str, float] = Field({}, description="guardrail margins as registered (relative worsening)")
+    planned_size: int = Field(ge=0)
+    baseline: float | None = None
+    mde: float | None = None
+    launch_date: date
+    owner: str = Field(min_length=1)
+    sign_off: SignOff
+    exclusive: bool = True
+    audience_sha256: str = ""
+    data_fingerprint: str = ""
+
+
 class Campaign(Card):
     """A campaign to evaluate: arms and planned split, metrics, windows, breakdowns."""
 
@@ -214,6 +244,7 @@ class Campaign(Card):
     score_column: str | None = None
     cost_per_contact: float | None = Field(None, ge=0)
     value_per_conversion: float | None = Field(None, ge=0)
+    registration: Registration | None = None
 
     _check_new_clients = field_validator("new_clients")(lambda v: _row_rule(v) if v else v)
 
@@ -232,3 +263,54 @@ class Campaign(Card):
     @property
     def treatment_arms(self) -> list[str]:
         return [a for a in self.arms if a != self.control_arm]
+
+
+class PlannedCampaign(Card):
+    """One campaign competing for clients in a contact policy: what it targets and how it ranks."""
+
+    name: str
+    segment: str | None = None
+    trigger: str | None = None
+    channel: str = "email"
+    type: Literal["marketing", "transactional"] = "marketing"
+    priority: int = Field(ge=1, description="1 is served first")
+    max_audience: int | None = Field(None, ge=1)
+    uplift: float = Field(0.2, description="assumed relative uplift of the base rate, for the cost of each rule")
+    arms: dict[str, float] = {"control": 0.2, "treatment": 0.8}
+    control_arm: str = "control"
+    salt: str = Field("", description="the split's salt (default: policy name:campaign name)")
+    hypothesis: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> PlannedCampaign:
+        if (self.segment is None) == (self.trigger is None):
+            raise ValueError("give exactly one of segment or trigger")
+        return self
+
+
+class ContactPolicy(Card):
+    """Who gets what when several campaigns compete for the same clients in a period.
+
+    Rules in the order they apply: the minimum gap since a client's last contact, the caps per channel
+    and per campaign type (contacts per client in the period, highest priority first), exclusivity (a
+    client in at most one marketing campaign), and each campaign's maximum audience. Transactional
+    campaigns are exempt from every rule.
+    """
+
+    name: str
+    title: str = ""
+    snapshot: date
+    caps_per_channel: dict[str, int] = {}
+    caps_per_type: dict[str, int] = {}
+    min_gap_days: int = Field(0, ge=0)
+    exclusive: bool = True
+    campaigns: list[PlannedCampaign] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ContactPolicy:
+        names = [c.name for c in self.campaigns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"campaign names must be unique, got {names}")
+        if any(v < 1 for v in [*self.caps_per_channel.values(), *self.caps_per_type.values()]):
+            raise ValueError("caps must be at least 1 contact")
+        return self

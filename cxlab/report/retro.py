@@ -42,10 +42,20 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
     values = dict(arm=best.arm, metric=metric.label_in(lang), level=level(r, lang), control=f(best.value_c, _level(r, name)),
                   treated=f(best.value_t, _level(r, name)), uplift=f(best.uplift, _kind(r, name)),
                   low=f(best.ci_low, _kind(r, name)), high=f(best.ci_high, _kind(r, name)), p=f(best.p_value, "number", 3))
-    worse = (best.ci_high < 0) if metric.direction == "increase" else (best.ci_low > 0)
-    better = (best.ci_low > 0) if metric.direction == "increase" else (best.ci_high < 0)
+    low, high = best.ci_low, best.ci_high
+    registered = (r.registration or {}).get("primary", {}).get(best.arm) if r.registration else None
+    if registered and r.registration["analysis"] == "cuped":  # the verdict follows the registered analysis
+        low, high = registered["ci_low"], registered["ci_high"]
+        values |= dict(uplift=f(registered["uplift"], _kind(r, name)), low=f(low, _kind(r, name)), high=f(high, _kind(r, name)),
+                       p=f(registered["p_value"], "number", 3))
+    worse = (high < 0) if metric.direction == "increase" else (low > 0)
+    better = (low > 0) if metric.direction == "increase" else (high < 0)
     key = "retro.verdict_win" if better else "retro.verdict_loss" if worse else "retro.verdict_flat"
     out.append(("good" if better else "bad" if worse else "warn", t(key, lang, **values)))
+    if r.registration:
+        dev = r.registration["deviations"]
+        out.append(("warn" if dev else "good", t("launch.verdict_registration", lang, analysis=r.registration["analysis"],
+                                                  deviations=len(dev), what=", ".join(d["what"] for d in dev) or "—")))
     guards = r.effects[r.effects.role == "guardrail"]
     harmed = sorted({r.metrics[m].label_in(lang) for m in guards[guards.verdict == "harm"].metric})
     unclear = sorted({r.metrics[m].label_in(lang) for m in guards[guards.verdict == "cannot_rule_out_harm"].metric} - set(harmed))

@@ -1,6 +1,6 @@
 """The engine-equality harness: the compute layer of every notebook on one source, and a comparison.
 
-:func:`compute_all` runs what notebooks 00–05 (and ``cxlab aa``) ask the engine for on the small demo
+:func:`compute_all` runs what notebooks 00–05 (and ``cxlab aa``, and 06's launch) ask the engine for on the small demo
 with the demo catalogue, and returns every result as a named pandas frame. :func:`assert_same` compares
 two such runs: counts (integers, booleans, text, dates) must be equal exactly, floats to 1e-9 relative —
 the only difference engines may show is the order in which they add floating-point numbers. DuckDB on
@@ -140,12 +140,42 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
     return out
 
 
+def _launch(src: Source, catalog) -> dict[str, Any]:
+    """06: the audience's flags and waterfall, the arm of every person (plain and stratified by deciles
+    of the pre-period), the split over many salts, the balance sums and the arbitration of demo_q4."""
+    from cxlab.analyses import launch as lh
+    from cxlab.compute import arbitration as ca
+    from cxlab.compute import split
+
+    out: dict[str, Any] = {}
+    snap = date(2025, 10, 1)
+    for stratify in ("", "deciles"):
+        a = lh.audience(src, catalog, "h", trigger="salary_no_card", hypothesis="cc_salary", snapshot=snap,
+                        arms={"control": 0.2, "email": 0.4, "sms": 0.4}, salt="harness-1", stratify=stratify)
+        tag = stratify or "plain"
+        out[f"06.{tag}.arms"] = src.con.execute(a.table.order_by("client_id"))
+        out[f"06.{tag}.split"] = a.split
+        out[f"06.{tag}.balance"] = a.balance
+    out["06.waterfall"] = a.waterfall
+    g = a.table.filter(a.table.arm != split.GLOBAL_CONTROL)
+    out["06.split_counts"] = split.split_counts(src, g, {"control": 0.5, "treatment": 0.5}, [f"s{i}" for i in range(20)])
+    metrics = [catalog.get("metrics", n) for n in ("cc_conversion", "card_spend")]
+    out["06.balance_sums"] = split.balance_sums(src, g, metrics, snap, 90)
+    policy = lh.load_policy(ROOT / "catalog" / "policies" / "demo_q4.yml")
+    cands = ca.candidates(src, catalog, policy)
+    kept, dropped = ca.apply(src, policy, cands)
+    out["06.arbitration.kept"] = src.con.execute(kept.order_by(["k", "client_id"]))
+    out["06.arbitration.dropped"] = src.con.execute(dropped.order_by(["k", "client_id", "reason"]))
+    return out
+
+
 def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, pd.DataFrame]:
     """Every engine result the notebooks use, by name (``NN.what``), on ``src`` (the demo's tables)."""
     catalog = load_catalog(catalog_dir)
     results = _overview(src)
     as_of = results["00.as_of"]
     results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog)
+    results |= _launch(src, catalog)
     return {name: _frame(value) for name, value in results.items()}
 
 

@@ -1,0 +1,166 @@
+"""Who a launch can reach, in the engine: the clients of a segment (after exclusive assignment by
+priority) or of a trigger at a snapshot, and 03's waterfall — consent, contact cap, global control,
+already holding the line — as flags per client and one aggregate of people left after each filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import ibis
+import pandas as pd
+
+from cxlab.catalog.load import Catalog
+from cxlab.catalog.rules import evaluate_rules
+from cxlab.compute import base
+from cxlab.compute import segments as sg
+from cxlab.data.connect import Source
+from cxlab.errors import CardError, ParameterError
+
+#: The waterfall a launch applies, in order (the 03 waterfall's filters, from the matched clients).
+STEPS = ("matched", "not_control", "consent", "contact_cap", "not_holding")
+@dataclass(frozen=True)
+class Target:
+    """What a launch targets: a segment card (after exclusive assignment by priority) or a trigger card."""
+
+    kind: str
+    name: str
+    rule: str
+    priority: int
+    product_line: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.kind} {self.name}: {self.rule}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+T = TypeVar("T")
+
+
+def memo(src: Source, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per open source and ``key``: several launches of one policy share the flags,
+    base rates, plan and fingerprint instead of scanning the data again (the engine tables stay valid
+    while the source is open)."""
+    store: dict[Hashable, Any] = src.__dict__.setdefault("_cx_memo", {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def target_of(catalog: Catalog, segment: str = "", trigger: str = "", lookalike: str = "") -> Target:
+    """The segment or trigger card to launch, or the product line whose look-alike non-holders to launch
+    (exactly one), or a CardError naming what is unknown."""
+    if sum(map(bool, (segment, trigger, lookalike))) != 1:
+        raise ParameterError("a launch targets exactly one of a segment, a trigger or a look-alike line "
+                             "(give --segment, --trigger or --lookalike)")
+    if lookalike:
+        return Target("lookalike", lookalike, f"non-holders of {lookalike} whose other lines look like its holders' "
+                      "(05's look-alike score at least the holders' median, 12 months)", 1, lookalike)
+    if segment:
+        s = catalog.get("segments", segment)
+        return Target("segment", s.name, s.rule, s.priority, s.product_line)
+    t = catalog.get("triggers", trigger)
+    return Target("trigger", t.name, t.rule, 1, t.target_line)
+
+
+def flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel: str = "email",
+          cap_messages: int = 2, cap_days: int = 30) -> ibis.Table:
+    """Per client existing at ``snapshot`` (a temporary engine table): ``hit`` (the segment after
+    exclusive assignment among the catalogue's segments, or the trigger fired), ``control``, ``consent``,
+    ``capped`` and ``holds`` (the target's product line) — the columns of 03's waterfall."""
+    cards = tuple(sorted((s.name, s.rule, s.priority, s.product_line) for s in catalog.segments.values()))
+    return memo(src, ("flags", target, snapshot, channel, cap_messages, cap_days, cards),
+                lambda: _flags(src, catalog, target, snapshot, channel, cap_messages, cap_days))
+
+
+def _flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel: str, cap_messages: int,
+           cap_days: int) -> ibis.Table:
+    if target.kind == "segment":
+        kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
+        order = [s.name for s in sg.ordered(kept)]
+        if target.name not in order:
+            raise CardError(f"{catalog.files.get(('segments', target.name), catalog.path)}: field 'product_line': "
+                            f"segment '{target.name}' sells '{target.product_line}', which this data has no products of")
+        f = sg.flags(src, kept, snapshot, channel, cap_messages, cap_days)
+        return f.select("client_id", hit=(f.assigned == order.index(target.name)).fill_null(False), control=f.control,
+                        consent=f.consent, capped=f.capped, holds=f.holds)
+    rules = {"holds": f"holds('{target.product_line}')"} | ({"hit": target.rule} if target.kind == "trigger" else {})
+    if src.has("consents"):
+        rules["consent"] = f"opted_in('{sg._channel(channel)}')"
+    if src.has("communications"):
+        rules["capped"] = f"count_communications({cap_days}) >= {cap_messages}"
+    f = evaluate_rules(rules, src, [snapshot], where={"hit": f"trigger '{target.name}'"})
+    f = f.mutate(**{k: ibis.literal(False) for k in ("consent", "capped") if k not in rules})
+    if target.kind == "lookalike":
+        f = f.mutate(hit=f.client_id.isin(lookalike_clients(src, target.product_line, snapshot).client_id))
+    clients = src.table("clients")
+    if "global_control" in clients.columns:
+        f = f.join(clients.select("client_id", control=clients.global_control.cast("boolean").fill_null(False)), "client_id")
+    else:
+        f = f.mutate(control=ibis.literal(False))
+    return src.cache(f.select("client_id", "hit", "control", "consent", "capped", "holds"))
+
+
+def keep(f: ibis.Table, filters: sg.Filters) -> tuple[dict[str, ibis.BooleanValue | None], ibis.BooleanValue]:
+    """The filters by step (None where the data cannot support one), and whether a client passes all of
+    them but the global control (whose members pass to their own group, never contacted)."""
+    tests = {"matched": f.hit, "not_control": ~f.control if filters.control else None,
+             "consent": f.consent if filters.consent else None, "contact_cap": ~f.capped if filters.contact_cap else None,
+             "not_holding": ~f.holds if filters.holding else None}
+    rest = [v for k, v in tests.items() if v is not None and k not in ("matched", "not_control")]
+    passing = f.hit
+    for v in rest:
+        passing = passing & v
+    return tests, passing
+
+
+def waterfall(src: Source, f: ibis.Table, filters: sg.Filters) -> pd.DataFrame:
+    """People left after each filter (:data:`STEPS`, one query); a filter the data cannot support keeps
+    everyone. ``global_control``: matched clients of the global control group (their own group)."""
+    tests, _ = keep(f, filters)
+    left, aggs = None, {}
+    for step in STEPS:
+        test = tests[step]
+        left = test if left is None else left if test is None else left & test
+        aggs[step] = left.sum()
+    aggs["global_control"] = (f.hit & f.control).sum()
+    row = src.con.execute(f.aggregate(**aggs)).iloc[0]
+    return pd.DataFrame({"step": [*STEPS, "global_control"], "people": [int(row[s] or 0) for s in [*STEPS, "global_control"]]})
+
+
+
+
+def lookalike_clients(src: Source, line: str, snapshot: date, months: int = 12, min_cell: int = 20) -> ibis.Table:
+    """Clients not holding ``line`` in the ``months`` before ``snapshot`` whose profile (the other lines
+    they hold) scores at least the median score of the line's holders — 05's look-alikes
+    (:func:`cxlab.compute.base.lookalikes`), as an engine table of ``client_id``. The profile table is
+    small (one row per combination of lines); the clients stay in the engine."""
+    lines = base.product_lines(src)
+    if line not in lines:
+        raise ParameterError(f"look-alike: product line '{line}' is not in this data ({', '.join(lines)})")
+    start, end = base.period(snapshot, months)
+    mode = base.counting_mode(src)
+    cells, _ = base.profile_cells(src, start, end, mode)
+    others = [x for x in lines if x != line]
+    prof = cells.groupby(others).apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}),
+                                       include_groups=False).reset_index()
+    overall = prof.holders.sum() / max(int(cells.n.sum()), 1)
+    prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
+    if prof.holders.sum() == 0:
+        return src.table("clients").select("client_id").limit(0)
+    srt = prof.sort_values("score", kind="stable")
+    threshold = float(srt.score[srt.holders.cumsum() >= prof.holders.sum() / 2].iloc[0])
+    like = prof[prof.score >= threshold][others].rename(columns={x: f"l{lines.index(x)}" for x in others})
+    f = base._line_flags(src, start, end, mode, lines)
+    f = f.filter(~f[f"l{lines.index(line)}"])
+    keys = list(like.columns)
+    if not keys:
+        return f.select("client_id")
+    m = ibis.memtable(like.astype(bool).reset_index(drop=True))
+    return f.join(m, keys).select("client_id")
