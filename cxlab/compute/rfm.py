@@ -21,7 +21,8 @@ definition behind the published CDNOW summary ``cdnow_customers_summary.csv`` of
 - holdout: ``frequency_holdout`` / ``monetary_holdout`` count the periods with a purchase after the
   calibration end, up to the observation end; ``duration_holdout`` = observation end − calibration end.
 
-Both ends are inclusive days: a purchase on ``calibration_end`` is in calibration. Clients whose first
+Both ends are inclusive days: a purchase on ``calibration_end`` is in calibration (with periods longer than
+a day, the calibration ends with the period that contains ``calibration_end``). Clients whose first
 purchase is after the calibration end are not in the summary (lifetimes drops them the same way).
 Periods are counted from 1970-01-01 (``period = days since 1970-01-01 // period_days``), the same on
 every engine; times are whole periods × ``period_days`` / ``unit_days``.
@@ -91,14 +92,15 @@ def _per_period(src: Source, split: Split, product_line: str = "") -> ibis.Table
     t = h.select("client_id", day=day, value=value)
     t = t.filter(t.day <= ibis.date(split.observation_end))
     idx = t.day.delta(ibis.date(ORIGIN), unit="day")
-    t = t.select("client_id", "value", p=idx if split.period_days == 1 else (idx / split.period_days).floor().cast("int64"))
-    return t.group_by(["client_id", "p"]).aggregate(value=t.value.sum())
+    t = t.select("client_id", "value", "day", p=idx if split.period_days == 1 else (idx / split.period_days).floor().cast("int64"))
+    return t.group_by(["client_id", "p"]).aggregate(value=t.value.sum(), day=t.day.min())
 
 
 def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     """Per client (first purchase up to the calibration end): the calibration summary and the holdout.
 
-    Columns: ``client_id, first, last`` (dates of the first and last calibration period), ``frequency``,
+    Columns: ``client_id, first`` (the first purchase day), ``last`` (the first purchase day of the last
+    calibration period), ``first_period`` (its period number), ``frequency``,
     ``recency``, ``T``, ``monetary``, ``first_value`` (the first period's value), ``frequency_holdout``,
     ``monetary_holdout``, ``duration_holdout``. An engine expression: one row per client, never executed
     here. ``product_line`` restricts the purchases to one line ("" = all).
@@ -110,7 +112,8 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     j = per.join(first, "client_id")
     cal, hold = j.p <= cal_end, j.p > cal_end
     g = j.group_by("client_id").aggregate(
-        p0=j.p0.min(), p1=ibis.ifelse(cal, j.p, ibis.null("int64")).max(),
+        p0=j.p0.min(), p1=ibis.ifelse(cal, j.p, ibis.null("int64")).max(), d0=j.day.min(),
+        d1=ibis.ifelse(cal, j.day, ibis.null("date")).max(),
         periods=cal.sum(), total=ibis.ifelse(cal, j.value, 0.0).sum(),
         first_value=ibis.ifelse(j.p == j.p0, j.value, 0.0).sum(),
         h_periods=hold.sum(), h_total=ibis.ifelse(hold, j.value, 0.0).sum())
@@ -118,7 +121,7 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     freq = (g.periods - 1).cast("int64")
     h_freq = g.h_periods.cast("int64")
     return g.select(
-        "client_id", first=_day(g.p0, split.period_days), last=_day(g.p1, split.period_days), frequency=freq,
+        "client_id", first=g.d0, last=g.d1, first_period=g.p0.cast("int64"), frequency=freq,
         recency=(g.p1 - g.p0).cast("float64") * scale, T=(ibis.literal(cal_end) - g.p0).cast("float64") * scale,
         monetary=ibis.ifelse(freq > 0, (g.total - g.first_value) / freq.cast("float64"), 0.0),
         first_value=g.first_value, frequency_holdout=h_freq,
@@ -126,10 +129,10 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
         duration_holdout=ibis.literal(split.holdout_duration))
 
 
-def _day(p: ibis.IntegerValue, period_days: int) -> ibis.DateValue:
-    """The first day of period ``p``."""
-    n = p * period_days if period_days != 1 else p
-    return ibis.date(ORIGIN) + n.as_interval("D")
+def period_start(p, period_days: int) -> pd.Series:
+    """The first day of each period number in ``p`` (computed here, not in the engine: engines add
+    intervals to dates differently)."""
+    return (pd.Timestamp(ORIGIN) + pd.to_timedelta(pd.Series(p, dtype="int64") * period_days, unit="D")).dt.date
 
 
 def cells(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
@@ -169,24 +172,24 @@ def monetary_moments(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
                                        m_sum_sq=(m * m).sum(), xm_sum=(x * m).sum()))
 
 
-def cohort_days(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
-    """Clients by the date of their first purchase (``first, n``): the tracking plot's cohort."""
+def cohort_days(src: Source, summary_table: ibis.Table, split: Split) -> pd.DataFrame:
+    """Clients by the period of their first purchase (``period, start, n``): the tracking plot's cohort."""
     s = summary_table
-    out = src.con.execute(s.group_by("first").aggregate(n=s.count()).order_by("first"))
-    out["first"] = pd.to_datetime(out["first"]).dt.date
-    return out
+    out = src.con.execute(s.group_by(period=s.first_period).aggregate(n=s.count()).order_by("period"))
+    out.insert(1, "start", period_start(out.period, split.period_days))
+    return out.astype({"period": "int64", "n": "int64"})
 
 
 def repeat_by_period(src: Source, split: Split, summary_table: ibis.Table, product_line: str = "") -> pd.DataFrame:
     """Repeat purchases (periods after each client's first) of the summary's clients, by period date, up to
-    the observation end: ``day, repeats`` — the observed line of the cumulative tracking plot."""
+    the observation end: ``period, start, repeats`` — the observed line of the cumulative tracking plot."""
     per = _per_period(src, split, product_line)
-    first = summary_table.select("client_id", "first")
+    first = summary_table.select("client_id", "first_period")
     j = per.join(first, "client_id")
-    j = j.filter(_day(j.p, split.period_days) > j["first"])
-    out = src.con.execute(j.group_by(day=_day(j.p, split.period_days)).aggregate(repeats=j.count()).order_by("day"))
-    out["day"] = pd.to_datetime(out["day"]).dt.date
-    return out
+    j = j.filter(j.p > j.first_period)
+    out = src.con.execute(j.group_by(period=j.p).aggregate(repeats=j.count()).order_by("period"))
+    out.insert(1, "start", period_start(out.period, split.period_days))
+    return out.astype({"period": "int64", "repeats": "int64"})
 
 
 def summary_facts(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
@@ -197,5 +200,5 @@ def summary_facts(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
                                        mean_T=s["T"].mean()))
 
 
-__all__ = ["ORIGIN", "Split", "cells", "cohort_days", "default_split", "monetary_cells", "monetary_moments",
+__all__ = ["ORIGIN", "Split", "cells", "cohort_days", "default_split", "monetary_cells", "monetary_moments", "period_start",
            "repeat_by_period", "summary", "summary_facts"]
