@@ -9,7 +9,8 @@ libraries run out of memory: lifetimes' ``summary_data_from_transaction_data`` a
 Definition (lifetimes 0.11 ``utils._find_first_transactions`` / ``summary_data_from_transaction_data``, the
 definition behind the published CDNOW summary ``cdnow_customers_summary.csv`` of Fader, Hardie & Lee 2005):
 
-- purchases are the contracts opened (``holdings.opened_at``, value = ``holdings.value``) and are aggregated
+- purchases are the contracts opened (``holdings.opened_at``, value = ``holdings.value``), or the events of
+  one type (``Split.events``: ``events.ts``, ``events.value``), and are aggregated
   per *period* of ``period_days`` days (1 = per day): several purchases in one period count as one, their
   values summed;
 - ``first`` / ``last``: the first period with a purchase and the last one up to the calibration end;
@@ -51,6 +52,8 @@ class Split:
     observation_end: date
     period_days: int = 1
     unit_days: float = 7.0
+    #: "" = purchases are the contracts opened (holdings); else the events of this type (ts, value).
+    events: str = ""
 
     def __post_init__(self) -> None:
         if self.period_days < 1:
@@ -71,23 +74,34 @@ def _period(day: date, period_days: int) -> int:
     return (pd.Timestamp(day) - pd.Timestamp(ORIGIN)).days // period_days
 
 
-def default_split(src: Source, holdout_days: int, period_days: int = 1, unit_days: float = 7.0) -> Split:
-    """Observation end = the last day with a contract opened; calibration end ``holdout_days`` before it."""
-    h = src.table("holdings")
-    last = src.con.execute(h.opened_at.cast("timestamp").max())
+def default_split(src: Source, holdout_days: int, period_days: int = 1, unit_days: float = 7.0, events: str = "") -> Split:
+    """Observation end = the last purchase day; calibration end ``holdout_days`` before it."""
+    if events:
+        e = src.table("events")
+        last = src.con.execute(e.filter(e.event_type == events).ts.cast("timestamp").max())
+        what = f"events: no event of type '{events}'"
+    else:
+        last = src.con.execute(src.table("holdings").opened_at.cast("timestamp").max())
+        what = "holdings: no contract has an opened_at"
     if last is None or pd.isna(last):
-        raise DataError("holdings: no contract has an opened_at, so there is no purchase log to summarise")
+        raise DataError(f"{what}, so there is no purchase log to summarise")
     end = pd.Timestamp(last).date()
-    return Split(end - pd.Timedelta(days=holdout_days), end, period_days, unit_days)
+    return Split(end - pd.Timedelta(days=holdout_days), end, period_days, unit_days, events)
 
 
 def _per_period(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     """``client_id, p, value``: one row per client and period with a purchase up to the observation end."""
-    h = src.table("holdings")
-    if product_line:
-        p = src.table("products").select("product_id", "product_line")
-        h = h.join(p.filter(p.product_line == product_line), "product_id")
-    day = h.opened_at.cast("timestamp").date()
+    if split.events:
+        h = src.table("events")
+        h = h.filter(h.event_type == split.events)
+        when = h.ts
+    else:
+        h = src.table("holdings")
+        if product_line:
+            p = src.table("products").select("product_id", "product_line")
+            h = h.join(p.filter(p.product_line == product_line), "product_id")
+        when = h.opened_at
+    day = when.cast("timestamp").date()
     value = h.value.cast("float64").fill_null(0.0) if "value" in h.columns else ibis.literal(0.0)
     t = h.select("client_id", day=day, value=value)
     t = t.filter(t.day <= ibis.date(split.observation_end))
@@ -100,7 +114,8 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     """Per client (first purchase up to the calibration end): the calibration summary and the holdout.
 
     Columns: ``client_id, first`` (the first purchase day), ``last`` (the first purchase day of the last
-    calibration period), ``first_period`` (its period number), ``frequency``,
+    calibration period), ``first_period`` (its period number), ``frequency``, ``recency_periods`` and
+    ``T_periods`` (recency and age in whole periods: integer keys to join per-cell predictions on),
     ``recency``, ``T``, ``monetary``, ``first_value`` (the first period's value), ``frequency_holdout``,
     ``monetary_holdout``, ``duration_holdout``. An engine expression: one row per client, never executed
     here. ``product_line`` restricts the purchases to one line ("" = all).
@@ -122,6 +137,7 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     h_freq = g.h_periods.cast("int64")
     return g.select(
         "client_id", first=g.d0, last=g.d1, first_period=g.p0.cast("int64"), frequency=freq,
+        recency_periods=(g.p1 - g.p0).cast("int64"), T_periods=(ibis.literal(cal_end) - g.p0).cast("int64"),
         recency=(g.p1 - g.p0).cast("float64") * scale, T=(ibis.literal(cal_end) - g.p0).cast("float64") * scale,
         monetary=ibis.ifelse(freq > 0, (g.total - g.first_value) / freq.cast("float64"), 0.0),
         first_value=g.first_value, frequency_holdout=h_freq,
@@ -135,19 +151,23 @@ def period_start(p, period_days: int) -> pd.Series:
     return (pd.Timestamp(ORIGIN) + pd.to_timedelta(pd.Series(p, dtype="int64") * period_days, unit="D")).dt.date
 
 
-def cells(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
+def cells(src: Source, summary_table: ibis.Table, split: Split) -> pd.DataFrame:
     """Clients counted by distinct ``(frequency, recency, T)``, with their holdout sums — the models' input.
 
-    Columns: ``frequency, recency, T, n, holdout_sum`` (Σ holdout purchases), ``holdout_sq`` (Σ of their
-    squares), ordered by the three keys. The likelihoods are sums over clients of a function of these three
+    Columns: ``frequency, recency_periods, T_periods, recency, T, n, holdout_sum`` (Σ holdout purchases),
+    ``holdout_sq`` (Σ of their squares), ordered by the keys. The likelihoods are sums over clients of a function of these three
     numbers, so counts by distinct triple are sufficient and much smaller than the base.
     """
     s = summary_table
-    out = src.con.execute(s.group_by(["frequency", "recency", "T"]).aggregate(
+    keys = ["frequency", "recency_periods", "T_periods"]
+    out = src.con.execute(s.group_by(keys).aggregate(
         n=s.count(), holdout_sum=s.frequency_holdout.sum(),
-        holdout_sq=(s.frequency_holdout * s.frequency_holdout).sum()).order_by(["frequency", "recency", "T"]))
-    return out.astype({"frequency": "int64", "n": "int64", "holdout_sum": "int64", "holdout_sq": "int64",
-                       "recency": "float64", "T": "float64"})
+        holdout_sq=(s.frequency_holdout * s.frequency_holdout).sum()).order_by(keys))
+    out = out.astype({k: "int64" for k in [*keys, "n", "holdout_sum", "holdout_sq"]})
+    scale = split.period_days / split.unit_days
+    out.insert(3, "recency", out.recency_periods * scale)
+    out.insert(4, "T", out.T_periods * scale)
+    return out
 
 
 def monetary_cells(src: Source, summary_table: ibis.Table, decimals: int = 2) -> pd.DataFrame:

@@ -84,7 +84,9 @@ class Cells:
 @dataclass(frozen=True)
 class Fit:
     """A fitted purchase model: parameters, their standard errors (inverse observed information, by the
-    delta method from the log scale), the maximised log-likelihood and the clients it was fitted on."""
+    delta method from the log scale), the maximised log-likelihood and the clients it was fitted on.
+    ``at_bound`` names parameters that ran to the edge of the search (the data do not identify them: e.g.
+    b → ∞ when nobody seems to drop out); ``converged`` is False then."""
 
     model: str
     params: dict[str, float]
@@ -92,6 +94,7 @@ class Fit:
     clients: int
     se: dict[str, float] = field(default_factory=dict)
     converged: bool = True
+    at_bound: tuple[str, ...] = ()
     method: str = "maximum likelihood (L-BFGS-B then Nelder-Mead on log-parameters)"
 
     @property
@@ -168,10 +171,17 @@ def _check_model(model: str) -> None:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
 
 
+#: Bounds of the log-parameters: parameters between e^−15 and e^15 (beyond, gammaln and hyp2f1 lose all
+#: precision and an optimiser would find spurious maxima there).
+LOG_BOUND = 15.0
+
+
 def _minimise(nll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """L-BFGS-B from ``start`` then Nelder-Mead from its optimum (tight tolerances); the better one."""
-    first = optimize.minimize(nll, start, method="L-BFGS-B")
-    second = optimize.minimize(nll, first.x, method="Nelder-Mead",
+    """L-BFGS-B from ``start`` then Nelder-Mead from its optimum (tight tolerances), both within
+    :data:`LOG_BOUND`; the better one."""
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    first = optimize.minimize(nll, np.clip(start, -LOG_BOUND, LOG_BOUND), method="L-BFGS-B", bounds=bounds)
+    second = optimize.minimize(nll, first.x, method="Nelder-Mead", bounds=bounds,
                                options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000})
     best = second if second.fun <= first.fun else first
     return best.x, float(best.fun), bool(first.success or second.success)
@@ -236,7 +246,8 @@ def fit(model: str, cells: Cells, start: tuple[float, ...] | None = None) -> Fit
     logp, fun, ok = _minimise(nll, start_log)
     names = MODELS[model]
     se = _standard_errors(lambda z: nll(z) * N, logp, names)
-    return Fit(model, dict(zip(names, map(float, np.exp(logp)))), -fun * N, int(N), se, ok)
+    edge = tuple(k for k, v in zip(names, logp) if abs(v) > LOG_BOUND - 1e-3)
+    return Fit(model, dict(zip(names, map(float, np.exp(logp)))), -fun * N, int(N), se, ok and not edge, at_bound=edge)
 
 
 # --------------------------------------------------------------------------------------------------

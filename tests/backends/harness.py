@@ -115,7 +115,7 @@ def _rfm(src: Source) -> dict[str, Any]:
     out = {"rfm.split": dataclasses.asdict(split), "rfm.summary": src.con.execute(s.order_by("client_id")),
            "rfm.summary_weekly": src.con.execute(rfm.summary(src, weekly).order_by("client_id")),
            "rfm.summary_line": src.con.execute(rfm.summary(src, split, base.product_lines(src)[0]).order_by("client_id")),
-           "rfm.cells": rfm.cells(src, s), "rfm.monetary_cells": rfm.monetary_cells(src, s),
+           "rfm.cells": rfm.cells(src, s, split), "rfm.monetary_cells": rfm.monetary_cells(src, s),
            "rfm.monetary_moments": rfm.monetary_moments(src, s), "rfm.cohort_days": rfm.cohort_days(src, s, split),
            "rfm.repeat_by_period": rfm.repeat_by_period(src, split, s), "rfm.facts": rfm.summary_facts(src, s)}
     return out

@@ -72,7 +72,7 @@ def test_periods_of_a_week_and_one_product_line(log):
 def test_cells_and_sums(log):
     split = rfm.Split(date(2025, 1, 31), date(2025, 2, 28))
     s = rfm.summary(log, split)
-    cells = rfm.cells(log, s)
+    cells = rfm.cells(log, s, split)
     assert cells.n.sum() == 3 and cells.holdout_sum.sum() == 2
     assert rfm.monetary_cells(log, s).to_dict("records") == [{"frequency": 2, "monetary": 30.0, "n": 1}]
     assert rfm.repeat_by_period(log, split, s).repeats.sum() == 3 + 1  # client 1: 2 repeats + 1 holdout; client 4: 1
