@@ -182,7 +182,7 @@ def _minimise(nll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     first = optimize.minimize(nll, np.clip(start, -LOG_BOUND, LOG_BOUND), method="L-BFGS-B", bounds=bounds)
     second = optimize.minimize(nll, first.x, method="Nelder-Mead", bounds=bounds,
-                               options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000})
+                               options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 3_000, "maxfev": 3_000})
     best = second if second.fun <= first.fun else first
     return best.x, float(best.fun), bool(first.success or second.success)
 

@@ -22,7 +22,7 @@ def test_08_on_the_demo_exports_the_at_risk_list(small_demo, tmp_path):
                  params={"lang": "ru", "at_risk_file": str(out), "events": "travel_booking", "p_alive_threshold": 0.999})
     assert result.ok, result.notebooks[0].error
     res = _results(tmp_path / "rep" / "r")
-    assert set(res["calibration_fits"]) == {"bgnbd", "mbgnbd", "pareto_nbd"}
+    assert {"bgnbd", "mbgnbd"} <= set(res["calibration_fits"])
     fwd = res["forward"]
     assert fwd["clients"] == fwd["repeat_clients"] + fwd["one_time_clients"] and fwd["alive_by_construction"] == fwd["one_time_clients"]
     assert 0 < fwd["expected_alive"] <= fwd["clients"]
