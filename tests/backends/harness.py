@@ -21,6 +21,7 @@ from cxlab.analyses import hypothesis as ah
 from cxlab.analyses.aa import fake_split_sums
 from cxlab.catalog import load_catalog
 from cxlab.compute import base, overview, propensity, retro, rfm
+from cxlab.compute import global_control as gcc
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import segments as sg
 from cxlab.compute import triggers as ct
@@ -121,6 +122,15 @@ def _rfm(src: Source) -> dict[str, Any]:
     return out
 
 
+def _global_control(src: Source, as_of: date) -> dict[str, Any]:
+    start, end = base.period(as_of, 12)
+    return {"09.outcome_sums": gcc.outcome_sums(src, start, end), "09.line_sums": gcc.line_sums(src, start, end),
+            "09.contacted": gcc.contacted(src, start, end), "09.leakage": gcc.leakage(src, start, end),
+            "09.leaked_clients": gcc.leaked_clients(src, start, end), "09.drift": gcc.drift(src, end, 6),
+            "09.joiners": gcc.joiners(src, end, 24), "09.rotation": gcc.rotation(src, end, 0.25, "r"),
+            "09.rotation_members": src.con.execute(gcc.rotation_members(src, end, 0.25, "r").order_by("client_id"))}
+
+
 def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[str, Any]:
     campaign = catalog.get("campaigns", campaign_name)
     crowd = retro.people(src, campaign)
@@ -161,7 +171,7 @@ def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, 
     catalog = load_catalog(catalog_dir)
     results = _overview(src)
     as_of = results["00.as_of"]
-    results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog) | _rfm(src)
+    results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog) | _rfm(src) | _global_control(src, as_of)
     return {name: _frame(value) for name, value in results.items()}
 
 
