@@ -287,7 +287,7 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
     # by ABC class (turnover of the last abc_months), segment and product line
     snap = split.observation_end + pd.Timedelta(days=1)
     start, end = base.period(snap, abc_months)
-    classes = base.client_classes(src, start, end, "opened", abc)
+    classes = base.client_classes(src, start, end, "opened" if events else base.counting_mode(src), abc)
     by_abc = _group_stats(src, t.join(classes, "client_id"), "group", p_alive_threshold)
     column = _segment_column(src, segment_column)
     if column:

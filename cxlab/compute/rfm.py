@@ -177,7 +177,8 @@ def monetary_cells(src: Source, summary_table: ibis.Table, decimals: int = 2) ->
     sampling error and bounds the frame by the distinct amounts, not the clients.
     """
     s = summary_table.filter(summary_table.frequency > 0)
-    m = s.monetary.round(decimals)
+    scale = 10.0 ** decimals  # half up by floor, the same on every engine (ROUND differs at ties: PostgreSQL
+    m = (s.monetary * scale + 0.5).floor().cast("float64") / scale  # rounds the decimal, DuckDB the double)
     out = src.con.execute(s.group_by(["frequency", m.name("monetary")]).aggregate(n=s.count())
                           .order_by(["frequency", "monetary"]))
     return out.astype({"frequency": "int64", "monetary": "float64", "n": "int64"})
