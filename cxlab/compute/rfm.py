@@ -177,8 +177,13 @@ def monetary_cells(src: Source, summary_table: ibis.Table, decimals: int = 2) ->
     sampling error and bounds the frame by the distinct amounts, not the clients.
     """
     s = summary_table.filter(summary_table.frequency > 0)
-    scale = 10.0 ** decimals  # half up by floor, the same on every engine (ROUND differs at ties: PostgreSQL
-    m = (s.monetary * scale + 0.5).floor().cast("float64") / scale  # rounds the decimal, DuckDB the double)
+    # Engines add floating-point numbers in different orders, so a mean that sits on a half cent would round
+    # either way. The repeat total is first rounded to whole units of 10^-decimals (stable: its error is far
+    # below half a unit), then divided by the integer frequency (correctly rounded everywhere) and rounded
+    # half up by floor: the same cells on every engine (22.345 → 22.35, as the published CDNOW file).
+    scale = 10.0 ** decimals
+    units = (s.monetary * s.frequency.cast("float64") * scale + 0.5).floor().cast("float64")
+    m = (units / s.frequency.cast("float64") + 0.5).floor().cast("float64") / scale
     out = src.con.execute(s.group_by(["frequency", m.name("monetary")]).aggregate(n=s.count())
                           .order_by(["frequency", "monetary"]))
     return out.astype({"frequency": "int64", "monetary": "float64", "n": "int64"})

@@ -114,6 +114,10 @@ def test_cdnow_sample_equals_the_published_summary(cdnow_sample, dataset):
         assert (_half_up(s[ours]) == pub[theirs].to_numpy()).all(), ours
     assert int(s.frequency.sum()) == 2457 and int((s.frequency == 0).sum()) == 1411  # SOURCE.md
     assert s.duration_holdout.iloc[0] == 39.0
+    # the Gamma-Gamma's input, counted in the engine, is the published (x, zbar) pairs exactly
+    cells = rfm.monetary_cells(cdnow_sample, rfm.summary(cdnow_sample, split))
+    ref = pub[pub.x > 0].groupby(["x", "zbar"]).size().reset_index(name="n")
+    assert (cells.to_numpy() == ref.to_numpy()).all()
 
 
 def _lifetimes_summary(raw: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp) -> pd.DataFrame:
