@@ -20,7 +20,8 @@ import pandas as pd
 from cxlab.analyses import hypothesis as ah
 from cxlab.analyses.aa import fake_split_sums
 from cxlab.catalog import load_catalog
-from cxlab.compute import base, overview, propensity, retro
+from cxlab.compute import base, overview, propensity, retro, rfm
+from cxlab.compute import global_control as gcc
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import segments as sg
 from cxlab.compute import triggers as ct
@@ -108,6 +109,28 @@ def _base(src: Source, as_of: date, months: int = 12) -> dict[str, Any]:
     }
 
 
+def _rfm(src: Source) -> dict[str, Any]:
+    split = rfm.default_split(src, holdout_days=182)
+    weekly = rfm.Split(split.calibration_end, split.observation_end, period_days=7, unit_days=7)
+    s = rfm.summary(src, split)
+    out = {"rfm.split": dataclasses.asdict(split), "rfm.summary": src.con.execute(s.order_by("client_id")),
+           "rfm.summary_weekly": src.con.execute(rfm.summary(src, weekly).order_by("client_id")),
+           "rfm.summary_line": src.con.execute(rfm.summary(src, split, base.product_lines(src)[0]).order_by("client_id")),
+           "rfm.cells": rfm.cells(src, s, split), "rfm.monetary_cells": rfm.monetary_cells(src, s),
+           "rfm.monetary_moments": rfm.monetary_moments(src, s), "rfm.cohort_days": rfm.cohort_days(src, s, split),
+           "rfm.repeat_by_period": rfm.repeat_by_period(src, split, s), "rfm.facts": rfm.summary_facts(src, s)}
+    return out
+
+
+def _global_control(src: Source, as_of: date) -> dict[str, Any]:
+    start, end = base.period(as_of, 12)
+    return {"09.outcome_sums": gcc.outcome_sums(src, start, end), "09.line_sums": gcc.line_sums(src, start, end),
+            "09.contacted": gcc.contacted(src, start, end), "09.leakage": gcc.leakage(src, start, end),
+            "09.leaked_clients": gcc.leaked_clients(src, start, end), "09.drift": gcc.drift(src, end, 6),
+            "09.joiners": gcc.joiners(src, end, 24), "09.rotation": gcc.rotation(src, end, 0.25, "r"),
+            "09.rotation_members": src.con.execute(gcc.rotation_members(src, end, 0.25, "r").order_by("client_id"))}
+
+
 def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[str, Any]:
     campaign = catalog.get("campaigns", campaign_name)
     crowd = retro.people(src, campaign)
@@ -175,7 +198,7 @@ def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, 
     results = _overview(src)
     as_of = results["00.as_of"]
     results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog)
-    results |= _launch(src, catalog)
+    results |= _launch(src, catalog) | _rfm(src) | _global_control(src, as_of)
     return {name: _frame(value) for name, value in results.items()}
 
 

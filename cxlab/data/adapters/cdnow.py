@@ -13,6 +13,10 @@ Mapping (``CDNOW_master.txt``: customer_id, date YYYYMMDD, number_of_cds, dollar
   for event-based rules such as "a purchase in the last 90 days").
 
 Nothing is dropped.
+
+The 2,357-customer sample (``CDNOW_sample.txt``: master_id, sample_id, date, number_of_cds, dollar_value,
+no header; Fader, Hardie & Lee 2005) is read the same way, with client_id = the sample id (``0001`` → 1, the
+``ID`` of ``cdnow_customers_summary.csv``) and the master id kept as the client column ``master_id``.
 """
 
 from __future__ import annotations
@@ -28,19 +32,38 @@ from cxlab.data.write import write_tables
 from cxlab.errors import DataError
 
 COLUMNS = ["customer_id", "date", "number_of_cds", "dollar_value"]
+#: The sample file's columns (it has no header line).
+SAMPLE_COLUMNS = ["master_id", "sample_id", "date", "number_of_cds", "dollar_value"]
 
+
+def _is_sample(src: Path) -> bool:
+    """True for ``CDNOW_sample.txt``: no header line, five fields per line."""
+    try:
+        with open(src, encoding="utf-8", errors="replace") as f:
+            first = f.readline().split()
+    except OSError:
+        return False
+    return len(first) == 5 and all(part.replace(".", "", 1).isdigit() for part in first)
 
 
 def convert(src: Path, out: Path) -> ImportSummary:
     """Read ``CDNOW_master.txt`` and write the canonical tables into ``out``."""
-    raw = read_source(src, COLUMNS, "the CDNOW master file (CDNOW_master.txt)", sep=r"\s+",
-                      dtype={"customer_id": str, "date": str})
+    sample = _is_sample(src)
+    if sample:
+        raw = read_source(src, SAMPLE_COLUMNS, "the CDNOW sample file (CDNOW_sample.txt)", sep=r"\s+", header=None,
+                          names=SAMPLE_COLUMNS, dtype={"master_id": str, "sample_id": str, "date": str})
+        raw["customer_id"] = raw.sample_id
+    else:
+        raw = read_source(src, COLUMNS, "the CDNOW master file (CDNOW_master.txt)", sep=r"\s+",
+                          dtype={"customer_id": str, "date": str})
     day = pd.to_datetime(raw.date, format="%Y%m%d", errors="coerce")
     if day.isna().any():
         raise DataError(f"{src}: dates not in YYYYMMDD form, e.g. {raw.date[day.isna()].iloc[0]!r}")
     ids = raw.customer_id.astype(np.int64)
     first = day.groupby(ids).min()
     clients = pd.DataFrame({"client_id": first.index.to_numpy(np.int64), "joined_at": first.to_numpy()})
+    if sample:
+        clients["master_id"] = raw.master_id.astype(np.int64).groupby(ids).first().reindex(first.index).to_numpy()
     products = pd.DataFrame({"product_id": ["cd"], "product_line": ["music"], "name": ["Music CD"]})
     value = raw.dollar_value.astype(float)
     holdings = pd.DataFrame({"client_id": ids, "product_id": "cd", "opened_at": day, "closed_at": pd.NaT,
@@ -57,4 +80,6 @@ def convert(src: Path, out: Path) -> ImportSummary:
         "first_purchase_min": f"{first.min():%Y-%m-%d}", "first_purchase_max": f"{first.max():%Y-%m-%d}",
         "last_date": f"{day.max():%Y-%m-%d}"}
     notes = ("one contract per transaction row; the log has no products, so there is one line (music) and no white space",)
+    if sample:
+        notes = (*notes, "the 2,357-customer sample: client_id is the sample id, master_id the master file's id")
     return ImportSummary("cdnow", out, len(raw), {k: len(v) for k, v in tables.items()}, {}, figures, notes)

@@ -29,7 +29,7 @@ from pandas.api.types import union_categoricals
 
 from cxlab.data.demo.plan import (
     BACKGROUND, CAMPAIGN, CAMPAIGN_SEND, CHANNELS, DAY, END, HOUR, INCOME, INCOME_P, INITIAL_HOLDING, LINE_VALUE,
-    LINES, MONTHS, PRODUCTS, REGIONS, SNAPSHOTS, START, TRIGGERS, UPLIFT_BY_INCOME,
+    LINES, MONTHS, PRODUCTS, PROGRAMME, REGIONS, SNAPSHOTS, START, TRIGGERS, UPLIFT_BY_INCOME,
 )
 
 #: Column types the files get where memory-lean types differ from them (strings are written as strings).
@@ -323,6 +323,26 @@ class ChunkGenerator:
         arm = self.arm[self.at(who)]
         self._spend_this_month = (who, spend + np.where(arm >= 0, uplift[arm.clip(0)], 0.0))
 
+    def programme(self) -> None:
+        """The programme-wide effect and the leakage of the global control (:data:`PROGRAMME`), drawn last."""
+        rng, n = self.rng, self.n
+        start = np.datetime64(PROGRAMME["start"])
+        existing = self.joined < start
+        outside = existing & ~self.global_control
+        extra = outside & (rng.random(n) < PROGRAMME["uplift"])
+        who = self.ids[extra]
+        days = int((np.datetime64(PROGRAMME["end"]) - start) / DAY) - 1
+        self._open(who, PROGRAMME["line"], start + _days(rng, len(who), 0, days))
+        sent = np.datetime64(PROGRAMME["leak_sent_at"])
+        leak = self.global_control & (self.joined < sent) & self.opted["email"] & (rng.random(n) < PROGRAMME["leak_share"])
+        leaked = self.ids[leak]
+        group = _category(("treatment", "control"), np.zeros(len(leaked), np.int8))
+        self.comms.add(client_id=leaked, campaign_id=PROGRAMME["leak_campaign"], channel="email",
+                       sent_at=np.full(len(leaked), sent, "datetime64[s]"), group=group, arm=group,
+                       score=np.full(len(leaked), np.nan))
+        self.programme_counts = {"outside": int(outside.sum()), "control": int((existing & self.global_control).sum()),
+                                 "extra_contracts": int(extra.sum()), "leaked": int(leak.sum())}
+
     # --- the whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, pd.DataFrame]:
         """The chunk's tables (all but ``products``), each in its written row order."""
@@ -345,6 +365,7 @@ class ChunkGenerator:
             if month == CAMPAIGN_SEND:
                 self.add_spend_uplift()
             self.flush_spend()
+        self.programme()
         holdings = self.holdings.frame(ORDER["holdings"])
         for who, line, closed in self._pending_closures:
             if len(who) == 0:  # pandas refuses to set an empty (float) selection into a datetime column

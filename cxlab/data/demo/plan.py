@@ -59,3 +59,11 @@ INCOME = ("low", "mid", "high")
 INCOME_P = (0.4, 0.4, 0.2)
 REGIONS = ("capital", "north", "south", "east", "west")
 CHANNELS = {"email": 0.70, "sms": 0.50, "push": 0.45, "call": 0.30}
+
+#: The CRM programme as a whole against the global control group. Every client outside the control who
+#: existed at ``start`` opens an extra ``line`` contract with chance ``uplift`` during the year (drawn after
+#: everything else, so no other planted effect moves; nothing else treats the control differently for this
+#: line), and a share ``leak_share`` of the control's e-mail-consenting clients is sent ``leak_campaign`` by
+#: mistake (the known leakage).
+PROGRAMME = {"start": "2025-01-01", "end": "2026-01-01", "line": "investment", "uplift": 0.02,
+             "leak_campaign": "news_2025_06", "leak_sent_at": "2025-06-05T10:00:00", "leak_share": 0.10}

@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from cxlab.data.demo.generator import ChunkGenerator
-from cxlab.data.demo.plan import AS_OF, CAMPAIGN, CAMPAIGN_SEND, LINES, SEGMENT_SNAPSHOT, TRIGGERS, UPLIFT_BY_INCOME
+from cxlab.data.demo.plan import (
+    AS_OF, CAMPAIGN, CAMPAIGN_SEND, LINES, PROGRAMME, SEGMENT_SNAPSHOT, TRIGGERS, UPLIFT_BY_INCOME,
+)
 
 Sums = dict[str, Any]  # nested dicts of numbers; two chunks' sums add leaf by leaf
 
 DEFINITIONS = {
+    "programme": "clients existing on 2025-01-01; outside = not in the global control; contracts of the line opened in [start, end) per client; leakage = control clients with a treatment row of a campaign",
     "snapshot": "the 1st of a month; clients exist at s when joined_at <= s",
     "eligible": "existing at s and not holding the target line at s (an open contract: opened_at < s and closed_at null or >= s)",
     "triggered": "the trigger's event (with value >= min_value when set) in the 30 days before s: s - 30 days <= ts < s",
@@ -48,6 +51,7 @@ def chunk_sums(t: dict[str, pd.DataFrame], g: ChunkGenerator) -> Sums:
         "segments": _segment_sums(t),
         "white_space": _white_space_sums(t),
         "contact": _contact_sums(t),
+        "programme": g.programme_counts,
         "rows": {k: len(v) for k, v in t.items() if k != "products"},
     }
 
@@ -143,6 +147,11 @@ def truth(sums: Sums, turnover: np.ndarray, products: pd.DataFrame, seed: int) -
                     "clients_with_3plus_communications_in_30_days": s["contact"]["with_3plus"],
                     "global_control": s["contact"]["global_control"]},
         "rows": {**s["rows"], "products": len(products)},
+        "programme": {**PROGRAMME, "clients_outside_control": s["programme"]["outside"],
+                      "clients_in_control": s["programme"]["control"],
+                      "extra_contracts": s["programme"]["extra_contracts"],
+                      "expected_incremental_contracts_per_client": PROGRAMME["uplift"],
+                      "leakage": {PROGRAMME["leak_campaign"]: s["programme"]["leaked"]}},
     }
 
 
