@@ -75,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run(args.notebooks, data=args.data, out=args.out, params=_params(args.param), run_id=args.run_id,
                  lang=args.lang, progress=not args.quiet)
     for nb in result.notebooks:
-        where = result.folder / (nb.html or nb.notebook or "")
-        print(f"{nb.status:>6}  {nb.name}  {nb.seconds:6.1f}s  {where}")
+        where = result.folder / (nb.html or nb.notebook) if nb.html or nb.notebook else f"— {nb.error}"
+        print(f"{nb.status:>7}  {nb.name}  {nb.seconds:6.1f}s  {where}")
     print(f"index: {result.folder.parent / 'index.html'}")
     raise_for_failures(result)
     return 0

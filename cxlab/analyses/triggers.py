@@ -18,6 +18,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import propensity as cp
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
+from cxlab.errors import DataError
 
 
 @dataclass
@@ -108,6 +109,11 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     pooled = counts.groupby("fired")[["n", "x_sum"]].sum()
     fired = cs.ProportionStats(int(pooled.n.get(True, 0)), int(pooled.x_sum.get(True, 0)))
     other = cs.ProportionStats(int(pooled.n.get(False, 0)), int(pooled.x_sum.get(False, 0)))
+    if fired.n == 0 or other.n == 0:
+        who = "nobody" if fired.n == 0 else "every eligible client"
+        raise DataError(f"trigger '{trigger.name}' fires for {who} at the {len(snaps)} monthly snapshots {snaps[0]} … "
+                        f"{snaps[-1]}, so there is nothing to compare. Pass another -p trigger=NAME, or another period "
+                        "with -p period_start=YYYY-MM-DD -p period_end=YYYY-MM-DD")
     diff = cs.proportion_diff(fired, other, alpha=alpha)
     lift = cs.proportion_lift(fired, other, alpha) if fired.successes and other.successes else None
     clustered = _clustered(ct.clusters(src, p), alpha)

@@ -23,7 +23,7 @@ import ibis
 import pandas as pd
 
 from cxlab.data.connect import Source
-from cxlab.errors import DataError
+from cxlab.errors import DataError, NotApplicable
 
 #: How contracts are counted in a period (see the module docstring).
 MODES = ("held", "opened")
@@ -141,7 +141,12 @@ def value_shape(src: Source, start: date, end: date, mode: str, top_share: float
                                     with_turnover=(t.turnover > 0).sum())).iloc[0]
     n, total = int(s.clients), float(s.turnover_total or 0.0)
     if n == 0 or total <= 0:
-        raise DataError(f"no turnover between {start} and {end}: no client holds a contract with a value")
+        h = src.table("holdings")
+        if "value" not in h.columns or int(src.con.execute(h.aggregate(v=(h.value.notnull() & (h.value != 0)).sum())).v.iloc[0] or 0) == 0:
+            raise NotApplicable("no contract in holdings has a value, and this report ranks clients by the value of "
+                                "their contracts: import the values into holdings.value to run it")
+        raise DataError(f"no turnover between {start} and {end}: no client holds a contract with a value in that "
+                        "period; pass -p snapshot=YYYY-MM-DD (and -p months=N) inside the span of the data's contracts")
     summary = {"clients": n, "clients_with_turnover": int(s.with_turnover), "turnover_total": total,
                "gini": 1 - 1 / n - 2 * float(s.rx) / (n * total), "top_share": top_share,
                "top_share_of_turnover": float(s.top) / total, "top_1pct_share_of_turnover": float(s["top_1pct"]) / total,

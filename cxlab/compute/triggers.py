@@ -24,12 +24,20 @@ def monthly_snapshots(src: Source, start: str = "", end: str = "", day: int = 1,
     first event to the last month whose window the data still covers)."""
     e = src.table("events")
     first, last = (pd.Timestamp(v) for v in src.con.execute(e.aggregate(a=e.ts.min(), b=e.ts.max())).iloc[0])
+    if pd.isna(first):
+        raise DataError("the events table is empty: triggers are decided from events at monthly snapshots")
     lo = pd.Timestamp(start) if start else (first + pd.DateOffset(months=3)).replace(day=1)
     hi = pd.Timestamp(end) if end else last - pd.Timedelta(days=window_days)
     snaps = [d.date() for d in pd.date_range(lo.replace(day=day), hi, freq="MS") + pd.Timedelta(days=day - 1) if d <= hi]
     if not snaps:
-        raise DataError(f"no snapshot between {lo.date()} and {hi.date()}: the data is too short for a "
-                        f"{window_days}-day window")
+        latest = (last - pd.Timedelta(days=window_days)).date()
+        why = (f"the events run from {first.date()} to {last.date()}; a snapshot needs a {window_days}-day window of "
+               f"data after it, so the latest possible is {latest}")
+        if not start:
+            why += f", and period_start defaults to three months after the first event ({lo.date()})"
+        fix = (f"pass -p period_start=YYYY-MM-DD (and -p period_end=YYYY-MM-DD) between {first.date()} and {latest}"
+               if latest >= first.date() else "this data is too short for the trigger's window")
+        raise DataError(f"no monthly snapshot between {lo.date()} and {hi.date()}: {why}. {fix.capitalize()}.")
     return snaps
 
 
