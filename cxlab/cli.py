@@ -122,12 +122,30 @@ def cmd_aa(args: argparse.Namespace) -> int:
     return 0
 
 
+class _WithDefaults(argparse.HelpFormatter):
+    """Help that ends with the option's default, unless the help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, argparse.SUPPRESS, False)
+                or action.option_strings == [] and action.nargs in ("*", "?") and not action.default):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
-    p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
+    from cxlab import __version__
+
+    fmt = _WithDefaults  # every option's help ends with its default
+    p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0].replace("``", ""), formatter_class=fmt,
+                                epilog="`cxlab COMMAND --help` describes a command's options.")
+    p.add_argument("--version", action="version", version=f"cxlab {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(interrupted="the run folder keeps what finished; earlier reports are untouched.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, formatter_class=fmt, **k)  # type: ignore[method-assign]
 
     s = sub.add_parser("list", help="notebooks and their parameters")
     s.set_defaults(func=cmd_list)
@@ -137,43 +155,46 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("demo-data", help="generate the demo data with planted ground truth")
-    s.add_argument("--out", default="data/demo")
-    s.add_argument("--clients", type=int, default=50_000)
-    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", default="data/demo", help="folder to write the tables and truth.json to")
+    s.add_argument("--clients", type=int, default=50_000, help="clients to generate")
+    s.add_argument("--seed", type=int, default=7, help="random seed (same seed and chunk size → same files)")
     s.add_argument("--chunk-clients", type=int, default=100_000,
-                   help="clients generated and written at once: bounds the memory (default 100,000: about 1 GB)")
+                   help="clients generated and written at once: bounds the memory (100,000 is about 1 GB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
 
     s = sub.add_parser("import", help="map a real dataset into the canonical tables")
     s.add_argument("name", help="hillstrom, bank, online-retail or cdnow")
     s.add_argument("src", help="the dataset file")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="folder to write the canonical tables to, e.g. data/hillstrom")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("run", help="run notebooks into HTML reports")
     s.add_argument("notebooks", nargs="*", help="notebook names (default: all), e.g. 00 or 02-trigger-backtest")
     s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
     s.add_argument("--out", default="reports", help="reports folder")
-    s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    s.add_argument("--run-id", default=None)
-    s.add_argument("--lang", default=None, choices=("en", "ru"))
+    s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a notebook parameter, repeatable (`cxlab list` shows them); card parameters left empty "
+                        "pick the card that applies to the data (none by default)")
+    s.add_argument("--run-id", default=None, help="name of the run folder (default: the start time, YYYYMMDD-HHMMSS)")
+    s.add_argument("--lang", default=None, choices=("en", "ru"),
+                   help="report language for every notebook (default: each notebook's lang parameter, en)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("aa", help="A/A test of the retrospective pipeline on history (fake splits)")
-    s.add_argument("--data", default="data/demo")
-    s.add_argument("--campaign", required=True, help="campaign card name")
-    s.add_argument("--catalog", default="catalog")
-    s.add_argument("--runs", type=int, default=1000)
-    s.add_argument("--alpha", type=float, default=0.05)
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
+    s.add_argument("--campaign", required=True, help="campaign card name (`ls catalog/campaigns`)")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
+    s.add_argument("--runs", type=int, default=1000, help="fake splits")
+    s.add_argument("--alpha", type=float, default=0.05, help="significance level of each fake test")
+    s.add_argument("--seed", type=int, default=1, help="seed of the fake splits")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_aa)
 
     s = sub.add_parser("catalog", help="check or list catalogue cards")
-    s.add_argument("action", choices=("check", "list"))
-    s.add_argument("--catalog", default="catalog")
+    s.add_argument("action", choices=("check", "list"), help="check: validate every card; list: hypotheses")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
     s.add_argument("--data", default=None, help="also check rule columns against this data source")
     s.set_defaults(func=cmd_catalog)
     return p
@@ -185,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
+    if args.command is None:  # a bare `cxlab`: the help, not an error
+        parser().print_help()
+        return 0
     if args.debug:
         os.environ["CXLAB_DEBUG"] = "1"  # kernels keep their stderr too
     try:
