@@ -21,7 +21,7 @@ from cxlab.catalog.cards import Hypothesis, Segment
 from cxlab.catalog.rules import evaluate_rules
 from cxlab.compute.base import holding_matrix, product_lines
 from cxlab.data.connect import Source
-from cxlab.errors import CardError, DataError
+from cxlab.errors import CardError, DataError, NotApplicable, ParameterError
 
 #: The reachable waterfall's filters, in the order they are applied.
 STEPS = ("assigned", "not_control", "consent", "contact_cap", "not_holding")
@@ -41,6 +41,22 @@ def applicable(segments: Sequence[Segment], lines: Sequence[str]) -> tuple[list[
     """Segments whose product line exists in the data, and those left out (cards written for other data)."""
     kept = [s for s in segments if s.product_line in lines]
     return kept, [s for s in segments if s.product_line not in lines]
+
+
+def applicable_or_skip(segments: Sequence[Segment], lines: Sequence[str], named: bool = False,
+                       folder: str = "catalog") -> tuple[list[Segment], list[Segment]]:
+    """:func:`applicable`, but a report with no segment for this data's product lines cannot run: skipped
+    (:class:`NotApplicable`) when the cards were taken from the catalogue, an error naming the parameter
+    when the user named them (``named``)."""
+    kept, dropped = applicable(segments, lines)
+    if not kept:
+        have = ", ".join(sorted(lines)) or "none"
+        if named:
+            raise ParameterError(f"segments={','.join(s.name for s in segments)}: no card is for a product line of this "
+                                 f"data (its lines: {have}); pass segment cards whose product_line is one of them")
+        raise NotApplicable(f"no segment card in {folder}/segments/ is for a product line of this data ({have}); "
+                            "write one there (or export one with the segment builder) to run this report")
+    return kept, dropped
 
 
 def _channel(channel: str) -> str:

@@ -100,12 +100,24 @@ def test_a_report_that_cannot_apply_is_skipped_with_its_reason(small_demo, tmp_p
     assert "04-campaign-retro (skipped)" in index and "no communications table" in index
 
 
+def test_segment_sizing_with_no_card_for_the_data_is_skipped_or_names_the_parameter():
+    from cxlab.compute import segments as sg
+
+    cards = list(CATALOG.segments.values())
+    with pytest.raises(NotApplicable, match=r"no segment card in catalog/segments/ is for a product line of this data \(merchandise\)"):
+        sg.applicable_or_skip(cards, ["merchandise"])
+    with pytest.raises(ParameterError, match=r"segments=savers: no card is for a product line of this data"):
+        sg.applicable_or_skip([CATALOG.segments["savers"]], ["merchandise"], named=True)
+    kept, dropped = sg.applicable_or_skip(cards, ["music"])
+    assert {s.name for s in kept} == {"cdnow_lapsed", "cdnow_repeat_buyers"} and len(dropped) == len(cards) - 2
+
+
 # --- end to end: `cxlab run --data X` with no parameters ------------------------------------------------------------
 
 #: dataset → (adapter, file under ../shared/datasets, the status each notebook must end with)
 REAL = {
-    "hillstrom": ("hillstrom", "hillstrom/hillstrom.csv", "ok skipped skipped ok ok ok"),
-    "bank": ("bank", "bank_marketing/bank-full.csv", "ok ok ok ok skipped skipped"),
+    "hillstrom": ("hillstrom", "hillstrom/hillstrom.csv", "ok skipped skipped skipped ok ok"),
+    "bank": ("bank", "bank_marketing/bank-full.csv", "ok ok ok skipped skipped skipped"),
     "retail": ("online-retail", "online_retail/onlineretail.csv.gz", "ok skipped skipped ok skipped ok"),
     "cdnow": ("cdnow", "cdnow/CDNOW_master.txt", "ok skipped skipped ok skipped ok"),
 }
