@@ -81,7 +81,7 @@ def _adjusted(cells: pd.DataFrame, covariates: list[str], alpha: float) -> dict[
     low, high = fit.conf_int(alpha).loc["fired"]
     raw = sm.GLM(y, X[["const", "fired"]], family=sm.families.Binomial()).fit()
     return {"odds_ratio": math.exp(fit.params["fired"]), "ci_low": math.exp(low), "ci_high": math.exp(high),
-            "p_value": float(fit.pvalues["fired"]), "unadjusted_odds_ratio": math.exp(raw.params["fired"]),
+            "p_value": cs.floor_p(float(fit.pvalues["fired"])), "unadjusted_odds_ratio": math.exp(raw.params["fired"]),
             "covariates": covariates, "cells": int(len(cells))}
 
 

@@ -40,8 +40,8 @@ def summary_values(b: Backtest, lang: str) -> dict[str, str]:
     return {"fired_rate": format_value(b.rate_fired.estimate, "pct", lang, 2),
             "other_rate": format_value(b.rate_other.estimate, "pct", lang, 2),
             "uplift": f(b.diff.estimate, "pp"), "low": f(b.diff.ci_low, "pp"), "high": f(b.diff.ci_high, "pp"),
-            "lift": f(lift.estimate if lift else None, "pct"), "lift_low": f(lift.ci_low if lift else None, "pct"),
-            "lift_high": f(lift.ci_high if lift else None, "pct"),
+            "lift": f(lift.estimate if lift else None, "lift"), "lift_low": f(lift.ci_low if lift else None, "lift"),
+            "lift_high": f(lift.ci_high if lift else None, "lift"),
             "c_low": f(b.diff_clustered.ci_low if b.diff_clustered else None, "pp"),
             "c_high": f(b.diff_clustered.ci_high if b.diff_clustered else None, "pp")}
 
