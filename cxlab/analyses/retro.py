@@ -87,7 +87,8 @@ def _compare(metric: Metric, t: pd.Series, c: pd.Series, alpha: float) -> dict[s
         bayes = cs.bayes_means(st, sc, alpha)
     out = _row(st.n, sc.n, st.mean, sc.mean, diff, lift) | {"chance_to_beat": bayes.chance_to_beat}
     if st.variance > 0 or sc.variance > 0:  # with no variation at all there is nothing to bound
-        seq = cs.always_valid_diff(st, sc, alpha)
+        # a retrospective reads the campaign once, at its end: the planned size is the size reached
+        seq = cs.always_valid_diff(st, sc, alpha, n_planned=st.n + sc.n)
         out |= {"always_valid_low": seq.ci_low, "always_valid_high": seq.ci_high}
     rt, rc = cs.from_row(t, "cuped"), cs.from_row(c, "cuped")
     if rt.pre.variance > 0 or rc.pre.variance > 0:
