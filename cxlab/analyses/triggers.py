@@ -37,6 +37,41 @@ class Backtest:
     adjusted: dict[str, Any] | None
     model: dict[str, Any] | None
     headline: dict[str, Any] = field(default_factory=dict)
+    volume_falls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contaminated: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+#: A month whose fired count is below this share of the median of the months before it is a fall.
+FALL_SHARE = 0.5
+#: A campaign reaching fired and other rows at shares this far apart (in the conversion window) contaminates the month.
+CONTAMINATION_GAP = 0.10
+
+
+def volume_falls(monthly: pd.DataFrame, share: float = FALL_SHARE, min_median: float = 20) -> pd.DataFrame:
+    """Months whose fired count fell below ``share`` of the median of the earlier months (when that median
+    is at least ``min_median`` rows): ``snapshot, fired, median_before, ratio``."""
+    rows = []
+    fired = monthly.fired.to_numpy(dtype=float)
+    for i in range(1, len(fired)):
+        med = float(np.median(fired[:i]))
+        if med >= min_median and fired[i] < share * med:
+            rows.append({"snapshot": monthly.snapshot.iloc[i], "fired": int(fired[i]), "median_before": med,
+                         "ratio": fired[i] / med})
+    return pd.DataFrame(rows, columns=["snapshot", "fired", "median_before", "ratio"])
+
+
+def contamination(contacts: pd.DataFrame, gap: float = CONTAMINATION_GAP) -> pd.DataFrame:
+    """Months where a campaign reached the fired and the other rows at shares more than ``gap`` apart within
+    the conversion window — their comparison then measures the campaign too: ``snapshot, campaign_id,
+    share_fired, share_other``."""
+    if contacts.empty:
+        return pd.DataFrame(columns=["snapshot", "campaign_id", "share_fired", "share_other"])
+    c = contacts.assign(share=contacts.contacted / contacts.n)
+    wide = c.pivot_table(index=["snapshot", "campaign_id"], columns="fired", values="share", fill_value=0.0)
+    wide = wide.reindex(columns=[True, False], fill_value=0.0)
+    wide.columns = ["share_fired", "share_other"]
+    out = wide[(wide.share_fired - wide.share_other).abs() > gap].reset_index()
+    return out.sort_values(["snapshot", "campaign_id"], ignore_index=True)
 
 
 def _monthly(counts: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -126,6 +161,8 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     result = Backtest(trigger, snaps, _monthly(counts, alpha), cs.proportion_ci(fired, alpha=alpha),
                       cs.proportion_ci(other, alpha=alpha), diff, lift, clustered,
                       _curves(ct.days_to_convert(src, p), fired.n, other.n, trigger.window_days), adjusted, model)
+    result.volume_falls = volume_falls(result.monthly)
+    result.contaminated = contamination(ct.contacted(src, p, trigger.window_days))
     result.headline = {
         "trigger": trigger.name, "target_line": trigger.target_line, "window_days": trigger.window_days,
         "snapshots": [str(s) for s in snaps], "eligible_rows": fired.n + other.n, "fired_rows": fired.n,
@@ -136,6 +173,7 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
         "months_with_significant_uplift": int((result.monthly.ci_low > 0).sum()),
         "monthly_uplift": result.monthly[["snapshot", "uplift", "ci_low", "ci_high"]],
         "adjusted": adjusted,
+        "volume_falls": result.volume_falls, "contaminated_months": result.contaminated,
         "model": None if model is None else {k: v for k, v in model.items() if k not in ("calibration", "gains")},
     }
     return result

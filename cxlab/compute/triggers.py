@@ -116,3 +116,21 @@ def default_covariates(src: Source, limit: int = 3) -> list[str]:
         if len(found) == limit:
             break
     return found
+
+
+def contacted(src: Source, p: ibis.Table, window_days: int) -> pd.DataFrame:
+    """Per (snapshot, fired, campaign_id): eligible rows whose client was sent that campaign (treatment
+    group only) in the conversion window ``(s, s + window_days]`` — ``contacted``; with ``n`` rows per
+    (snapshot, fired). Empty when the data has no communications."""
+    if not src.has("communications"):
+        return pd.DataFrame(columns=["snapshot", "fired", "campaign_id", "contacted", "n"])
+    c = src.table("communications")
+    c = c.filter(c.group == "treatment").select("client_id", "campaign_id", sent=c.sent_at.cast("timestamp"))
+    j = p.select("client_id", "snapshot", "fired").join(c, "client_id")
+    j = j.filter((j.sent > j.snapshot) & (j.sent <= j.snapshot + ibis.interval(days=window_days)))
+    hit = j.select("client_id", "snapshot", "fired", "campaign_id").distinct()
+    per = hit.group_by(["snapshot", "fired", "campaign_id"]).aggregate(contacted=hit.count())
+    sizes = p.group_by(["snapshot", "fired"]).aggregate(n=p.count())
+    out = src.con.execute(per.join(sizes, ["snapshot", "fired"]).order_by(["snapshot", "fired", "campaign_id"]))
+    out["snapshot"] = pd.to_datetime(out.snapshot)
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from cxlab.analyses.triggers import Backtest
@@ -89,7 +91,8 @@ def model_values(b: Backtest, lang: str) -> dict[str, str]:
 def model_verdict(b: Backtest) -> str:
     """The message key of the model's verdict: better on both counts, better only in AUC, or not better."""
     m = b.model
-    at_volume = m["precision_model"] > m["precision_rule"]
+    # better at equal volume only when the difference is beyond its interval (noise otherwise)
+    at_volume = m["precision_model"] > m["precision_rule"] and m.get("difference_low", math.nan) > 0
     overall = m["auc_model"] > m["auc_rule"]
     if at_volume and overall:
         return "triggers.model_better"
