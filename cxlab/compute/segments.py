@@ -248,13 +248,15 @@ class Uplift:
         return reach * (rate * self.estimate if self.kind == "relative" else self.estimate)
 
 
-def confidence(x_sum: int, rate: float, ci_low: float, ci_high: float) -> str:
-    """How far the base rate can be trusted: ``high`` when its interval's half-width is under a quarter
-    of the rate, ``medium`` under half, else ``low`` (also with no conversions at all)."""
-    if not x_sum or not rate or math.isnan(rate):
+def confidence(x_sum: int, estimate: float, low: float, high: float) -> str:
+    """How far the expected incremental contracts can be trusted, from the *whole* range ``low … high``
+    (the base rate's interval and the uplift's assumed range together): ``high`` when the range's
+    half-width is under half the estimate, ``medium`` under the estimate itself, else ``low`` (also with
+    no conversions at all or no estimate)."""
+    if not x_sum or not estimate or math.isnan(estimate):
         return "low"
-    half = (ci_high - ci_low) / 2 / rate
-    return "high" if half < 0.25 else "medium" if half < 0.5 else "low"
+    half = (high - low) / 2 / abs(estimate)
+    return "high" if half < 0.5 else "medium" if half < 1.0 else "low"
 
 
 def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[str, float]) -> pd.DataFrame:
@@ -276,7 +278,7 @@ def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[
                      "rate_low": b.ci_low, "rate_high": b.ci_high, "contracts": contracts, "contracts_low": low,
                      "contracts_high": high, "value_per_contract": value, "value": contracts * value,
                      "value_low": low * value, "value_high": high * value,
-                     "confidence": confidence(int(b.x_sum), b.rate, b.ci_low, b.ci_high)})
+                     "confidence": confidence(int(b.x_sum), contracts, low, high)})
     out = pd.DataFrame(rows)
     key = "value" if out.value.notna().any() else "contracts"
     return out.sort_values([key, "reach"], ascending=False, na_position="last", ignore_index=True)
