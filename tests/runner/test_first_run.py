@@ -135,13 +135,20 @@ def _real_file(relative: str) -> Path:
     return path
 
 
+#: The notebooks whose status per dataset the table below pins (notebooks added later must not fail either).
+PINNED = ("00-data-overview", "01-hypothesis", "02-trigger-backtest", "03-segment-sizing", "04-campaign-retro",
+          "05-client-base")
+
+
 def _first_run(data: Path, out: Path) -> tuple[list[str], dict, float]:
     start = time.perf_counter()
     code = main(["run", "--data", str(data), "--out", str(out), "--run-id", "first", "--quiet"])
     seconds = time.perf_counter() - start
     manifest = json.loads((out / "first" / "manifest.json").read_text())
     assert code == 0, [(nb["name"], nb["error"]) for nb in manifest["notebooks"] if nb["status"] == "failed"]
-    return [nb["status"] for nb in manifest["notebooks"]], manifest, seconds
+    assert all(nb["status"] in ("ok", "skipped") for nb in manifest["notebooks"])
+    status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    return [status[name] for name in PINNED], manifest, seconds
 
 
 @pytest.mark.slow
