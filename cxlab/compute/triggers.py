@@ -37,7 +37,7 @@ def monthly_snapshots(src: Source, start: str = "", end: str = "", day: int = 1,
             why += f", and period_start defaults to three months after the first event ({lo.date()})"
         fix = (f"pass -p period_start=YYYY-MM-DD (and -p period_end=YYYY-MM-DD) between {first.date()} and {latest}"
                if latest >= first.date() else "this data is too short for the trigger's window")
-        raise DataError(f"no monthly snapshot between {lo.date()} and {hi.date()}: {why}. {fix.capitalize()}.")
+        raise DataError(f"no monthly snapshot between {lo.date()} and {hi.date()}: {why}. {fix[0].upper() + fix[1:]}.")
     return snaps
 
 
