@@ -86,8 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run(args.notebooks, data=args.data, out=args.out, params=_params(args.param), run_id=args.run_id,
                  lang=args.lang, progress=not args.quiet)
     for nb in result.notebooks:
-        where = result.folder / (nb.html or nb.notebook or "")
-        print(f"{nb.status:>6}  {nb.name}  {nb.seconds:6.1f}s  {where}")
+        where = result.folder / (nb.html or nb.notebook) if nb.html or nb.notebook else f"— {nb.error}"
+        print(f"{nb.status:>7}  {nb.name}  {nb.seconds:6.1f}s  {where}")
     print(f"index: {result.folder.parent / 'index.html'}")
     raise_for_failures(result)
     return 0
@@ -214,12 +214,30 @@ def cmd_arbitrate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _WithDefaults(argparse.HelpFormatter):
+    """Help that ends with the option's default, unless the help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, argparse.SUPPRESS, False)
+                or action.option_strings == [] and action.nargs in ("*", "?") and not action.default):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests can check usage without running anything)."""
-    p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0])
+    from cxlab import __version__
+
+    fmt = _WithDefaults  # every option's help ends with its default
+    p = argparse.ArgumentParser(prog="cxlab", description=__doc__.splitlines()[0].replace("``", ""), formatter_class=fmt,
+                                epilog="`cxlab COMMAND --help` describes a command's options.")
+    p.add_argument("--version", action="version", version=f"cxlab {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(interrupted="the run folder keeps what finished; earlier reports are untouched.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, formatter_class=fmt, **k)  # type: ignore[method-assign]
 
     s = sub.add_parser("list", help="notebooks and their parameters")
     s.set_defaults(func=cmd_list)
@@ -229,11 +247,11 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("demo-data", help="generate the demo data with planted ground truth")
-    s.add_argument("--out", default="data/demo")
-    s.add_argument("--clients", type=int, default=50_000)
-    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", default="data/demo", help="folder to write the tables and truth.json to")
+    s.add_argument("--clients", type=int, default=50_000, help="clients to generate")
+    s.add_argument("--seed", type=int, default=7, help="random seed (same seed and chunk size → same files)")
     s.add_argument("--chunk-clients", type=int, default=100_000,
-                   help="clients generated and written at once: bounds the memory (default 100,000: about 1 GB)")
+                   help="clients generated and written at once: bounds the memory (100,000 is about 1 GB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo_data, interrupted="no demo folder was written; an earlier one is untouched.")
 
@@ -242,7 +260,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--audience", required=True, help="the audience parquet written by cxlab audience")
     s.add_argument("--out", required=True, help="a new data folder: the demo after the send")
     s.add_argument("--uplift", type=float, default=0.03, help="chance a treated person opens an extra contract of the line")
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=int, default=1, help="seed of the planted outcomes")
     s.add_argument("--sent-at", default=None, help="send day, YYYY-MM-DD (default: the launch date)")
     s.add_argument("--product-line", default=None, help="default: the launched target's line")
     s.set_defaults(func=cmd_simulate_send, interrupted="no folder was written.")
@@ -250,53 +268,56 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="map a real dataset into the canonical tables")
     s.add_argument("name", help="hillstrom, bank, online-retail or cdnow")
     s.add_argument("src", help="the dataset file")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="folder to write the canonical tables to, e.g. data/hillstrom")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("run", help="run notebooks into HTML reports")
     s.add_argument("notebooks", nargs="*", help="notebook names (default: all), e.g. 00 or 02-trigger-backtest")
     s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
     s.add_argument("--out", default="reports", help="reports folder")
-    s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    s.add_argument("--run-id", default=None)
-    s.add_argument("--lang", default=None, choices=("en", "ru"))
+    s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a notebook parameter, repeatable (`cxlab list` shows them); card parameters left empty "
+                        "pick the card that applies to the data (none by default)")
+    s.add_argument("--run-id", default=None, help="name of the run folder (default: the start time, YYYYMMDD-HHMMSS)")
+    s.add_argument("--lang", default=None, choices=("en", "ru"),
+                   help="report language for every notebook (default: each notebook's lang parameter, en)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("aa", help="A/A test of the retrospective pipeline on history (fake splits)")
-    s.add_argument("--data", default="data/demo")
-    s.add_argument("--campaign", required=True, help="campaign card name")
-    s.add_argument("--catalog", default="catalog")
-    s.add_argument("--runs", type=int, default=1000)
-    s.add_argument("--alpha", type=float, default=0.05)
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
+    s.add_argument("--campaign", required=True, help="campaign card name (`ls catalog/campaigns`)")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
+    s.add_argument("--runs", type=int, default=1000, help="fake splits")
+    s.add_argument("--alpha", type=float, default=0.05, help="significance level of each fake test")
+    s.add_argument("--seed", type=int, default=1, help="seed of the fake splits")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_aa)
 
     s = sub.add_parser("audience", help="launch a campaign: its audience split by a salt, written with its registered card")
     s.add_argument("name", help="the campaign's name (its files and card are named after it)")
-    s.add_argument("--data", default="data/demo")
-    s.add_argument("--catalog", default="catalog")
+    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
     target = s.add_mutually_exclusive_group(required=True)
     target.add_argument("--segment", help="a segment card: its clients after exclusive assignment and the waterfall")
     target.add_argument("--trigger", help="a trigger card: the clients it fires for at the snapshot")
     target.add_argument("--lookalike", help="a product line: its non-holders who look like its holders (05's look-alikes)")
     s.add_argument("--snapshot", required=True, help="the day the audience is evaluated at, YYYY-MM-DD")
     s.add_argument("--arms", default="control=0.2,treatment=0.8", help="arm=share pairs, e.g. control=0.2,email=0.8")
-    s.add_argument("--control-arm", default="control")
+    s.add_argument("--control-arm", default="control", help="the arm held out (not contacted)")
     s.add_argument("--salt", required=True, help="the randomisation salt: new text for every campaign")
     s.add_argument("--stratify", default="", help="'', segment, deciles (of the primary metric) or column:NAME")
     s.add_argument("--hypothesis", default="", help="the hypothesis card: metrics, baseline and MDE")
     s.add_argument("--primary", default="", help="the primary metric when no hypothesis is given")
-    s.add_argument("--channel", default="email")
-    s.add_argument("--cap-messages", type=int, default=2)
-    s.add_argument("--cap-days", type=int, default=30)
-    s.add_argument("--pre-period-days", type=int, default=90)
+    s.add_argument("--channel", default="email", help="the channel clients must be opted in to")
+    s.add_argument("--cap-messages", type=int, default=2, help="contact cap: clients with this many communications in --cap-days are left out")
+    s.add_argument("--cap-days", type=int, default=30, help="contact cap window in days")
+    s.add_argument("--pre-period-days", type=int, default=90, help="days before the snapshot for the balance check and CUPED")
     s.add_argument("--window-days", type=int, default=0, help="outcome window (default: the trigger's or the metric's)")
     s.add_argument("--analysis", default="plain", choices=("plain", "cuped"), help="the registered primary analysis")
-    s.add_argument("--title", default="")
+    s.add_argument("--title", default="", help="the campaign card's title")
     s.add_argument("--launch-date", default=None, help="first send, YYYY-MM-DD (default: the snapshot)")
-    s.add_argument("--owner", default="")
+    s.add_argument("--owner", default="", help="who owns the campaign")
     s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
     s.add_argument("--approved-at", default=None, help="when, YYYY-MM-DD (default: the launch date)")
     s.add_argument("--out", default="audiences", help="folder of audience files")
@@ -307,18 +328,18 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("arbitrate", help="several campaigns under a contact policy: who gets what, one audience each")
     s.add_argument("policy", help="a policy card (catalog/policies/NAME.yml, or its NAME)")
-    s.add_argument("--data", default="data/demo")
-    s.add_argument("--catalog", default="catalog")
-    s.add_argument("--out", default="audiences")
-    s.add_argument("--owner", default="")
+    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
+    s.add_argument("--out", default="audiences", help="folder of audience files")
+    s.add_argument("--owner", default="", help="who owns the campaign")
     s.add_argument("--approved-by", default="", help="who signed the launch off (required to write)")
-    s.add_argument("--replace", action="store_true")
+    s.add_argument("--replace", action="store_true", help="replace existing audiences and cards of these campaigns")
     s.add_argument("--dry-run", action="store_true", help="report the arbitration; write nothing")
     s.set_defaults(func=cmd_arbitrate, interrupted="audience files appear whole or not at all.")
 
     s = sub.add_parser("catalog", help="check or list catalogue cards")
-    s.add_argument("action", choices=("check", "list"))
-    s.add_argument("--catalog", default="catalog")
+    s.add_argument("action", choices=("check", "list"), help="check: validate every card; list: hypotheses")
+    s.add_argument("--catalog", default="catalog", help="catalogue folder")
     s.add_argument("--data", default=None, help="also check rule columns against this data source")
     s.set_defaults(func=cmd_catalog)
     return p
@@ -330,6 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
+    if args.command is None:  # a bare `cxlab`: the help, not an error
+        parser().print_help()
+        return 0
     if args.debug:
         os.environ["CXLAB_DEBUG"] = "1"  # kernels keep their stderr too
     try:

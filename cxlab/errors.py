@@ -29,3 +29,13 @@ class NotebookFailed(CxlabError):
     """A notebook raised while executing; its executed copy is kept beside the run."""
 
     exit_code = 1
+
+
+class NotApplicable(CxlabError):
+    """A report cannot apply to this data (no communications, no values, no card that fits).
+
+    Not a failure: the runner marks the notebook *skipped* with this message as its one-line reason,
+    and the run still exits 0.
+    """
+
+    exit_code = 0

@@ -17,6 +17,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
+from cxlab.errors import DataError
 from cxlab.metrics import kind
 
 #: Test lengths (months) of the table of detectable effects.
@@ -81,7 +82,9 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     panel = ct.panel(src, trigger, snaps, h.population or "")
     flow = ch.flow(src, panel)
     if flow.empty or flow.n.sum() == 0:
-        raise ValueError(f"the trigger '{trigger.name}' fires for nobody in {snaps[0]} … {snaps[-1]}")
+        raise DataError(f"hypothesis '{h.id}': its trigger '{trigger.name}' fires for nobody at the {len(snaps)} monthly "
+                        f"snapshots {snaps[0]} … {snaps[-1]}, so there is no baseline to plan from. Pass another "
+                        "-p hypothesis=NAME, or more history with -p months_of_history=N")
     baseline = cs.proportion_ci(cs.ProportionStats(int(flow.n.sum()), int(flow.x_sum.sum())), alpha=h.alpha)
     arrivals = flow.new.iloc[1:]
     stock, new = int(flow.new.iloc[0]), float(arrivals.iloc[len(arrivals) // 2:].mean()) if len(arrivals) else 0.0

@@ -84,7 +84,8 @@ def _compare(kind: Proportion | Mean, t: pd.Series, c: pd.Series, alpha: float) 
     out = _row(st.n, sc.n, st.mean, sc.mean, kind.diff(st, sc, alpha), kind.lift(st, sc, alpha))
     out |= {"chance_to_beat": kind.chance_to_beat(st, sc, alpha)}
     if st.variance > 0 or sc.variance > 0:  # with no variation at all there is nothing to bound
-        seq = cs.always_valid_diff(st, sc, alpha)
+        # a retrospective reads the campaign once, at its end: the planned size is the size reached
+        seq = cs.always_valid_diff(st, sc, alpha, n_planned=st.n + sc.n)
         out |= {"always_valid_low": seq.ci_low, "always_valid_high": seq.ci_high}
     rt, rc = kind.cuped_record(t), kind.cuped_record(c)
     if rt.pre.variance > 0 or rc.pre.variance > 0:

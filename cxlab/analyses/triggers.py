@@ -19,6 +19,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import propensity as cp
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
+from cxlab.errors import DataError
 
 
 @dataclass
@@ -39,6 +40,41 @@ class Backtest(Result):
     adjusted: dict[str, Any] | None
     model: dict[str, Any] | None
     headline: dict[str, Any] = field(default_factory=dict)
+    volume_falls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contaminated: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+#: A month whose fired count is below this share of the median of the months before it is a fall.
+FALL_SHARE = 0.5
+#: A campaign reaching fired and other rows at shares this far apart (in the conversion window) contaminates the month.
+CONTAMINATION_GAP = 0.10
+
+
+def volume_falls(monthly: pd.DataFrame, share: float = FALL_SHARE, min_median: float = 20) -> pd.DataFrame:
+    """Months whose fired count fell below ``share`` of the median of the earlier months (when that median
+    is at least ``min_median`` rows): ``snapshot, fired, median_before, ratio``."""
+    rows = []
+    fired = monthly.fired.to_numpy(dtype=float)
+    for i in range(1, len(fired)):
+        med = float(np.median(fired[:i]))
+        if med >= min_median and fired[i] < share * med:
+            rows.append({"snapshot": monthly.snapshot.iloc[i], "fired": int(fired[i]), "median_before": med,
+                         "ratio": fired[i] / med})
+    return pd.DataFrame(rows, columns=["snapshot", "fired", "median_before", "ratio"])
+
+
+def contamination(contacts: pd.DataFrame, gap: float = CONTAMINATION_GAP) -> pd.DataFrame:
+    """Months where a campaign reached the fired and the other rows at shares more than ``gap`` apart within
+    the conversion window — their comparison then measures the campaign too: ``snapshot, campaign_id,
+    share_fired, share_other``."""
+    if contacts.empty:
+        return pd.DataFrame(columns=["snapshot", "campaign_id", "share_fired", "share_other"])
+    c = contacts.assign(share=contacts.contacted / contacts.n)
+    wide = c.pivot_table(index=["snapshot", "campaign_id"], columns="fired", values="share", fill_value=0.0)
+    wide = wide.reindex(columns=[True, False], fill_value=0.0)
+    wide.columns = ["share_fired", "share_other"]
+    out = wide[(wide.share_fired - wide.share_other).abs() > gap].reset_index()
+    return out.sort_values(["snapshot", "campaign_id"], ignore_index=True)
 
 
 def _monthly(counts: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -83,7 +119,7 @@ def _adjusted(cells: pd.DataFrame, covariates: list[str], alpha: float) -> dict[
     low, high = fit.conf_int(alpha).loc["fired"]
     raw = sm.GLM(y, X[["const", "fired"]], family=sm.families.Binomial()).fit()
     return {"odds_ratio": math.exp(fit.params["fired"]), "ci_low": math.exp(low), "ci_high": math.exp(high),
-            "p_value": float(fit.pvalues["fired"]), "unadjusted_odds_ratio": math.exp(raw.params["fired"]),
+            "p_value": cs.floor_p(float(fit.pvalues["fired"])), "unadjusted_odds_ratio": math.exp(raw.params["fired"]),
             "covariates": covariates, "cells": int(len(cells))}
 
 
@@ -111,6 +147,11 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     pooled = counts.groupby("fired")[["n", "x_sum"]].sum()
     fired = cs.ProportionStats(int(pooled.n.get(True, 0)), int(pooled.x_sum.get(True, 0)))
     other = cs.ProportionStats(int(pooled.n.get(False, 0)), int(pooled.x_sum.get(False, 0)))
+    if fired.n == 0 or other.n == 0:
+        who = "nobody" if fired.n == 0 else "every eligible client"
+        raise DataError(f"trigger '{trigger.name}' fires for {who} at the {len(snaps)} monthly snapshots {snaps[0]} … "
+                        f"{snaps[-1]}, so there is nothing to compare. Pass another -p trigger=NAME, or another period "
+                        "with -p period_start=YYYY-MM-DD -p period_end=YYYY-MM-DD")
     diff = cs.proportion_diff(fired, other, alpha=alpha)
     lift = cs.proportion_lift(fired, other, alpha) if fired.successes and other.successes else None
     clustered = _clustered(ct.clusters(src, p), alpha)
@@ -123,6 +164,8 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     result = Backtest(trigger, snaps, _monthly(counts, alpha), cs.proportion_ci(fired, alpha=alpha),
                       cs.proportion_ci(other, alpha=alpha), diff, lift, clustered,
                       _curves(ct.days_to_convert(src, p), fired.n, other.n, trigger.window_days), adjusted, model)
+    result.volume_falls = volume_falls(result.monthly)
+    result.contaminated = contamination(ct.contacted(src, p, trigger.window_days))
     result.headline = {
         "trigger": trigger.name, "target_line": trigger.target_line, "window_days": trigger.window_days,
         "snapshots": [str(s) for s in snaps], "eligible_rows": fired.n + other.n, "fired_rows": fired.n,
@@ -133,6 +176,7 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
         "months_with_significant_uplift": int((result.monthly.ci_low > 0).sum()),
         "monthly_uplift": result.monthly[["snapshot", "uplift", "ci_low", "ci_high"]],
         "adjusted": adjusted,
+        "volume_falls": result.volume_falls, "contaminated_months": result.contaminated,
         "model": None if model is None else {k: v for k, v in model.items() if k not in ("calibration", "gains")},
     }
     return result

@@ -23,7 +23,7 @@ import ibis
 import pandas as pd
 
 from cxlab.data.connect import Source
-from cxlab.errors import DataError
+from cxlab.errors import DataError, NotApplicable
 
 #: How contracts are counted in a period (see the module docstring).
 MODES = ("held", "opened")
@@ -141,7 +141,12 @@ def value_shape(src: Source, start: date, end: date, mode: str, top_share: float
                                     with_turnover=(t.turnover > 0).sum())).iloc[0]
     n, total = int(s.clients), float(s.turnover_total or 0.0)
     if n == 0 or total <= 0:
-        raise DataError(f"no turnover between {start} and {end}: no client holds a contract with a value")
+        h = src.table("holdings")
+        if "value" not in h.columns or int(src.con.execute(h.aggregate(v=(h.value.notnull() & (h.value != 0)).sum())).v.iloc[0] or 0) == 0:
+            raise NotApplicable("no contract in holdings has a value, and this report ranks clients by the value of "
+                                "their contracts: import the values into holdings.value to run it")
+        raise DataError(f"no turnover between {start} and {end}: no client holds a contract with a value in that "
+                        "period; pass -p snapshot=YYYY-MM-DD (and -p months=N) inside the span of the data's contracts")
     summary = {"clients": n, "clients_with_turnover": int(s.with_turnover), "turnover_total": total,
                "gini": 1 - 1 / n - 2 * float(s.rx) / (n * total), "top_share": top_share,
                "top_share_of_turnover": float(s.top) / total, "top_1pct_share_of_turnover": float(s["top_1pct"]) / total,
@@ -333,18 +338,19 @@ def profile_cells(src: Source, start: date, end: date, mode: str) -> tuple[pd.Da
     return cells.rename(columns=dict(zip(keys, lines))), lines
 
 
-def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20) -> pd.DataFrame:
+def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, targets: list[str] | None = None) -> pd.DataFrame:
     """White-space opportunity per line: non-holders whose profile looks like the holders'.
 
     A client's profile is the set of *other* lines held. The look-alike score of a profile is the share
     of its clients who hold the line (profiles with fewer than ``min_cell`` people take the line's overall
     share). Non-holders whose score reaches the median score of the line's holders look like holders:
     they are the line's white-space opportunity. ``expected`` is the sum of their scores — the holders the
-    line would gain if they bought at the rate of look-alike clients.
+    line would gain if they bought at the rate of look-alike clients. ``targets``: the lines to rank
+    (default all; lines that are not offered — fees, postage — still shape the profiles).
     """
     rows = []
     total = int(cells.n.sum())
-    for line in lines:
+    for line in (lines if targets is None else [x for x in lines if x in targets]):
         others = [x for x in lines if x != line]
         by = cells.groupby(others, dropna=False) if others else cells.assign(_all=True).groupby("_all")
         prof = by.apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)

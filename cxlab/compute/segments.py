@@ -21,7 +21,7 @@ from cxlab.catalog.cards import Hypothesis, Segment
 from cxlab.catalog.rules import evaluate_rules
 from cxlab.compute.base import holding_matrix, product_lines
 from cxlab.data.connect import Source
-from cxlab.errors import CardError, DataError
+from cxlab.errors import CardError, DataError, NotApplicable, ParameterError
 
 #: The reachable waterfall's filters, in the order they are applied.
 STEPS = ("assigned", "not_control", "consent", "contact_cap", "not_holding")
@@ -41,6 +41,22 @@ def applicable(segments: Sequence[Segment], lines: Sequence[str]) -> tuple[list[
     """Segments whose product line exists in the data, and those left out (cards written for other data)."""
     kept = [s for s in segments if s.product_line in lines]
     return kept, [s for s in segments if s.product_line not in lines]
+
+
+def applicable_or_skip(segments: Sequence[Segment], lines: Sequence[str], named: bool = False,
+                       folder: str = "catalog") -> tuple[list[Segment], list[Segment]]:
+    """:func:`applicable`, but a report with no segment for this data's product lines cannot run: skipped
+    (:class:`NotApplicable`) when the cards were taken from the catalogue, an error naming the parameter
+    when the user named them (``named``)."""
+    kept, dropped = applicable(segments, lines)
+    if not kept:
+        have = ", ".join(sorted(lines)) or "none"
+        if named:
+            raise ParameterError(f"segments={','.join(s.name for s in segments)}: no card is for a product line of this "
+                                 f"data (its lines: {have}); pass segment cards whose product_line is one of them")
+        raise NotApplicable(f"no segment card in {folder}/segments/ is for a product line of this data ({have}); "
+                            "write one there (or export one with the segment builder) to run this report")
+    return kept, dropped
 
 
 def _channel(channel: str) -> str:
@@ -232,13 +248,15 @@ class Uplift:
         return reach * (rate * self.estimate if self.kind == "relative" else self.estimate)
 
 
-def confidence(x_sum: int, rate: float, ci_low: float, ci_high: float) -> str:
-    """How far the base rate can be trusted: ``high`` when its interval's half-width is under a quarter
-    of the rate, ``medium`` under half, else ``low`` (also with no conversions at all)."""
-    if not x_sum or not rate or math.isnan(rate):
+def confidence(x_sum: int, estimate: float, low: float, high: float) -> str:
+    """How far the expected incremental contracts can be trusted, from the *whole* range ``low … high``
+    (the base rate's interval and the uplift's assumed range together): ``high`` when the range's
+    half-width is under half the estimate, ``medium`` under the estimate itself, else ``low`` (also with
+    no conversions at all or no estimate)."""
+    if not x_sum or not estimate or math.isnan(estimate):
         return "low"
-    half = (ci_high - ci_low) / 2 / rate
-    return "high" if half < 0.25 else "medium" if half < 0.5 else "low"
+    half = (high - low) / 2 / abs(estimate)
+    return "high" if half < 0.5 else "medium" if half < 1.0 else "low"
 
 
 def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[str, float]) -> pd.DataFrame:
@@ -260,7 +278,7 @@ def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[
                      "rate_low": b.ci_low, "rate_high": b.ci_high, "contracts": contracts, "contracts_low": low,
                      "contracts_high": high, "value_per_contract": value, "value": contracts * value,
                      "value_low": low * value, "value_high": high * value,
-                     "confidence": confidence(int(b.x_sum), b.rate, b.ci_low, b.ci_high)})
+                     "confidence": confidence(int(b.x_sum), contracts, low, high)})
     out = pd.DataFrame(rows)
     key = "value" if out.value.notna().any() else "contracts"
     return out.sort_values([key, "reach"], ascending=False, na_position="last", ignore_index=True)

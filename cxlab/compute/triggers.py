@@ -24,12 +24,20 @@ def monthly_snapshots(src: Source, start: str = "", end: str = "", day: int = 1,
     first event to the last month whose window the data still covers)."""
     e = src.table("events")
     first, last = (pd.Timestamp(v) for v in src.con.execute(e.aggregate(a=e.ts.min(), b=e.ts.max())).iloc[0])
+    if pd.isna(first):
+        raise DataError("the events table is empty: triggers are decided from events at monthly snapshots")
     lo = pd.Timestamp(start) if start else (first + pd.DateOffset(months=3)).replace(day=1)
     hi = pd.Timestamp(end) if end else last - pd.Timedelta(days=window_days)
     snaps = [d.date() for d in pd.date_range(lo.replace(day=day), hi, freq="MS") + pd.Timedelta(days=day - 1) if d <= hi]
     if not snaps:
-        raise DataError(f"no snapshot between {lo.date()} and {hi.date()}: the data is too short for a "
-                        f"{window_days}-day window")
+        latest = (last - pd.Timedelta(days=window_days)).date()
+        why = (f"the events run from {first.date()} to {last.date()}; a snapshot needs a {window_days}-day window of "
+               f"data after it, so the latest possible is {latest}")
+        if not start:
+            why += f", and period_start defaults to three months after the first event ({lo.date()})"
+        fix = (f"pass -p period_start=YYYY-MM-DD (and -p period_end=YYYY-MM-DD) between {first.date()} and {latest}"
+               if latest >= first.date() else "this data is too short for the trigger's window")
+        raise DataError(f"no monthly snapshot between {lo.date()} and {hi.date()}: {why}. {fix[0].upper() + fix[1:]}.")
     return snaps
 
 
@@ -108,3 +116,21 @@ def default_covariates(src: Source, limit: int = 3) -> list[str]:
         if len(found) == limit:
             break
     return found
+
+
+def contacted(src: Source, p: ibis.Table, window_days: int) -> pd.DataFrame:
+    """Per (snapshot, fired, campaign_id): eligible rows whose client was sent that campaign (treatment
+    group only) in the conversion window ``(s, s + window_days]`` — ``contacted``; with ``n`` rows per
+    (snapshot, fired). Empty when the data has no communications."""
+    if not src.has("communications"):
+        return pd.DataFrame(columns=["snapshot", "fired", "campaign_id", "contacted", "n"])
+    c = src.table("communications")
+    c = c.filter(c.group == "treatment").select("client_id", "campaign_id", sent=c.sent_at.cast("timestamp"))
+    j = p.select("client_id", "snapshot", "fired").join(c, "client_id")
+    j = j.filter((j.sent > j.snapshot) & (j.sent <= j.snapshot + ibis.interval(days=window_days)))
+    hit = j.select("client_id", "snapshot", "fired", "campaign_id").distinct()
+    per = hit.group_by(["snapshot", "fired", "campaign_id"]).aggregate(contacted=hit.count())
+    sizes = p.group_by(["snapshot", "fired"]).aggregate(n=p.count())
+    out = src.con.execute(per.join(sizes, ["snapshot", "fired"]).order_by(["snapshot", "fired", "campaign_id"]))
+    out["snapshot"] = pd.to_datetime(out.snapshot)
+    return out

@@ -79,6 +79,7 @@ class Report:
 
     lang: str = "en"
     min_cell_size: int = 10
+    currency: str = ""  # printed beside every "money" value (the data's cxlab.yml: cxlab.data.settings)
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     suppressed: int = 0
     people_columns: set[str] = dataclasses.field(default_factory=lambda: set(PEOPLE_COLUMNS))
@@ -118,7 +119,7 @@ class Report:
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
-        return format_value(value, kind, self.lang, digits)
+        return format_value(value, kind, self.lang, digits, self.currency if kind == "money" else "")
 
     # --- privacy -----------------------------------------------------------------------------------
     def suppress(self, frame: pd.DataFrame, people: str | Iterable[str]) -> pd.DataFrame:
@@ -189,7 +190,7 @@ class Report:
                 elif isinstance(v, str):
                     text = v
                 else:
-                    text = format_value(v, kind, self.lang)
+                    text = format_value(v, kind, self.lang, currency=self.currency if kind == "money" else "")
                 classes = [name for name, on in (("cx-text", isinstance(v, str)), ("cx-n", col in counted)) if on]
                 attr = f' class="{" ".join(classes)}"' if classes else ""
                 cells.append(f"<td{attr}>{html.escape(text)}</td>")

@@ -1,4 +1,11 @@
-"""Numbers as analysts read them: thousands separators, percentages, and the Russian decimal comma."""
+"""Numbers as analysts read them: thousands separators, percentages, and the Russian decimal comma.
+
+Kinds: ``number`` (3 significant digits below 1, float noise under 1e-12 shown as 0), ``int`` (whole
+people: rounded, never a fraction), ``pct`` (a share: 0.123 → 12.3%), ``pp`` (a difference of shares in
+percentage points), ``money`` (two decimals, with the currency when one is set), ``pvalue`` (three
+significant digits; below 1e-300 — including a p-value that underflowed to 0 — shown as "< 1e-300"),
+``lift`` (a relative change: +12.3%, and from +100% on as a multiple of the base, ×2.5), ``text``.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,24 @@ from typing import Any
 
 import pandas as pd
 
-KINDS = ("number", "int", "pct", "pp", "money", "text")
-_DEFAULT_DIGITS = {"number": 3, "int": 0, "pct": 1, "pp": 2, "money": 0, "text": 0}
+KINDS = ("number", "int", "pct", "pp", "money", "pvalue", "lift", "text")
+_DEFAULT_DIGITS = {"number": 3, "int": 0, "pct": 1, "pp": 2, "money": 2, "pvalue": 3, "lift": 1, "text": 0}
+#: Below this a p-value is shown as "< 1e-300" (doubles underflow near 1e-308; 0 means "too small to compute").
+P_FLOOR = 1e-300
+#: Float noise: a "number" smaller than this in absolute value is 0 (a difference of equal sums, 5.55e-17).
+NOISE = 1e-12
 
 
-def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int | None = None) -> str:
+def _localise(text: str, lang: str) -> str:
+    return text.replace(",", "\u00a0").replace(".", ",") if lang == "ru" else text
+
+
+def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int | None = None,
+                 currency: str = "") -> str:
     """``value`` as text; missing or hidden values become an em dash.
 
-    ``pct`` takes a share (0.123 → 12.3%), ``pp`` a difference of shares in percentage points.
+    ``pct`` takes a share (0.123 → 12.3%), ``pp`` a difference of shares in percentage points, ``lift`` a
+    relative change (0.5 → +50.0%, 1.5 → ×2.5), ``pvalue`` a p-value, ``money`` an amount in ``currency``.
     """
     if kind not in KINDS:
         raise ValueError(f"format kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -29,14 +46,26 @@ def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int
     if not math.isfinite(x):
         return "—"
     d = _DEFAULT_DIGITS[kind] if digits is None else digits
+    if kind == "pvalue":
+        if x < P_FLOOR:
+            return "< " + _localise("1e-300", lang)
+        return _localise(f"{x:.{d}f}" if x >= 10 ** -d else f"{x:.{d}g}", lang)
+    if kind == "lift":
+        if x >= 1:  # +100% and more: a multiple of the base reads better than +1,936.5%
+            return "×" + _localise(f"{1 + x:,.{d}f}", lang)
+        return _localise(f"{x * 100:+,.{d}f}", lang) + "%"
     if kind == "pct":
         text, suffix = f"{x * 100:,.{d}f}", "%"
     elif kind == "pp":
         text, suffix = f"{x * 100:+,.{d}f}", (" п.п." if lang == "ru" else " pp")
-    elif kind in ("int", "money"):
-        text, suffix = f"{x:,.{d}f}", ""
+    elif kind == "int":
+        text, suffix = f"{round(x):,d}", ""
+    elif kind == "money":
+        text, suffix = f"{x:,.{d}f}", (f"\u00a0{currency}" if currency else "")
     else:
+        if abs(x) < NOISE:
+            x = 0.0
         text, suffix = (f"{x:,.{d}f}" if abs(x) >= 1 or x == 0 else f"{x:.{d}g}"), ""
-    if lang == "ru":
-        text = text.replace(",", "\u00a0").replace(".", ",")
-    return text + suffix
+    if text.startswith("-") and float(text.replace(",", "").replace("-", "") or 0) == 0:
+        text = text[1:]  # no "-0.00"
+    return _localise(text, lang) + suffix

@@ -115,6 +115,6 @@ def power_table(p: Plan, lang: str) -> pd.DataFrame:
         rows.append({t("hypothesis.metric", lang): p.metrics[x.metric].label_in(lang), "n": x.people,
                      t("hypothesis.level", lang): format_value(x.level, level, lang, 2 if level == "pct" else None),
                      "sd": format_value(x.sd, "number", lang), "ρ²": format_value(x.rho2, "number", lang, 2),
-                     "MDE": f"{format_value(x.mde, kind, lang)} ({format_value(x.mde_rel, 'pct', lang)})",
-                     "MDE CUPED": f"{format_value(x.mde_cuped, kind, lang)} ({format_value(x.mde_cuped_rel, 'pct', lang)})"})
+                     "MDE": f"{format_value(x.mde, kind, lang)} ({format_value(x.mde_rel, 'lift', lang)})",
+                     "MDE CUPED": f"{format_value(x.mde_cuped, kind, lang)} ({format_value(x.mde_cuped_rel, 'lift', lang)})"})
     return pd.DataFrame(rows)

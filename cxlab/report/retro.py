@@ -33,7 +33,7 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     f = lambda v, k, d=None: format_value(v, k, lang, d)  # noqa: E731
     if r.srm.flagged:
-        out.append(("bad", t("retro.verdict_srm", lang, p=f(r.srm.p_value, "number", 3))))
+        out.append(("bad", t("retro.verdict_srm", lang, p=f(r.srm.p_value, "pvalue"))))
     if len(r.balance_flagged):
         out.append(("bad", t("retro.verdict_balance", lang, metrics=labels(r, r.balance_flagged.metric, lang))))
     name = r.campaign.metrics.primary
@@ -41,13 +41,13 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
     best = best_arm(r)
     values = dict(arm=best.arm, metric=metric.label_in(lang), level=level(r, lang), control=f(best.value_c, _level(r, name)),
                   treated=f(best.value_t, _level(r, name)), uplift=f(best.uplift, _kind(r, name)),
-                  low=f(best.ci_low, _kind(r, name)), high=f(best.ci_high, _kind(r, name)), p=f(best.p_value, "number", 3))
+                  low=f(best.ci_low, _kind(r, name)), high=f(best.ci_high, _kind(r, name)), p=f(best.p_value, "pvalue"))
     low, high = best.ci_low, best.ci_high
     registered = (r.registration or {}).get("primary", {}).get(best.arm) if r.registration else None
     if registered and r.registration["analysis"] == "cuped":  # the verdict follows the registered analysis
         low, high = registered["ci_low"], registered["ci_high"]
         values |= dict(uplift=f(registered["uplift"], _kind(r, name)), low=f(low, _kind(r, name)), high=f(high, _kind(r, name)),
-                       p=f(registered["p_value"], "number", 3))
+                       p=f(registered["p_value"], "pvalue"))
     worse = (high < 0) if metric.direction == "increase" else (low > 0)
     better = (low > 0) if metric.direction == "increase" else (high < 0)
     key = "retro.verdict_win" if better else "retro.verdict_loss" if worse else "retro.verdict_flat"
@@ -107,10 +107,10 @@ def effects_table(r: Retro, names: list[str], lang: str) -> pd.DataFrame:
             "T": format_value(x.value_t, _level(r, x.metric), lang), "C": format_value(x.value_c, _level(r, x.metric), lang),
             t("retro.uplift", lang): format_value(x.uplift, k, lang),
             t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.ci_low, k, lang)} … {format_value(x.ci_high, k, lang)}",
-            "p": format_value(x.p_value, "number", lang, 3),
+            "p": format_value(x.p_value, "pvalue", lang),
         }
         if adjusted:
-            row["p adj."] = format_value(x.p_adjusted, "number", lang, 3)
+            row["p adj."] = format_value(x.p_adjusted, "pvalue", lang)
         mark = " †" if x.cuped_method == "strata" else ""
         rows.append(row | {
             "lift": format_value(x.lift, "pct", lang),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from cxlab.analyses.triggers import Backtest
@@ -40,8 +42,8 @@ def summary_values(b: Backtest, lang: str) -> dict[str, str]:
     return {"fired_rate": format_value(b.rate_fired.estimate, "pct", lang, 2),
             "other_rate": format_value(b.rate_other.estimate, "pct", lang, 2),
             "uplift": f(b.diff.estimate, "pp"), "low": f(b.diff.ci_low, "pp"), "high": f(b.diff.ci_high, "pp"),
-            "lift": f(lift.estimate if lift else None, "pct"), "lift_low": f(lift.ci_low if lift else None, "pct"),
-            "lift_high": f(lift.ci_high if lift else None, "pct"),
+            "lift": f(lift.estimate if lift else None, "lift"), "lift_low": f(lift.ci_low if lift else None, "lift"),
+            "lift_high": f(lift.ci_high if lift else None, "lift"),
             "c_low": f(b.diff_clustered.ci_low if b.diff_clustered else None, "pp"),
             "c_high": f(b.diff_clustered.ci_high if b.diff_clustered else None, "pp")}
 
@@ -89,7 +91,8 @@ def model_values(b: Backtest, lang: str) -> dict[str, str]:
 def model_verdict(b: Backtest) -> str:
     """The message key of the model's verdict: better on both counts, better only in AUC, or not better."""
     m = b.model
-    at_volume = m["precision_model"] > m["precision_rule"]
+    # better at equal volume only when the difference is beyond its interval (noise otherwise)
+    at_volume = m["precision_model"] > m["precision_rule"] and m.get("difference_low", math.nan) > 0
     overall = m["auc_model"] > m["auc_rule"]
     if at_volume and overall:
         return "triggers.model_better"

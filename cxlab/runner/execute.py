@@ -51,7 +51,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(nb.status == "ok" for nb in self.notebooks)
+        return all(nb.status in ("ok", "skipped") for nb in self.notebooks)
 
 
 def plan(names: list[str], params: dict[str, Any], common: dict[str, Any]) -> list[tuple[Notebook, dict[str, Any]]]:
@@ -66,6 +66,35 @@ def plan(names: list[str], params: dict[str, Any], common: dict[str, Any]) -> li
         )
     merged = {**{k: v for k, v in common.items() if v is not None}, **params}
     return [(nb, nb.bind({k: v for k, v in merged.items() if k in nb.parameters})) for nb in notebooks]
+
+
+_CARD_PARAMETERS = {"hypothesis": "hypotheses", "trigger": "triggers", "campaign": "campaigns", "segments": "segments"}
+
+
+def check_cards(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
+    """Every card a parameter names exists in its catalogue, and a card the notebook would otherwise choose
+    (its help says "empty picks") applies to the data — checked before anything is written."""
+    from cxlab.catalog import load_catalog
+    from cxlab.catalog.choose import DataFacts, choose, unknown_card
+
+    facts = None
+    for nb, parameters in work:
+        named = {k: v for k, v in parameters.items() if k in _CARD_PARAMETERS and v}
+        if not named:
+            continue
+        folder = parameters.get("catalog", nb.parameters["catalog"].default if "catalog" in nb.parameters else "catalog")
+        cards = load_catalog(resolve(folder))
+        for param, value in named.items():
+            kind = _CARD_PARAMETERS[param]
+            for name in value if isinstance(value, list) else [value]:
+                if name not in getattr(cards, kind):
+                    raise ParameterError(f"{nb.name}: {unknown_card(cards, kind, name)}")
+            if "empty picks" in nb.parameters[param].help and kind != "segments":
+                facts = facts or DataFacts.of(src)
+                try:
+                    choose(facts, cards, kind, value)
+                except ParameterError as e:
+                    raise ParameterError(f"{nb.name}: {e}") from None
 
 
 def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
@@ -101,6 +130,9 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
             kernel_manager_class="cxlab.runner.kernel.QuietKernelManager",
         )
     except PapermillExecutionError as e:
+        if e.ename == "NotApplicable":  # the report cannot apply to this data: skipped with its reason, not failed
+            part.unlink(missing_ok=True)
+            return NotebookRun(nb.name, "skipped", time.perf_counter() - start, parameters, error=str(e.evalue))
         failed = folder / f"{nb.name}.failed.ipynb"
         os.replace(part, failed)
         error = f"{e.ename}: {e.evalue}"
@@ -140,6 +172,7 @@ def run(
         from cxlab.data.validate import validate
 
         validate(src).raise_for_errors()
+    check_cards(work, src)
     fingerprint = src.fingerprint()
     out = resolve(out)
     run_id, folder = _new_run_folder(out, run_id)
@@ -176,7 +209,7 @@ def run(
 
 def raise_for_failures(result: RunResult) -> None:
     """NotebookFailed (exit 1) naming each failed notebook, its error and where its copy is."""
-    failed = [nb for nb in result.notebooks if nb.status != "ok"]
+    failed = [nb for nb in result.notebooks if nb.status not in ("ok", "skipped")]
     if failed:
         lines = [f"{nb.name}: {nb.error} (see {result.folder / nb.notebook})" for nb in failed]
         raise NotebookFailed("notebook(s) failed:\n  " + "\n  ".join(lines))

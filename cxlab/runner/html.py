@@ -86,5 +86,9 @@ def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: d
         body = body[: first_h1.end()] + head + body[first_h1.end() :]
     else:
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + head, body, count=1)
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S)
+    if h1:  # the page title is the report's own heading, not nbconvert's "Notebook"
+        title = html.unescape(_TAGS.sub("", h1.group(1))).replace("¶", "").strip()
+        body = re.sub(r"<title>.*?</title>", lambda m: f"<title>{html.escape(title)} — cxlab</title>", body, count=1, flags=re.S)
     foot = f'<footer class="cx-provenance">{html.escape(t("common.provenance", lang, **provenance))}</footer>'
     return body.replace("</body>", foot + "</body>", 1)

@@ -13,13 +13,14 @@ from cxlab.stats.power import (
 )
 from cxlab.stats.proportion import fisher_exact, proportion_ci, proportion_diff, proportion_lift
 from cxlab.stats.quantile import quantile_diff, quantile_of
-from cxlab.stats.results import Estimate
+from cxlab.stats.results import P_FLOOR, Estimate, floor_p
 from cxlab.stats.sequential import always_valid_diff
 from cxlab.stats.srm import SRMResult, srm_check
 from cxlab.stats.sufficient import ProportionStats, RatioStats, RegressionAdjustedStats, SampleMeanStats, ValueCounts, from_row
 from cxlab.stats.uplift import ScoreBins, qini_coefficient, qini_curve, uplift_at_k, uplift_by_bin
 
 __all__ = [
+    "P_FLOOR", "floor_p",
     "adjust_pvalues", "always_valid_diff", "bayes_means", "bayes_proportions", "BayesResult", "bootstrap_ci",
     "cuped_diff", "cuped_sd", "cuped_stratified", "did", "did_paired", "Estimate", "fisher_exact",
     "fixed_sequence", "from_row", "gatekeeper", "mde_means", "mde_proportions", "mean_diff", "mean_lift",

@@ -32,7 +32,10 @@ def proportion_ci(stats: ProportionStats, method: str = "wilson", alpha: float =
     check_alpha(alpha)
     require_n("group", stats.n, 1)
     low, high = proportion_confint(stats.successes, stats.n, alpha=alpha, method=_pick(method, _ONE))
-    return Estimate(stats.mean, float(low), float(high), f"proportion ({method})", alpha, n_treatment=stats.n)
+    # with no successes (or all) the bound is exactly 0 (or 1); the formula leaves float noise (5.55e-17)
+    low = 0.0 if stats.successes == 0 else float(low)
+    high = 1.0 if stats.successes == stats.n else float(high)
+    return Estimate(stats.mean, low, high, f"proportion ({method})", alpha, n_treatment=stats.n)
 
 
 def proportion_diff(treatment: ProportionStats, control: ProportionStats, method: str = "newcombe",

@@ -7,6 +7,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
+#: A p-value that underflows to 0 is stored as this bound (it is smaller still); reports show "< 1e-300".
+P_FLOOR = 1e-300
+
+
+def floor_p(p: float | None) -> float | None:
+    """``p`` with an underflow to exactly 0 (or anything below :data:`P_FLOOR`) replaced by the bound."""
+    if p is None or math.isnan(p):
+        return p
+    return max(float(p), P_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,10 @@ class Estimate:
     n_treatment: int | None = None
     n_control: int | None = None
     extra: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.p_value is not None:
+            object.__setattr__(self, "p_value", floor_p(self.p_value))  # never an exact 0
 
     def __repr__(self) -> str:
         p = f", p={self.p_value:.4g}" if self.p_value is not None else ""

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from scipy import stats as sps
 
+from cxlab.stats.results import floor_p
+
 
 @dataclass(frozen=True)
 class SRMResult:
@@ -59,5 +61,5 @@ def srm_check(observed: Mapping[str, int], planned_shares: Mapping[str, float], 
     deviation = max(abs(c / e - 1) for c, e in zip(counts, expected))
     zero = tuple(a for a, c in zip(arms, counts) if c == 0)
     flagged = bool(zero) or bool(res.pvalue < alpha and deviation >= min_relative_deviation)
-    return SRMResult(float(res.pvalue), float(res.statistic), flagged, alpha, dict(zip(arms, counts)),
+    return SRMResult(floor_p(float(res.pvalue)), float(res.statistic), flagged, alpha, dict(zip(arms, counts)),
                      dict(zip(arms, expected)), zero, float(deviation))

@@ -105,7 +105,11 @@ def test_plan_arithmetic_and_uplift_sources():
     assert (plan.loc["s", "contracts_low"], plan.loc["s", "contracts_high"]) == pytest.approx((1000 * 0.08 * 0.1, 1000 * 0.12 * 0.3))
     assert plan.loc["t", "value"] == pytest.approx(4000 * 0.01 * 0.2 * 50)
     assert plan.index.tolist() == ["t", "s"]  # by value: t = 4000 × 1% × 20% × 50 = 400 > s = 200
-    assert plan.loc["s", "confidence"] == "high" and plan.loc["t", "confidence"] == "low"
+    # confidence from the whole range (base-rate interval × the uplift's range): s spans 8 … 36 around 20,
+    # a half-width of 70% of the estimate → medium (the base rate alone, ±20%, would have said high)
+    assert plan.loc["s", "confidence"] == "medium" and plan.loc["t", "confidence"] == "low"
+    narrow = sg.plan(reach, rates, sg.Uplift("relative", 0.2, 0.18, 0.22, "parameters"), {}).set_index("segment")
+    assert narrow.loc["s", "confidence"] == "high"  # the same base rate with a narrow uplift assumption
     absolute = sg.Uplift("absolute", 0.01, 0.005, 0.015, "x")
     assert absolute.contracts(1000, 0.1) == pytest.approx(10.0)
     cat = load_catalog("catalog")

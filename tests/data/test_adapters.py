@@ -123,7 +123,7 @@ def test_a_failed_write_leaves_no_output_and_keeps_the_previous_one(tmp_path, mo
     calls.clear()
     with pytest.raises(OSError, match="disk full"):
         import_dataset("hillstrom", src, tmp_path / "ok")
-    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == sorted(f"{t}.parquet" for t in summary.tables)
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == sorted([*(f"{t}.parquet" for t in summary.tables), "cxlab.yml"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hillstrom.csv", "ok"]  # no temporary folder left
 
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from cxlab.data.adapters._read import read_source
 from cxlab.data.adapters.summary import ImportSummary
+from cxlab.data.settings import FILE, settings_text
 from cxlab.data.write import write_tables
 from cxlab.errors import DataError
 
@@ -130,7 +131,9 @@ def convert(src: Path, out: Path) -> ImportSummary:
         comms[col.replace(".", "_")] = raw[col]
     tables = {"clients": clients, "products": products, "holdings": _holdings(raw, ids, day),
               "events": _events(raw, ids, day, before), "communications": comms}
-    write_tables(out, tables)
+    settings = settings_text('EUR', {'*': 'none'}, [],
+                             'UCI Bank Marketing: balances are in euros; the file gives no contract values (holdings.value is empty)')
+    write_tables(out, tables, texts={FILE: settings})
     yes, success = raw.y == "yes", raw.poutcome == "success"
     figures: dict[str, float | int | str] = {
         "clients": len(raw), "yes": int(yes.sum()), "yes_rate": float(yes.mean()),

@@ -28,6 +28,7 @@ import pandas as pd
 
 from cxlab.data.adapters._read import read_source
 from cxlab.data.adapters.summary import ImportSummary, top_share
+from cxlab.data.settings import FILE, settings_text
 from cxlab.data.write import write_tables
 from cxlab.errors import DataError
 
@@ -70,7 +71,9 @@ def convert(src: Path, out: Path) -> ImportSummary:
                              "value": value, "quantity": raw.number_of_cds})
     events = pd.DataFrame({"client_id": ids, "event_type": "purchase", "ts": day, "value": value})
     tables = {"clients": clients, "products": products, "holdings": holdings, "events": events}
-    write_tables(out, tables)
+    settings = settings_text('USD', {'*': 'revenue'}, [],
+                             'CDNOW: holdings.value is the dollar amount of each purchase')
+    write_tables(out, tables, texts={FILE: settings})
     per_client = value.groupby(ids).sum()
     figures: dict[str, float | int | str] = {
         "customers": len(clients), "transactions": len(raw), "cds": int(raw.number_of_cds.sum()),

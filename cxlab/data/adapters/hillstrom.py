@@ -26,6 +26,7 @@ import pandas as pd
 
 from cxlab.data.adapters._read import read_source
 from cxlab.data.adapters.summary import ImportSummary
+from cxlab.data.settings import FILE, settings_text
 from cxlab.data.write import write_tables
 from cxlab.errors import DataError
 
@@ -68,7 +69,9 @@ def convert(src: Path, out: Path) -> ImportSummary:
                              "closed_at": pd.NaT, "value": spend})
     products = pd.DataFrame({"product_id": ["merchandise"], "product_line": ["merchandise"], "name": ["Merchandise"]})
     tables = {"clients": clients, "products": products, "holdings": holdings, "events": events, "communications": comms}
-    write_tables(out, tables)
+    settings = settings_text('USD', {'*': 'revenue'}, [],
+                             'Hillstrom: holdings.value is the dollars spent in the two weeks after the e-mail')
+    write_tables(out, tables, texts={FILE: settings})
     lost = int(((raw.spend > 0) & ~bought).sum())  # none in the original file (SOURCE.md)
     dropped = {"spend > 0 without conversion = 1: not a purchase": lost} if lost else {}
     notes = (f"no dates in the file: send dated {SENT:%Y-%m-%d %H:%M}, visits and purchases at send + 7 days",)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from cxlab.data.adapters._read import read_source
 from cxlab.data.adapters.summary import ImportSummary, top_share
+from cxlab.data.settings import FILE, settings_text
 from cxlab.data.write import write_tables
 
 COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -115,7 +116,8 @@ def convert(src: Path, out: Path) -> ImportSummary:
     events = pd.concat([_invoice_events(kept, "purchase", 1.0),
                         _invoice_events(named[cancelled[has_client]], "cancellation", -1.0)], ignore_index=True)
     tables = {"clients": clients, "products": products, "holdings": holdings, "events": events}
-    write_tables(out, tables)
+    settings = settings_text('GBP', {'*': 'revenue'}, ['service'], "UCI Online Retail: holdings.value is quantity x unit price in pounds; line 'service' (postage, fees, manual entries) is not a product to offer")
+    write_tables(out, tables, texts={FILE: settings})
     dropped = {"no CustomerID": int((~has_client).sum()),
                "cancellation line with a CustomerID (InvoiceNo starts with C): a cancellation event instead": int((cancelled & has_client).sum())}
     figures: dict[str, float | int | str] = {
