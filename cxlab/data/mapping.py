@@ -19,6 +19,8 @@ SELECT — so a warehouse with its own names needs no Python adapter::
         sql: SELECT sku AS product_id, family AS product_line FROM crm.catalogue
 
 Only the tables the mapping lists are visible; ``from:`` without ``columns`` takes the table as it is.
+With ``columns``, the source's other columns follow unchanged (rules and models may use them) unless
+``others: false``; a source column a mapped column is made from is not kept a second time.
 A value that is a plain name (letters, digits, ``_``) is a column, quoted as written (case matters);
 anything else is an SQL expression in the source engine's dialect. Each expression and SELECT is parsed
 with sqlglot before it reaches the engine: a mapping can only read (no DDL, one statement per ``sql``).
@@ -50,6 +52,10 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DIALECTS = {"pyspark": "spark", "postgres": "postgres", "duckdb": "duckdb"}
 
 Value = str | bool | int | float
+#: Statements a mapping may not contain anywhere (it only reads).
+_WRITES = tuple(getattr(exp, n) for n in ("Drop", "Create", "Insert", "Update", "Delete", "Merge", "Alter", "Command",
+                                          "TruncateTable", "Copy", "Set", "Use", "Pragma", "Attach", "Detach",
+                                          "Grant", "Transaction", "Commit") if hasattr(exp, n))
 
 
 class TableMap(BaseModel):
@@ -188,7 +194,8 @@ def _parse(mapping: Mapping, keys: tuple[str, ...], text: str, dialect: str, wha
         raise DataError(f"{mapping.where(*keys)}: {'.'.join(keys[1:])}: expected one {what}, got {len(statements)} statements")
     tree = statements[0]
     query = isinstance(tree, exp.Query)
-    if what == "SELECT" and not query or what != "SELECT" and (query or isinstance(tree, (exp.Command, exp.DDL, exp.DML))):
+    writes = next(tree.find_all(*_WRITES), None) is not None or isinstance(tree, _WRITES)
+    if writes or (what == "SELECT") != query:
         raise DataError(f"{mapping.where(*keys)}: {'.'.join(keys[1:])}: {text!r} is not a{'' if what == 'SELECT' else 'n'} "
                         f"{what} (a mapping only reads)")
     return tree
@@ -205,13 +212,15 @@ def _value(mapping: Mapping, table: str, column: str, value: Value, dialect: str
 def table_sql(mapping: Mapping, table: str, dialect: str, have: list[str] | None = None) -> str:
     """The SELECT (in ``dialect``) that gives one canonical table from the source.
 
-    ``have`` are the source table's columns: with ``others`` (the default) the ones neither renamed by a
-    plain name nor shadowed by a mapped column follow the mapped ones unchanged."""
+    ``have`` are the source table's columns: with ``others`` (the default) the ones no mapped column is
+    made from (by name or in an expression) and no mapped column shadows follow the mapped ones unchanged."""
     spec = mapping.spec.tables[table]
     if spec.sql is not None:
         return _parse(mapping, ("tables", table, "sql"), spec.sql, dialect, "SELECT").sql(dialect)
-    mapped = [_value(mapping, table, name, value, dialect).as_(name, quoted=True) for name, value in spec.columns.items()]
-    renamed = {v for v in spec.columns.values() if isinstance(v, str) and _NAME.match(v)}
+    values = {name: _value(mapping, table, name, value, dialect) for name, value in spec.columns.items()}
+    mapped = [value.as_(name, quoted=True) for name, value in values.items()]
+    # a source column a mapped column is made from is consumed (not kept twice, not a covariate of its own)
+    renamed = {c.name for value in values.values() for c in value.find_all(exp.Column)}
     kept = [exp.column(c, quoted=True) for c in (have or []) if spec.others and c not in renamed and c not in spec.columns]
     select = exp.select(*(mapped + kept or ["*"])).from_(exp.to_table(spec.from_, dialect=dialect))
     if spec.where:
