@@ -193,13 +193,13 @@ def diff_runs(run_a: str | Path, run_b: str | Path, skip: tuple[str, ...] = ("su
 
 
 def _num(x: float | str | None, lang: str) -> str:
-    from cxlab.report.format import format_value
-
+    """Four significant digits (whole numbers above 10,000), in the language's separators."""
     if x is None:
         return "—"
     if isinstance(x, str):
         return x
-    return format_value(x, "number", lang, 4)
+    text = f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:,.4g}"
+    return text.replace(",", "\u00a0").replace(".", ",") if lang == "ru" else text
 
 
 def render(d: RunDiff, lang: str = "en", limit: int = 40) -> str:
