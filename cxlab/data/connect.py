@@ -187,4 +187,4 @@ def connect(source: str | Path | Source) -> Source:
         except Exception as e:
             raise DataError(f"cannot open DuckDB file {path}: {str(e).splitlines()[0]}") from e
         return _open_backend(con, f"DuckDB file {path}")
-    raise DataError(f"data source {path}: expected a folder, a .duckdb file, a mapping .yml or a URL such as postgres://…")
+    raise DataError(f"data source {path}: expected a folder, a .duckdb file or a URL such as postgres://… (or a mapping .yml, docs/mapping.md)")
