@@ -1,5 +1,6 @@
 """End to end as a user installs it: build the wheel, install it into a fresh venv outside the repository,
-`cxlab init`, `cxlab demo-data`, `cxlab run 00` — the packaged notebooks and catalogue do the work.
+`cxlab init`, `cxlab demo-data`, `cxlab run 00` (on the demo folder, then through the example mapping, and
+`cxlab diff` of the two) — the packaged notebooks and catalogue do the work.
 
 The fresh venv gets cxlab from the wheel only; its dependencies come from this venv's site-packages
 through a ``.pth`` line (nothing is downloaded, and the editable cxlab of this venv stays invisible: a
@@ -79,3 +80,7 @@ def test_wheel_install_init_demo_data_run(tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["environment"]["git_commit"] == "unknown"
     assert (project / "reports" / "index.html").is_file()
+    # the same report through the example mapping: nothing moved (the mapping renames nothing)
+    _run(cxlab + ["run", "00", "--data", "data/mapping.example.yml", "--run-id", "mapped", "--quiet"], project, env)
+    done = _run(cxlab + ["diff", "first", "mapped"], project, env)
+    assert "No headline figure moved" in done.stdout, done.stdout
