@@ -42,11 +42,50 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from cxlab.data.validate import validate
     from cxlab.paths import resolve_source
 
-    report = validate(connect(resolve_source(args.source)))
+    src = connect(resolve_source(args.source))
+    report = validate(src)
     for failure in report.warnings:
         print(f"warning: {failure.message}", file=sys.stderr)
-    report.raise_for_errors()
+    _raise_with_origins(report, src)
     print(f"{args.source}: valid ({len(report.warnings)} warning(s)).")
+    return 0
+
+
+def _raise_with_origins(report, src) -> None:  # noqa: ANN001
+    """raise_for_errors, adding for a mapped source where each failing column comes from in the mapping."""
+    from cxlab.errors import DataError
+
+    try:
+        report.raise_for_errors()
+    except DataError as e:
+        mapping = getattr(src, "mapping", None)
+        if mapping is None:
+            raise
+        origins = sorted({f"{f.table}{'.' + f.column if f.column else ''} ← {mapping.origin(f.table, f.column)}"
+                          for f in report.errors})
+        raise DataError(f"{e}\nin the mapping:\n  " + "\n  ".join(origins)) from None
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from cxlab.project import init
+
+    project = init(args.folder, notebooks=args.notebooks)
+    print(f"cxlab project in {project.root} (notebooks: {project.notebooks})")
+    print(f"next: cd {project.root} && cxlab demo-data && cxlab run   (README.md lists the commands)")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from cxlab.paths import resolve
+    from cxlab.runner.diff import diff_runs, render
+
+    def run_folder(text: str) -> Path:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            return path
+        return resolve(Path(args.out) / text)  # a bare run id: reports/RUN_ID
+
+    print(render(diff_runs(run_folder(args.run_a), run_folder(args.run_b)), lang=args.lang, limit=args.limit))
     return 0
 
 
@@ -243,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("validate", help="check a data source against the canonical contract")
-    s.add_argument("source", help="a data folder, a .duckdb file or a URL")
+    s.add_argument("source", help="a data folder, a .duckdb file, a mapping .yml or a URL")
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("demo-data", help="generate the demo data with planted ground truth")
@@ -273,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run notebooks into HTML reports")
     s.add_argument("notebooks", nargs="*", help="notebook names (default: all), e.g. 00 or 02-trigger-backtest")
-    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")
+    s.add_argument("--data", default="data/demo", help="data folder, .duckdb file, mapping .yml or URL")
     s.add_argument("--out", default="reports", help="reports folder")
     s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a notebook parameter, repeatable (`cxlab list` shows them); card parameters left empty "
@@ -283,6 +322,20 @@ def parser() -> argparse.ArgumentParser:
                    help="report language for every notebook (default: each notebook's lang parameter, en)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("init", help="lay out a project folder: catalog/, data/, reports/, a README")
+    s.add_argument("folder", help="the project folder (created if missing)")
+    s.add_argument("--notebooks", action="store_true",
+                   help="also copy the report notebooks into notebooks/ to edit (default: use the packaged ones)")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("diff", help="headline figures that moved between two runs, and whether beyond their intervals")
+    s.add_argument("run_a", help="the earlier run: a folder, or a run id in --out")
+    s.add_argument("run_b", help="the later run")
+    s.add_argument("--out", default="reports", help="reports folder the run ids are in")
+    s.add_argument("--lang", default="en", choices=("en", "ru"))
+    s.add_argument("--limit", type=int, default=40, help="figures to list at most")
+    s.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("aa", help="A/A test of the retrospective pipeline on history (fake splits)")
     s.add_argument("--data", default="data/demo", help="data folder, .duckdb file or URL")

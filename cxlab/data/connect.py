@@ -155,7 +155,8 @@ def _open_spark(text: str) -> Source:
 
 
 def connect(source: str | Path | Source) -> Source:
-    """Open ``source``: a folder, a ``.duckdb`` file, an Ibis URL, or an already open :class:`Source`."""
+    """Open ``source``: a folder, a ``.duckdb`` file, an Ibis URL, a mapping ``.yml`` (see
+    :mod:`cxlab.data.mapping`), or an already open :class:`Source`."""
     if isinstance(source, Source):
         return source
     text = str(source)
@@ -172,6 +173,10 @@ def connect(source: str | Path | Source) -> Source:
             raise DataError(f"cannot connect to {text.split('@')[-1]}: {str(e).splitlines()[0]}") from e
         return _open_backend(con, text.split("@")[-1])
     path = Path(text).expanduser()
+    if path.suffix.lower() in (".yml", ".yaml"):  # a mapping of the analyst's own tables (docs/mapping.md)
+        from cxlab.data.mapping import open_mapping
+
+        return open_mapping(path)
     if not path.exists():
         raise DataError(f"data source {path} does not exist.")
     if path.is_dir():
@@ -182,4 +187,4 @@ def connect(source: str | Path | Source) -> Source:
         except Exception as e:
             raise DataError(f"cannot open DuckDB file {path}: {str(e).splitlines()[0]}") from e
         return _open_backend(con, f"DuckDB file {path}")
-    raise DataError(f"data source {path}: expected a folder, a .duckdb file or a URL such as postgres://…")
+    raise DataError(f"data source {path}: expected a folder, a .duckdb file or a URL such as postgres://… (or a mapping .yml, docs/mapping.md)")

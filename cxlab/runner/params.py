@@ -14,7 +14,7 @@ import papermill
 import yaml
 
 from cxlab.errors import ParameterError
-from cxlab.paths import project_root
+from cxlab.paths import notebooks_dir as _notebooks_dir
 
 _NAME = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
 _TYPES = ("str", "int", "float", "bool", "list")
@@ -124,8 +124,8 @@ def read_notebook(path: Path) -> Notebook:
 
 
 def notebooks_dir() -> Path:
-    """The project's ``notebooks/`` folder."""
-    return project_root() / "notebooks"
+    """The project's own ``notebooks/`` folder, or the notebooks packaged with cxlab when it has none."""
+    return _notebooks_dir()
 
 
 def list_notebooks(folder: Path | None = None) -> list[Notebook]:
