@@ -32,8 +32,7 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 #: Table columns that count people in a group: their small values are hidden in every table, whether or
 #: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
 PEOPLE_COLUMNS = privacy.PEOPLE | frozenset(privacy.SUCCESSES)
-#: The output type that tells a differencing check what each table hid (invisible in the HTML).
-CELLS_MIMETYPE = "application/vnd.cxlab.cells+json"
+
 
 
 def _display(obj: Any = None, **kwargs: Any) -> None:
@@ -216,10 +215,10 @@ class Report:
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         from IPython.display import HTML
 
-        _display(HTML(f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
+        cells_attr = self._cells_attr(shown, spec)
+        _display(HTML(f'<table class="cx-table"{cells_attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
         if note:
             _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
-        self._cells_record(shown, spec)
 
     def column_label(self, name: Any) -> str:
         """A table header: the ``columns.<name>`` message if there is one, else the name as given."""
@@ -252,21 +251,25 @@ class Report:
             cells = value.attrs.get("cx_cells")
         if isinstance(value, pd.DataFrame) and cells is not None:
             value = privacy.apply(value, privacy.mask(value, cells, self.min_cell_size))
-        self.results[key], _ = privacy.suppress_records(jsonable(value), self.min_cell_size, cells)
+        value = jsonable(value)
+        if key in privacy.PEOPLE and isinstance(value, (int, float)) and 1 <= value < self.min_cell_size:
+            value = None  # a headline count of people: hidden like a table's cell
+        self.results[key], _ = privacy.suppress_records(value, self.min_cell_size, cells)
 
-    def _cells_record(self, shown: pd.DataFrame, spec: Cells) -> None:
-        """Tell a differencing check (tests) what a table hid: its counts, which cells, and its relations."""
+    def _cells_attr(self, shown: pd.DataFrame, spec: Cells) -> str:
+        """A ``data-cx-cells`` attribute telling a differencing check (tests) what the table hid: its
+        counts (None where hidden), which cells, its groups and relations."""
         counts = [c for c in spec.counts if c in shown.columns]
         if not counts:
-            return
+            return ""
         hidden = shown.attrs.get("cx_hidden", {})
         payload = {"counts": counts, "groups": [g for g in spec.groups if g in shown.columns],
-                   "totals": [list(t) for t in spec.totals], "margins": spec.margins,
+                   "totals": [list(t) for t in spec.totals], "margins": spec.adding(counts),
                    "keys": jsonable(shown[[g for g in spec.groups if g in shown.columns]]),
                    "hidden": {c: [label in hidden.get(str(c), ()) for label in shown.index] for c in counts},
                    "values": {c: [None if h else jsonable(v) for v, h in zip(shown[c], (label in hidden.get(str(c), ()) for label in shown.index))]
                               for c in counts}}
-        _display({CELLS_MIMETYPE: payload}, raw=True)
+        return f' data-cx-cells="{html.escape(json.dumps(payload, sort_keys=True))}"'
 
     def publish(self) -> None:
         """Emit the headline results for the runner (invisible in the HTML report)."""

@@ -55,7 +55,9 @@ class Cells:
     from (default: every count of its row). ``groups``: key columns within which a count column adds up to
     a total (default: the whole column). ``totals``: row relations ``(total, part, part, …)``; a name ending
     in ``[-1]`` is the row before (``("top[-1]", "stayed", "left")``: last month's tier = stayed + left).
-    ``margins=False``: the count columns add up to nothing a reader knows (no column secondary suppression).
+    ``margins``: which count columns add up (down the column, within ``groups``) to a total a reader knows or
+    can work out — True: all (the safe default), False: none (e.g. an overlap matrix, cumulative sizes), or
+    a tuple of column names.
     """
 
     people: tuple[str, ...] = ()
@@ -64,7 +66,7 @@ class Cells:
     derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     totals: tuple[tuple[str, ...], ...] = ()
-    margins: bool = True
+    margins: bool | tuple[str, ...] = True
 
     @classmethod
     def of(cls, columns: Iterable[Any], people: str | Iterable[str] | None = None, **kwargs: Any) -> Cells:
@@ -80,6 +82,12 @@ class Cells:
     @property
     def counts(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*self.people, *self.successes]))
+
+    def adding(self, columns: Iterable[str]) -> list[str]:
+        """The count columns among ``columns`` whose cells add up down the column."""
+        if self.margins is True:
+            return [c for c in columns]
+        return [c for c in columns if self.margins and c in self.margins]
 
 
 def _small(values: pd.Series, k: int) -> pd.Series:
@@ -105,6 +113,12 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
     values = {c: frame[c].map(_number).to_numpy(dtype=float) for c in counts}
     pos = {c: cols.index(c) for c in counts}
     h = np.zeros((len(frame), len(cols)), dtype=bool)
+    position = {label: i for i, label in enumerate(frame.index)}
+    for col, labels in frame.attrs.get("cx_hidden", {}).items():  # hidden by an earlier pass: still hidden
+        if col in cols:
+            for label in labels:
+                if label in position:
+                    h[position[label], cols.index(col)] = True
     for c in counts:  # 1. primary
         x = values[c]
         h[:, pos[c]] |= (x >= 1) & (x < k)
@@ -114,10 +128,10 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
             h[:, pos[c]] |= (rest >= 1) & (rest < k)
     # 2. secondary: groups of cells that add up to a known total
     relations: list[list[tuple[int, int]]] = []
-    if cells.margins:
+    if cells.adding(counts):
         keys = [g for g in cells.groups if g in cols]
         labels = frame[keys].astype(str).agg("\x1f".join, axis=1).to_numpy() if keys else np.zeros(len(frame))
-        for c in counts:
+        for c in cells.adding(counts):
             for g in dict.fromkeys(labels):
                 relations.append([(i, pos[c]) for i in np.flatnonzero(labels == g)])
     for rel in cells.totals:
@@ -230,10 +244,10 @@ def recoverable(values: pd.DataFrame, hidden: pd.DataFrame, cells: Cells) -> lis
     cols = list(values.columns)
     counts = [c for c in cells.counts if c in cols]
     relations: list[list[tuple[int, str]]] = []
-    if cells.margins:
+    if cells.adding(counts):
         keys = [g for g in cells.groups if g in cols]
         labels = values[keys].astype(str).agg("\x1f".join, axis=1).to_numpy() if keys else np.zeros(len(values))
-        for c in counts:
+        for c in cells.adding(counts):
             for g in dict.fromkeys(labels):
                 relations.append([(i, c) for i in np.flatnonzero(labels == g)])
     for rel in cells.totals:
@@ -248,3 +262,39 @@ def recoverable(values: pd.DataFrame, hidden: pd.DataFrame, cells: Cells) -> lis
         if len(secret) == 1 and any(_number(values.iloc[i][c]) > 0 for i, c in known):
             out.append(f"{values.index[secret[0][0]]}/{secret[0][1]}")
     return sorted(set(out))
+
+
+def carry(shown: pd.DataFrame, built: pd.DataFrame, columns: Mapping[str, str],
+          groups: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``built`` — a table formatted row by row from the suppressed frame ``shown`` (same rows, same
+    order) — marked with what ``shown`` hid: ``columns`` maps each count column of ``built`` to the column of
+    ``shown`` it shows. :meth:`cxlab.report.Report.table` then renders those counts as "<k" and does not
+    judge them again (the secondary suppression was done on ``shown``, with its relations)."""
+    hidden = shown.attrs.get("cx_hidden", {})
+    position = {label: i for i, label in enumerate(shown.index)}
+    marks = {}
+    for col, source in columns.items():
+        rows = sorted(position[label] for label in hidden.get(str(source), ()) if label in position)
+        if rows:
+            marks[str(col)] = set(built.index[rows])
+    built.attrs["cx_hidden"] = marks
+    spec: Cells = shown.attrs.get("cx_cells", Cells())
+    source = {v: k for k, v in columns.items()}
+    adding = spec.adding([c for c in spec.counts if c in source])
+    totals = tuple(tuple(source[n.removesuffix("[-1]")] + ("[-1]" if n.endswith("[-1]") else "") for n in rel)
+                   for rel in spec.totals if all(n.removesuffix("[-1]") in source for n in rel))
+    keys = {v: k for k, v in (groups or {}).items()}
+    built.attrs["cx_cells"] = Cells(people=tuple(columns), margins=tuple(source[c] for c in adding), totals=totals,
+                                    groups=tuple(keys[g] for g in spec.groups if g in keys),
+                                    safe=tuple(c for c in built.columns if c not in columns))
+    return built
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with nullable numbers as floats (hidden cells NaN), for figures."""
+    out = frame.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].astype("float64")
+    out.attrs = frame.attrs
+    return out
