@@ -15,7 +15,7 @@ from cxlab.report.privacy import Cells, carry
 #: What the frames of a :class:`Plan` count, by their results.json key (and in their tables).
 CELLS = {
     # planned sizes grow with the months: cumulative, they add up to nothing
-    "mde_by_months": Cells(people=("people",), safe=("months", "mde"), margins=False),
+    "mde_by_months": Cells(people=("people",), safe=("months",), margins=False),
     # the fired clients of one snapshot; x_sum of them have the outcome (a rate's numerator)
     "other_metrics_mde": Cells(people=("people",), successes={"x_sum": "people"}, margins=False),
     # clients fire again month after month: the months add up to nothing; the first-timers are disjoint

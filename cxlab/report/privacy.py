@@ -13,7 +13,7 @@ The rules (``k`` = ``min_cell_size``):
    from the row's counts, so it is hidden when any count it comes from is hidden — unless it is declared
    ``safe`` (a priority, a month number, a planned share), which says nothing about people.
 
-Zero is never hidden (it reveals nobody), nor are label columns (text, and the first column).
+Zero is never hidden (it reveals nobody), nor are label columns (text, or declared ``safe``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SUCCESSES = {"x_sum": "n", "x_t": "people_t", "x_c": "people_c", "y_t": "n_treat
 #: Numeric columns that say nothing about people: never hidden.
 SAFE = frozenset({
     "priority", "months", "planned", "lines", "idx", "bin", "percentile", "cap", "window_days", "runs",
-    "treatment", "control", "resolution", "mde", "period",
+    "resolution", "period", "snapshot", "month",
 })
 
 
@@ -156,7 +156,7 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
     # 3. derived: the other numbers of a row whose counts are hidden
     safe = set(cells.safe) | set(counts)
     for j, c in enumerate(cols):
-        if c in safe or j == 0 and c not in counts or not pd.api.types.is_numeric_dtype(frame[c]) and not _numeric_objects(frame[c]):
+        if c in safe or not pd.api.types.is_numeric_dtype(frame[c]) and not _numeric_objects(frame[c]):
             continue
         bases = [pos[b] for b in cells.derived.get(c, counts) if b in pos]
         if bases:
