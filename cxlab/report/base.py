@@ -19,7 +19,7 @@ TOP_FLOW = Cells(people=("top", "stayed", "entered", "left"), safe=("idx",),
 LOOKALIKES = Cells(people=("holders", "non_holders", "lookalikes"), totals=(("holders", "non_holders"),),
                    successes={"lookalikes": "non_holders"}, margins=False)
 #: Clients of a month = wider + same + narrower; widenings and narrowings add up to the text's totals.
-LINES_FLOW = Cells(people=("clients", "wider", "same", "narrower"), safe=("idx",),
+LINES_FLOW = Cells(people=("clients", "wider", "same", "narrower"), safe=("idx",), derived={"mean_lines": ("clients",)},
                    totals=(("clients", "wider", "same", "narrower"),), margins=("wider", "narrower"))
 #: Holders of each line within a group's clients (a client holds several lines).
 HOLDINGS = Cells(people=("clients",), successes={"holders": "clients"}, groups=("group",), margins=False)

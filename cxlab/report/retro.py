@@ -397,4 +397,5 @@ def did_table(r: Retro, rep: Report) -> pd.DataFrame:
 
 def trend(r: Retro, rep: Report) -> pd.DataFrame:
     """The per-period means of each arm for the trend figure, hidden where a cell has too few people."""
-    return plain(rep.suppress(r.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
+    shown = plain(rep.suppress(r.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
+    return shown.dropna(subset=["mean"]).reset_index(drop=True)
