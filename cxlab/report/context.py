@@ -154,7 +154,13 @@ class Report:
             labels = set(out.index[hide[col].to_numpy()])
             if labels:
                 hidden.setdefault(str(col), set()).update(labels)
-        out.attrs["cx_hidden"] = hidden  # which cells were hidden (by row label), for the table to say "<k"
+        small = {str(col): set(labels) for col, labels in frame.attrs.get("cx_small", {}).items()}
+        for col in out.columns:
+            labels = set(out.index[hide.attrs["small"][col].to_numpy()])
+            if labels:
+                small.setdefault(str(col), set()).update(labels)
+        out.attrs["cx_hidden"] = hidden  # which cells were hidden (by row label), for the table to mark them
+        out.attrs["cx_small"] = small  # … of which these count fewer than min_cell_size ("<k"; the rest "—")
         out.attrs["cx_cells"] = spec
         return out
 
@@ -192,14 +198,16 @@ class Report:
         head = "".join(f"<th>{html.escape(self.column_label(c))}</th>" for c in body.columns)
         rows = []
         hidden = body.attrs.get("cx_hidden", {})
+        small = body.attrs.get("cx_small", {})
         for label, *rec in body.itertuples(index=True):
             cells = []
             for col, v in zip(body.columns, rec):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
                 if isinstance(v, pd.Timestamp):
                     v = v.strftime("%Y-%m-%d %H:%M") if (v.hour or v.minute) else v.strftime("%Y-%m-%d")
-                if label in hidden.get(str(col), ()):  # a small count says "<k"; the rest of its row "—"
-                    text = f"&lt;{self.min_cell_size}" if col in counted else "—"
+                if label in hidden.get(str(col), ()):  # a small count says "<k"; a count hidden beside it and
+                    # the rest of their rows "—"
+                    text = f"&lt;{self.min_cell_size}" if col in counted and label in small.get(str(col), ()) else "—"
                     cells.append(f'<td class="{"cx-n " if col in counted else ""}cx-hidden">{text}</td>')
                     continue
                 if isinstance(v, (bool, np.bool_)):

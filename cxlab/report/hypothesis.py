@@ -10,7 +10,7 @@ from cxlab.analyses.hypothesis import Plan
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry
+from cxlab.report.privacy import Cells, carry, hide_estimate, small_share
 
 #: What the frames of a :class:`Plan` count, by their results.json key (and in their tables).
 CELLS = {
@@ -62,9 +62,17 @@ def primary_definition(p: Plan, lang: str) -> str:
     return t("hypothesis.metric_definition", lang, label=m.label_in(lang), definition=m.description_in(lang))
 
 
-def baseline_values(p: Plan, lang: str) -> dict[str, str]:
-    """The numbers of the baseline sentence, formatted."""
-    pct = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
+def baseline_hidden(p: Plan, rep: Report) -> bool:
+    """Whether the baseline (conversions of the fired clients) gives a small count away — then the sample
+    size, the MDE and the duration, which are functions of it, are hidden too."""
+    return small_share(p.flow.n.sum(), p.flow.x_sum.sum(), rep.min_cell_size)
+
+
+def baseline_values(p: Plan, rep: Report) -> dict[str, str]:
+    """The numbers of the baseline sentence, formatted ("—" where the conversions are too few)."""
+    lang = rep.lang
+    hidden = baseline_hidden(p, rep)
+    pct = lambda v: "—" if hidden else format_value(v, "pct", lang, 2)  # noqa: E731
     return {"n": str(len(p.flow)), "first": p.flow.snapshot.iloc[0].date().isoformat(),
             "last": p.flow.snapshot.iloc[-1].date().isoformat(), "rate": pct(p.baseline.estimate),
             "low": pct(p.baseline.ci_low), "high": pct(p.baseline.ci_high), "window": str(p.trigger.window_days)}
@@ -92,7 +100,7 @@ def sample_values(p: Plan, rep: Report) -> dict[str, str]:
     lang = rep.lang
     h = p.hypothesis
     mde12 = p.mde_table.set_index("months").mde.get(LONG_MONTHS, math.nan)
-    return {"effect": format_value(p.expected_abs, "pp", lang), "alpha": format_value(h.alpha, "number", lang),
+    out = {"effect": format_value(p.expected_abs, "pp", lang), "alpha": format_value(h.alpha, "number", lang),
             "power": format_value(h.power, "pct", lang, 0), "share": format_value(h.treatment_share, "pct", lang, 0),
             "nt": format_value(p.n_treatment, "int", lang), "nc": format_value(p.n_control, "int", lang),
             "total": format_value(p.n_treatment + p.n_control, "int", lang),
@@ -100,6 +108,37 @@ def sample_values(p: Plan, rep: Report) -> dict[str, str]:
             "weeks": format_value(p.weeks_needed, "int", lang), "window": str(p.trigger.window_days),
             "stock": rep.count(p.stock), "long": str(LONG_MONTHS),
             "mde12": format_value(mde12, "pp", lang), "mde1": format_value(p.mde_table.mde.iloc[0], "pp", lang)}
+    if baseline_hidden(p, rep):  # all of them are functions of the baseline rate
+        out |= {k: "—" for k in ("nt", "nc", "total", "months", "weeks", "mde12", "mde1")}
+    return out
+
+
+def target(p: Plan, rep: Report) -> str:
+    """The rate the treated should reach: baseline + expected effect ("—" with the baseline hidden)."""
+    return "—" if baseline_hidden(p, rep) else rep.fmt(p.baseline.estimate + p.expected_abs, "pct", 2)
+
+
+def mde_table(p: Plan, rep: Report) -> pd.DataFrame:
+    """The MDE by months; the split and the MDE hidden too when the baseline is."""
+    m = p.mde_table.copy()
+    if baseline_hidden(p, rep):
+        m[["treatment", "control", "mde"]] = float("nan")
+    return m
+
+
+def headline(p: Plan, rep: Report) -> dict:
+    """results.json's figures, with the baseline and what is computed from it hidden where the baseline's
+    conversions are too few."""
+    h = p.headline()
+    if baseline_hidden(p, rep):
+        h["baseline"] = hide_estimate(h["baseline"])
+        h["sample_size"] = {k: None for k in h["sample_size"]}
+        h["months_needed"] = h["weeks_needed"] = None
+        h["mde_by_months"] = mde_table(p, rep)
+        h["other_metrics_mde"] = p.power_table.assign(mde=float("nan"), mde_rel=float("nan"), mde_cuped=float("nan"),
+                                                      mde_cuped_rel=float("nan"))
+    h["other_metrics_mde"] = rep.suppress(h["other_metrics_mde"], cells=CELLS["other_metrics_mde"], count=False)
+    return h
 
 
 def duration_verdict(p: Plan) -> tuple[str, str]:
@@ -131,7 +170,10 @@ def power_table(p: Plan, rep: Report) -> pd.DataFrame:
     size — absolute and relative to the level, plainly and with CUPED; small cells hidden first."""
     lang = rep.lang
     rows = []
-    shown = rep.suppress(p.power_table.reset_index(drop=True), cells=CELLS["other_metrics_mde"])
+    frame = p.power_table.reset_index(drop=True)
+    if baseline_hidden(p, rep):  # planned at the primary's size, itself a function of the hidden baseline
+        frame[["mde", "mde_rel", "mde_cuped", "mde_cuped_rel"]] = float("nan")
+    shown = rep.suppress(frame, cells=CELLS["other_metrics_mde"])
     for x in shown.itertuples():
         kind = "pp" if x.type == "proportion" else "number"
         level = "pct" if x.type == "proportion" else "number"

@@ -104,8 +104,10 @@ def _number(v: Any) -> float:
 
 
 def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
-    """The cells of ``frame`` to hide (a boolean frame of the same shape) under ``cells`` at floor ``k``."""
+    """The cells of ``frame`` to hide (a boolean frame of the same shape) under ``cells`` at floor ``k``;
+    ``.attrs["small"]`` holds the primary ones (counts of 1 … k−1, or with such a complement)."""
     hide = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    hide.attrs["small"] = hide.copy()
     if frame.empty:
         return hide
     cols = list(frame.columns)
@@ -126,6 +128,12 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
         if base in values:
             rest = values[base] - x
             h[:, pos[c]] |= (rest >= 1) & (rest < k)
+    primary = h.copy()
+    for col, labels in frame.attrs.get("cx_small", {}).items():
+        if col in cols:
+            for label in labels:
+                if label in position:
+                    primary[position[label], cols.index(col)] = True
     # 2. secondary: groups of cells that add up to a known total
     relations: list[list[tuple[int, int]]] = []
     if cells.adding(counts):
@@ -161,7 +169,9 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
         bases = [pos[b] for b in cells.derived.get(c, counts) if b in pos]
         if bases:
             h[:, j] |= h[:, bases].any(axis=1)
-    return pd.DataFrame(h, index=frame.index, columns=frame.columns)
+    out = pd.DataFrame(h, index=frame.index, columns=frame.columns)
+    out.attrs["small"] = pd.DataFrame(primary, index=frame.index, columns=frame.columns)
+    return out
 
 
 def _numeric_objects(values: pd.Series) -> bool:
@@ -176,7 +186,9 @@ def apply(frame: pd.DataFrame, hide: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         small = hide[c].to_numpy()
         if small.any():
-            if pd.api.types.is_integer_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
+            if pd.api.types.is_bool_dtype(out[c]):
+                out[c] = out[c].astype(object)  # stays yes / no where shown
+            elif pd.api.types.is_integer_dtype(out[c]):
                 out[c] = out[c].astype("Int64")
             elif pd.api.types.is_float_dtype(out[c]):
                 out[c] = out[c].astype("Float64")
@@ -270,14 +282,15 @@ def carry(shown: pd.DataFrame, built: pd.DataFrame, columns: Mapping[str, str],
     order) — marked with what ``shown`` hid: ``columns`` maps each count column of ``built`` to the column of
     ``shown`` it shows. :meth:`cxlab.report.Report.table` then renders those counts as "<k" and does not
     judge them again (the secondary suppression was done on ``shown``, with its relations)."""
-    hidden = shown.attrs.get("cx_hidden", {})
     position = {label: i for i, label in enumerate(shown.index)}
-    marks = {}
-    for col, source in columns.items():
-        rows = sorted(position[label] for label in hidden.get(str(source), ()) if label in position)
-        if rows:
-            marks[str(col)] = set(built.index[rows])
-    built.attrs["cx_hidden"] = marks
+    for attr in ("cx_hidden", "cx_small"):
+        hidden = shown.attrs.get(attr, {})
+        marks = {}
+        for col, source in columns.items():
+            rows = sorted(position[label] for label in hidden.get(str(source), ()) if label in position)
+            if rows:
+                marks[str(col)] = set(built.index[rows])
+        built.attrs[attr] = marks
     spec: Cells = shown.attrs.get("cx_cells", Cells())
     source = {v: k for k, v in columns.items()}
     adding = spec.adding([c for c in spec.counts if c in source])
@@ -298,3 +311,18 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].astype("float64")
     out.attrs = frame.attrs
     return out
+
+
+def small_share(n: Any, x: Any, k: int) -> bool:
+    """True when a rate of ``x`` out of ``n`` people gives a small count away: ``n``, ``x`` or ``n − x``
+    is 1 … k−1."""
+    n, x = _number(n), _number(x)
+    return any(1 <= v < k for v in (n, x, n - x) if v == v)
+
+
+def hide_estimate(d: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An estimate's record (``Estimate.to_dict()``) with its numbers hidden, its method kept."""
+    if d is None:
+        return None
+    hide = lambda key, v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and key != "alpha"  # noqa: E731
+    return {key: (None if hide(key, v) else v) for key, v in d.items()}

@@ -126,9 +126,12 @@ def effects(r: Retro, rep: Report, names: list[str] | None = None, count: bool =
     return rep.suppress(e.reset_index(drop=True), cells=EFFECTS, count=count)
 
 
-def _n(rep: Report, value: object) -> str:
-    """A count as a table's text shows it: "<k" where hidden."""
-    return f"<{rep.min_cell_size}" if pd.isna(value) else format_value(value, "int", rep.lang)
+def _n(rep: Report, shown: pd.DataFrame, label: object, column: str) -> str:
+    """A count as a table's text shows it: "<k" where it is small, "—" where hidden beside a small one."""
+    value = shown.at[label, column]
+    if not pd.isna(value):
+        return format_value(value, "int", rep.lang)
+    return f"<{rep.min_cell_size}" if label in shown.attrs.get("cx_small", {}).get(column, ()) else "—"
 
 
 def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
@@ -139,11 +142,11 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
     e = effects(r, rep, names)
     rows = []
     adjusted = bool((e.role == "secondary").any())
-    for _, x in e.iterrows():
+    for label, x in e.iterrows():
         k = _kind(r, x.metric)
         row = {
             t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
-            "n (T / C)": f"{_n(rep, x.people_t)} / {_n(rep, x.people_c)}",
+            "n (T / C)": f"{_n(rep, e, label, 'people_t')} / {_n(rep, e, label, 'people_c')}",
             "T": format_value(x.value_t, _level(r, x.metric), lang), "C": format_value(x.value_c, _level(r, x.metric), lang),
             t("retro.uplift", lang): format_value(x.uplift, k, lang),
             t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.ci_low, k, lang)} … {format_value(x.ci_high, k, lang)}",

@@ -9,7 +9,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, plain
+from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 
 #: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
 MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
@@ -51,12 +51,21 @@ def summary_table(b: Backtest, rep: Report) -> pd.DataFrame:
     return carry(x, frame, {"n": "n"})
 
 
-def summary_values(b: Backtest, lang: str) -> dict[str, str]:
-    """The numbers of the summary sentence, formatted."""
-    f = lambda v, k: format_value(v, k, lang)  # noqa: E731
+def hidden_groups(b: Backtest, rep: Report) -> dict[str, bool]:
+    """Whether the pooled conversion of the fired and of the other rows gives a small count away."""
+    return {"fired": small_share(b.rate_fired.n_treatment, b.monthly.converted_fired.sum(), rep.min_cell_size),
+            "other": small_share(b.rate_other.n_treatment, b.monthly.converted_other.sum(), rep.min_cell_size)}
+
+
+def summary_values(b: Backtest, rep: Report) -> dict[str, str]:
+    """The numbers of the summary sentence, formatted; "—" where a group's conversions are too few."""
+    lang = rep.lang
+    hidden = hidden_groups(b, rep)
+    both = hidden["fired"] or hidden["other"]
+    f = lambda v, k: "—" if both else format_value(v, k, lang)  # noqa: E731
     lift = b.lift
-    return {"fired_rate": format_value(b.rate_fired.estimate, "pct", lang, 2),
-            "other_rate": format_value(b.rate_other.estimate, "pct", lang, 2),
+    return {"fired_rate": "—" if hidden["fired"] else format_value(b.rate_fired.estimate, "pct", lang, 2),
+            "other_rate": "—" if hidden["other"] else format_value(b.rate_other.estimate, "pct", lang, 2),
             "uplift": f(b.diff.estimate, "pp"), "low": f(b.diff.ci_low, "pp"), "high": f(b.diff.ci_high, "pp"),
             "lift": f(lift.estimate if lift else None, "pct"), "lift_low": f(lift.ci_low if lift else None, "pct"),
             "lift_high": f(lift.ci_high if lift else None, "pct"),
@@ -81,9 +90,27 @@ def monthly_shown(b: Backtest, rep: Report) -> pd.DataFrame:
 
 
 def headline(b: Backtest, rep: Report) -> dict:
-    """results.json's figures: the monthly uplift of months whose groups are too small hidden."""
+    """results.json's figures: the monthly uplift of months whose groups are too small hidden, and the
+    pooled rates and everything compared with them where a group's conversions are too few."""
     m = monthly_shown(b, rep)
-    return b.headline | {"monthly_uplift": m[["snapshot", "uplift", "ci_low", "ci_high"]]}
+    out = b.headline | {"monthly_uplift": m[["snapshot", "uplift", "ci_low", "ci_high"]]}
+    hidden = hidden_groups(b, rep)
+    if hidden["fired"]:
+        out["rate_fired"] = hide_estimate(out["rate_fired"])
+    if hidden["other"]:
+        out["rate_not_fired"] = hide_estimate(out["rate_not_fired"])
+    if hidden["fired"] or hidden["other"]:
+        for key in ("uplift", "lift", "uplift_clustered", "adjusted"):
+            out[key] = hide_estimate(out[key])
+    return out
+
+
+def curves(b: Backtest, rep: Report) -> pd.DataFrame:
+    """The cumulative conversion curves, without a group whose conversions are too few."""
+    hidden = hidden_groups(b, rep)
+    c = b.curves.copy()
+    c.loc[c.fired.map({True: hidden["fired"], False: hidden["other"]}).astype(bool), "cumulative_rate"] = float("nan")
+    return c
 
 
 def stability(b: Backtest) -> dict[str, int]:
@@ -136,10 +163,11 @@ def model_verdict(b: Backtest) -> str:
     return "triggers.model_mixed" if overall else "triggers.model_not_better"
 
 
-def half_conversion_days(b: Backtest) -> dict[bool, float]:
-    """Per ``fired``: the first day after the snapshot by which half of the window's conversions happened."""
+def half_conversion_days(b: Backtest, rep: Report | None = None) -> dict[bool, float]:
+    """Per ``fired``: the first day after the snapshot by which half of the window's conversions happened
+    (with ``rep``, NaN for a group whose conversions are too few)."""
     out = {}
-    for flag, part in b.curves.groupby("fired"):
+    for flag, part in (curves(b, rep) if rep is not None else b.curves).groupby("fired"):
         final = part.cumulative_rate.iloc[-1]
         out[bool(flag)] = float(part.days[part.cumulative_rate >= final / 2].iloc[0]) if final > 0 else float("nan")
     return out

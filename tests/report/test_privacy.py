@@ -103,3 +103,10 @@ def test_nested_record_lists_are_tables():
     value, hidden = suppress_records([{"arm": "a", "people": 5, "share": 0.01}, {"arm": "b", "people": 500, "share": 0.6},
                                       {"arm": "c", "people": 300, "share": 0.39}], 10)
     assert [r["people"] for r in value] == [None, 500, None] and hidden == 2
+
+
+def test_a_count_hidden_beside_a_small_one_is_not_called_small():
+    rep = Report(min_cell_size=10)
+    html = _html(rep, pd.DataFrame({"arm": ["a", "b", "c"], "people": [5, 40, 300], "flagged": [True, False, False]}))
+    assert html.count("&lt;10") == 1 and '<td class="cx-n cx-hidden">—</td>' in html  # the 40: hidden, not "<10"
+    assert "<td>no</td>" in html  # a flag stays a flag

@@ -66,8 +66,9 @@ def tiny_run(tmp_path_factory) -> Path:
     data, catalog = root / "demo", root / "catalog"
     generate(data, clients=1200, seed=11)
     tiny_data(data, catalog)
+    # the tiny segment: 01 plans a test on it and 02 backtests it (3 clients fire a month, one converts)
     params = {"min_cell_size": str(K), "catalog": str(catalog), "aa_runs": "0", "model_sample": "1500",
-              "period_start": "2024-04-01", "hypothesis": "islanders"}
+              "period_start": "2024-04-01", "hypothesis": "islanders", "trigger": "islanders"}
     runs = {}
     for names, extra in ((["00", "01", "02", "03", "04", "05"], {}),):
         result = run(names, data=data, out=root / "reports", run_id="tiny", params=params | extra, progress=False)
