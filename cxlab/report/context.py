@@ -33,8 +33,6 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 #: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
 PEOPLE_COLUMNS = privacy.PEOPLE | frozenset(privacy.SUCCESSES)
 
-
-
 def _display(obj: Any = None, **kwargs: Any) -> None:
     from IPython.display import display  # imported late: the package is usable without a kernel
 
@@ -147,8 +145,8 @@ class Report:
         before = frame.attrs.get("cx_hidden", {})
         out = privacy.apply(frame, hide)
         counts = [c for c in spec.counts if c in frame.columns]
-        if count:
-            self.suppressed += int(hide[counts].to_numpy().sum()) if counts else 0
+        if count:  # the cells this call hides (not those an earlier call hid)
+            self.suppressed += sum(len(set(frame.index[hide[c].to_numpy()]) - set(before.get(str(c), ()))) for c in counts)
         hidden = {str(col): set(labels) for col, labels in before.items()}
         for col in out.columns:
             labels = set(out.index[hide[col].to_numpy()])

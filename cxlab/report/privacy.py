@@ -324,5 +324,6 @@ def hide_estimate(d: dict[str, Any] | None) -> dict[str, Any] | None:
     """An estimate's record (``Estimate.to_dict()``) with its numbers hidden, its method kept."""
     if d is None:
         return None
-    hide = lambda key, v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and key != "alpha"  # noqa: E731
+    kept = ("alpha", "n_treatment", "n_control")  # the sizes are judged as counts of their own
+    hide = lambda key, v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and key not in kept  # noqa: E731
     return {key: (None if hide(key, v) else v) for key, v in d.items()}

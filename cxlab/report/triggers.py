@@ -20,8 +20,9 @@ MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
                          "rate_fired_high": ("fired", "converted_fired"),
                          "rate_other": ("not_fired", "converted_other"), "rate_other_low": ("not_fired", "converted_other"),
                          "rate_other_high": ("not_fired", "converted_other")})
-#: Fired vs not: the rows of each group and how many converted.
-SUMMARY = Cells(people=("n",), successes={"x_sum": "n"})
+#: Fired vs not: the rows of each group (adding up to the eligible rows) and how many converted (their
+#: total is shown nowhere).
+SUMMARY = Cells(people=("n",), successes={"x_sum": "n"}, margins=("n",))
 
 
 def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:

@@ -110,3 +110,11 @@ def test_a_count_hidden_beside_a_small_one_is_not_called_small():
     html = _html(rep, pd.DataFrame({"arm": ["a", "b", "c"], "people": [5, 40, 300], "flagged": [True, False, False]}))
     assert html.count("&lt;10") == 1 and '<td class="cx-n cx-hidden">—</td>' in html  # the 40: hidden, not "<10"
     assert "<td>no</td>" in html  # a flag stays a flag
+
+
+def test_a_cell_is_counted_once_however_often_it_is_judged():
+    rep = Report(min_cell_size=10)
+    frame = pd.DataFrame({"arm": ["a", "b", "c"], "people": [5, 40, 300]})
+    shown = rep.suppress(frame, cells=Cells(people=("people",)))
+    _html(rep, shown)
+    assert rep.suppressed == 2
