@@ -116,11 +116,15 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
     pos = {c: cols.index(c) for c in counts}
     h = np.zeros((len(frame), len(cols)), dtype=bool)
     position = {label: i for i, label in enumerate(frame.index)}
-    for col, labels in frame.attrs.get("cx_hidden", {}).items():  # hidden by an earlier pass: still hidden
-        if col in cols:
-            for label in labels:
-                if label in position:
-                    h[position[label], cols.index(col)] = True
+
+    def marked(attr: str) -> np.ndarray:
+        out = np.zeros_like(h)
+        for col, labels in frame.attrs.get(attr, {}).items():
+            if col in cols:
+                for label in labels:
+                    if label in position:
+                        out[position[label], cols.index(col)] = True
+        return out
     for c in counts:  # 1. primary
         x = values[c]
         h[:, pos[c]] |= (x >= 1) & (x < k)
@@ -128,12 +132,8 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
         if base in values:
             rest = values[base] - x
             h[:, pos[c]] |= (rest >= 1) & (rest < k)
-    primary = h.copy()
-    for col, labels in frame.attrs.get("cx_small", {}).items():
-        if col in cols:
-            for label in labels:
-                if label in position:
-                    primary[position[label], cols.index(col)] = True
+    primary = h | marked("cx_small")
+    h |= marked("cx_hidden")  # hidden by an earlier pass (or marked by the caller): still hidden
     # 2. secondary: groups of cells that add up to a known total
     relations: list[list[tuple[int, int]]] = []
     if cells.adding(counts):

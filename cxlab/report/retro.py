@@ -15,10 +15,10 @@ from cxlab.report.i18n import t
 from cxlab.report.privacy import Cells, carry, plain
 
 #: Per (metric, arm): the arm's and the control's people, and those with the outcome (where the metric
-#: counts people); every other number of the row comes from them. Within a metric the arms' people add
-#: up, with the control's, to the people analysed.
-EFFECTS = Cells(people=("people_t", "people_c"), successes={"x_t": "people_t", "x_c": "people_c"},
-                groups=("metric",), margins=("people_t",))
+#: counts people); every other number of the row comes from them. The arms' people add up to the people
+#: analysed: which arms are hidden is decided once, in the split table (:func:`arm_marks`), and every
+#: table of arms follows it, so two tables cannot be combined to work a small arm out.
+EFFECTS = Cells(people=("people_t", "people_c"), successes={"x_t": "people_t", "x_c": "people_c"}, margins=False)
 #: Pre-period levels per (metric, arm), judged with the people and the pre-period outcomes behind them.
 BALANCE = Cells(people=("people_t", "people_c"), successes={"pre_x_t": "people_t", "pre_x_c": "people_c"},
                 margins=False)
@@ -27,14 +27,14 @@ SENDS = Cells(people=("people",), safe=("planned",))
 #: Per breakdown value: people, the split check on them.
 SRM_SEGMENTS = Cells(people=("people",), groups=("breakdown",))
 #: Per arm: people, and those a competing campaign reached.
-EXPOSURE = Cells(people=("people",), successes={"exposed": "people"})
+EXPOSURE = Cells(people=("people",), successes={"exposed": "people"}, margins=("exposed",))
 #: People per competing campaign: one person can get several, nothing adds up.
 COMPETITORS = Cells(people=("people",), margins=False)
 #: Per (metric, arm, stratum): the stratum's people; history + new = the arm's people.
 STRATA = Cells(people=("people",), groups=("metric", "arm"))
 #: Per arm: people treated, the contacts and the contracts and value built on the primary uplift.
 INCREMENTAL = Cells(people=("people", "people_c"), successes={"x_t": "people", "x_c": "people_c"},
-                    margins=("people",), derived={"contacts": ("people",), "cost": ("people",)})
+                    margins=False, derived={"contacts": ("people",), "cost": ("people",)})
 #: Per breakdown value and arm: people and converters of each side; the values of a breakdown add up
 #: to the arm's (and the control's) people.
 HETEROGENEITY = Cells(people=("people_t", "people_c"), successes={"x_t": "people_t", "x_c": "people_c"},
@@ -120,10 +120,26 @@ def aa_inflated(r: Retro) -> list[str]:
     return [] if r.aa is None else list(r.aa.table[r.aa.table.status == "inflated"].metric)
 
 
+def arm_marks(r: Retro, rep: Report, frame: pd.DataFrame, treated: tuple[str, ...], control: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame`` (a row per arm, or per metric and arm) marked with the arms the split table hides: its
+    ``treated`` columns where its arm is hidden, its ``control`` columns everywhere if the control is."""
+    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    hidden = set(sends.arm[sends.people.isna()])
+    small = {a for a, n in zip(r.sends.arm, r.sends.people) if 1 <= n < rep.min_cell_size}
+    frame = frame.reset_index(drop=True)
+    ctrl = r.campaign.control_arm
+    for attr, arms in (("cx_hidden", hidden), ("cx_small", small)):
+        marks = {c: set(frame.index[frame.arm.isin(arms).to_numpy()]) for c in treated}
+        marks |= {c: set(frame.index) if ctrl in arms else set() for c in control}
+        frame.attrs[attr] = {c: v for c, v in marks.items() if v}
+    return frame
+
+
 def effects(r: Retro, rep: Report, names: list[str] | None = None, count: bool = True) -> pd.DataFrame:
-    """The effects of ``names`` (all when None) with small cells hidden (:data:`EFFECTS`)."""
+    """The effects of ``names`` (all when None) with small cells hidden (:data:`EFFECTS`), the arms hidden
+    as in the split table."""
     e = r.effects if names is None else r.effects[r.effects.metric.isin(names)]
-    return rep.suppress(e.reset_index(drop=True), cells=EFFECTS, count=count)
+    return rep.suppress(arm_marks(r, rep, e, ("people_t",), ("people_c",)), cells=EFFECTS, count=count)
 
 
 def _n(rep: Report, shown: pd.DataFrame, label: object, column: str) -> str:
@@ -200,7 +216,7 @@ def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame
     acting = set(r.effects[r.effects.variance_reduction >= threshold].metric)
     if r.strata.empty:
         return pd.DataFrame()
-    shown = rep.suppress(r.strata[r.strata.metric.isin(acting)].reset_index(drop=True), cells=STRATA)
+    shown = rep.suppress(arm_marks(r, rep, r.strata[r.strata.metric.isin(acting)], ("people",)), cells=STRATA)
     frame = pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
                           "stratum": t(f"retro.stratum_{x.stratum}", lang), "people": x.people,
                           "share": format_value(x.share, "pct", lang), "θ": format_value(x.theta, "number", lang, 3),
@@ -232,7 +248,7 @@ def exposure_table(r: Retro, rep: Report) -> pd.DataFrame:
     cells hidden)."""
     e = r.exposure.copy()
     e["share"] = e.exposed / e.people
-    return rep.suppress(e, cells=EXPOSURE)
+    return rep.suppress(arm_marks(r, rep, e, ("people",)), cells=EXPOSURE)
 
 
 def aa_table(r: Retro, lang: str) -> pd.DataFrame:
@@ -303,7 +319,8 @@ def incremental(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
     """Per arm: people, contacts, incremental contracts, value and ROI — judged with the primary metric's
     people and converters of both sides (:data:`INCREMENTAL`)."""
     p = r.primary[["arm", "people_c", "x_t", "x_c"]]
-    return rep.suppress(r.incremental.merge(p, on="arm", how="left", sort=False), cells=INCREMENTAL, count=count)
+    frame = arm_marks(r, rep, r.incremental.merge(p, on="arm", how="left", sort=False), ("people",), ("people_c",))
+    return rep.suppress(frame, cells=INCREMENTAL, count=count)
 
 
 def incremental_table(r: Retro, rep: Report) -> pd.DataFrame:
@@ -358,12 +375,12 @@ def headline(r: Retro, rep: Report) -> dict:
     inc = incremental(r, rep, count=False)
     h["incremental"] = inc[list(r.incremental.columns)]
     if len(r.strata):
-        h["strata"] = rep.suppress(r.strata.reset_index(drop=True), cells=STRATA, count=False)
-    exposure = rep.suppress(r.exposure.reset_index(drop=True), cells=EXPOSURE, count=False)
+        h["strata"] = rep.suppress(arm_marks(r, rep, r.strata, ("people",)), cells=STRATA, count=False)
+    exposure = rep.suppress(arm_marks(r, rep, r.exposure, ("people",)), cells=EXPOSURE, count=False)
     h["competing"] = {**h["competing"], "by_arm": exposure}
     if r.did is not None and h.get("did"):
-        did = rep.suppress(r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False),
-                           cells=Cells(people=("people",)), count=False)
+        did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+                           cells=Cells(people=("people",), margins=False), count=False)
         h["did"] = {**h["did"], "by_arm": did[list(r.did.columns)]}
     return h
 
@@ -371,7 +388,7 @@ def headline(r: Retro, rep: Report) -> dict:
 def heterogeneity(r: Retro, rep: Report) -> pd.DataFrame:
     """Effects by breakdown value with small cells hidden (:data:`HETEROGENEITY`), for the forest and
     the table; the rows whose people are hidden are dropped from the figure."""
-    return rep.suppress(r.heterogeneity.reset_index(drop=True), cells=HETEROGENEITY)
+    return rep.suppress(arm_marks(r, rep, r.heterogeneity, ("people_t",), ("people_c",)), cells=HETEROGENEITY)
 
 
 HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", "uplift", "ci_low", "ci_high",
@@ -379,8 +396,13 @@ HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", 
 
 
 def qini_bins(r: Retro, rep: Report) -> pd.DataFrame:
-    """The score deciles with small cells hidden (:data:`QINI`)."""
-    return rep.suppress(r.qini["bins"].reset_index(drop=True), cells=QINI)
+    """The score deciles with small cells hidden (:data:`QINI`); with the control arm hidden in the split
+    table, both sides' people are (either side's total would give the control away)."""
+    bins = r.qini["bins"].reset_index(drop=True)
+    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    if sends.people[sends.arm == r.campaign.control_arm].isna().any():
+        bins.attrs["cx_hidden"] = {"n_treatment": set(bins.index), "n_control": set(bins.index)}
+    return rep.suppress(bins, cells=QINI)
 
 
 def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -390,7 +412,7 @@ def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def did_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Difference in differences per arm, hidden where the arm's people are too few."""
-    did = rep.suppress(r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False),
+    did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
                        cells=Cells(people=("people",), margins=False))
     keep = did.attrs
     did = did[list(r.did.columns)]

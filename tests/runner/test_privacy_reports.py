@@ -30,6 +30,7 @@ def tiny_data(folder: Path, catalog: Path) -> None:
     keep = set(sorted(arm.client_id.unique())[:5])
     comms = comms[~(spring & (comms.arm == SMALL_ARM)) | comms.client_id.isin(keep)]
     comms.to_parquet(folder / "communications.parquet", index=False)
+    spring = comms.campaign_id == "cc_spring_2025"
     clients = pd.read_parquet(folder / "clients.parquet")
     holdings = pd.read_parquet(folder / "holdings.parquet")
     products = pd.read_parquet(folder / "products.parquet")
@@ -118,3 +119,20 @@ def test_the_small_arm_and_the_tiny_segment_are_hidden_where_they_show(tiny_run)
     overview = json.loads(next(tiny_run.glob("00-*.results.json")).read_text())
     gold = next(r for r in overview["holders_by_line"] if r["product_line"] == "gold")
     assert gold["clients"] is None and gold["share"] is None
+
+
+def test_the_small_arm_cannot_be_worked_out_from_the_other_arms_anywhere_in_04(tiny_run):
+    # the people analysed are shown; if every arm but one were shown somewhere (the split table, the
+    # effects, the contamination table, the incremental table), subtraction would give the last one away
+    retro = json.loads(next(tiny_run.glob("04-*.results.json")).read_text())
+    known: dict[str, int] = {}
+    sources = [retro["srm"]["observed"].items(),
+               ((r["arm"], r["people"]) for r in retro["competing"]["by_arm"]),
+               ((r["arm"], r["people"]) for r in retro["incremental"])]
+    for arms in retro["effects"].values():
+        sources.append(((a, e["people_t"]) for a, e in arms.items()))
+        sources.append((("control", e["people_c"]) for e in arms.values()))
+    for pairs in sources:
+        known |= {a: n for a, n in pairs if n is not None}
+    unknown = set(retro["srm"]["observed"]) - set(known)
+    assert SMALL_ARM in unknown and len(unknown) >= 2, known
