@@ -90,11 +90,6 @@ class Cells:
         return [c for c in columns if self.margins and c in self.margins]
 
 
-def _small(values: pd.Series, k: int) -> pd.Series:
-    x = pd.to_numeric(values, errors="coerce").astype(float)
-    return (x >= 1) & (x < k) & x.notna()
-
-
 def _number(v: Any) -> float:
     try:
         x = float(v)
