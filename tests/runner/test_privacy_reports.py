@@ -136,3 +136,22 @@ def test_the_small_arm_cannot_be_worked_out_from_the_other_arms_anywhere_in_04(t
         known |= {a: n for a, n in pairs if n is not None}
     unknown = set(retro["srm"]["observed"]) - set(known)
     assert SMALL_ARM in unknown and len(unknown) >= 2, known
+
+
+@pytest.mark.slow
+def test_the_russian_reports_are_as_safe(tmp_path):
+    """The same tiny data in Russian: the scan reads Russian headers and prose (``клиентов``, ``человек``)."""
+    from cxlab.data.demo import generate
+    from cxlab.report.scan import scan_html
+
+    data, catalog = tmp_path / "demo", tmp_path / "catalog"
+    generate(data, clients=1200, seed=11)
+    tiny_data(data, catalog)
+    params = {"min_cell_size": str(K), "catalog": str(catalog), "aa_runs": "0", "model_sample": "1500",
+              "period_start": "2024-04-01", "hypothesis": "islanders", "trigger": "islanders"}
+    result = run(NOTEBOOKS, data=data, out=tmp_path / "reports", run_id="ru", params=params, lang="ru", progress=False)
+    assert result.ok, [nb.error for nb in result.notebooks]
+    for nb, html in _pages(tmp_path / "reports" / "ru").items():
+        scan = scan_html(html, K)
+        assert scan.ok, (nb, scan.small[:5], scan.unmarked[:5], scan.prose[:5])
+        assert differencing(html) == [], nb
