@@ -116,14 +116,17 @@ def _other_metrics(src: Source, panel: Any, h: Hypothesis, chosen: list[Metric],
     history = ch.history(src, panel, chosen, metrics)
     for m in chosen:
         s = history[m.name].iloc[0]
-        row: dict[str, Any] = {"metric": m.name, "type": m.type, "people": int(s["n"])}
+        # people with the outcome (a proportion, or a count per person): what a small-cell rule judges
+        counted = m.type == "proportion" or (m.type == "mean" and m.aggregate in ("any", "count"))
+        row: dict[str, Any] = {"metric": m.name, "type": m.type, "people": int(s["n"]),
+                               "x_sum": int(s["x_sum"]) if counted and "x_sum" in s and pd.notna(s["x_sum"]) else None}
         try:
             level, sd, rho2, mde, cuped = kind(m).plan(s, n_treatment, ratio, h.alpha, h.power)
         except ValueError:  # nobody varies, or no denominator: nothing to plan on
             level = sd = rho2 = mde = cuped = math.nan
         rows.append(row | {"level": level, "sd": sd, "rho2": rho2, "mde": mde, "mde_rel": mde / level if level else math.nan,
                            "mde_cuped": cuped, "mde_cuped_rel": cuped / level if level else math.nan})
-    return pd.DataFrame(rows, columns=["metric", "type", "people", "level", "sd", "rho2", "mde", "mde_rel", "mde_cuped", "mde_cuped_rel"])
+    return pd.DataFrame(rows, columns=["metric", "type", "people", "x_sum", "level", "sd", "rho2", "mde", "mde_rel", "mde_cuped", "mde_cuped_rel"])
 
 
 def _mde_by_months(h: Hypothesis, baseline: float, expected: float, stock: int, new: float,

@@ -201,7 +201,7 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
                 except ValueError as e:  # e.g. nobody varies: say so rather than invent p = 1
                     n = (dists[arm].n, dists[ctrl].n) if isinstance(k, Quantile) else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
                     res = _row(*n, math.nan, math.nan, None, None) | {"untestable": str(e)}
-                rows.append({"metric": name, "role": role, "arm": arm, **res})
+                rows.append({"metric": name, "role": role, "arm": arm, **res, **_successes(metric, frame if metric.type != "quantile" else None, arm, ctrl)})
     effects = pd.DataFrame(rows)
     effects["p_adjusted"] = _gated(effects, correction)
     effects["verdict"] = [
@@ -210,6 +210,14 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
         "significant" if (e.ci_low > 0 or e.ci_high < 0) and e.p_adjusted < alpha else "not_significant"
         for e in effects.itertuples()]
     return effects, by_metric, pd.DataFrame(strata), pd.DataFrame(caps, columns=["metric", "column", "percentile", "cap"])
+
+
+def _successes(metric: Metric, frame: pd.DataFrame | None, arm: str, ctrl: str) -> dict[str, float]:
+    """People with the outcome in each arm (``x_t``, ``x_c``) where the metric counts them — a proportion,
+    or a count per person (at most that many people) — for the small-cell rule; NaN elsewhere."""
+    if frame is None or metric.type == "ratio" or not (metric.type == "proportion" or metric.aggregate in ("any", "count")):
+        return {"x_t": math.nan, "x_c": math.nan}
+    return {"x_t": float(frame.loc[arm, "x_sum"]), "x_c": float(frame.loc[ctrl, "x_sum"])}
 
 
 def _gated(effects: pd.DataFrame, correction: str) -> np.ndarray:
@@ -290,10 +298,13 @@ def _heterogeneity(src: Source, campaign: Campaign, metric: Metric, crowd: retro
                     d = k.diff(t, c, alpha)
                 except ValueError:
                     continue  # a cell without variance says nothing
+                x = (float(part.loc[arm, "x_sum"]), float(part.loc[campaign.control_arm, "x_sum"])) \
+                    if metric.type == "proportion" or metric.aggregate in ("any", "count") else (math.nan, math.nan)
                 rows.append({"breakdown": column, "segment": str(segment), "arm": arm, "people_t": t.n, "people_c": c.n,
-                             "uplift": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value})
+                             "uplift": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value,
+                             "x_t": x[0], "x_c": x[1]})
     out = pd.DataFrame(rows, columns=["breakdown", "segment", "arm", "people_t", "people_c", "uplift", "ci_low",
-                                      "ci_high", "p_value"])
+                                      "ci_high", "p_value", "x_t", "x_c"])
     out["p_adjusted"] = cs.adjust_pvalues(out.p_value.to_numpy(), correction) if len(out) else []
     return out
 
@@ -307,13 +318,16 @@ def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) 
         return None
     sb = cs.ScoreBins(bins.n_t.to_numpy(), bins.y_t.to_numpy(), bins.n_c.to_numpy(), bins.y_c.to_numpy())
     x, q = cs.qini_curve(sb)
-    per_bin = pd.DataFrame(cs.uplift_by_bin(sb)).assign(bin=bins.bin.to_numpy())
+    per_bin = pd.DataFrame(cs.uplift_by_bin(sb)).assign(bin=bins.bin.to_numpy(), y_t=bins.y_t.to_numpy(), y_c=bins.y_c.to_numpy())
     return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_coefficient(sb),
             "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
 
 
-def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
-    """Pre-period level of each metric per arm vs control: a difference means the split is broken."""
+def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float,
+             metrics: dict[str, Metric] | None = None) -> pd.DataFrame:
+    """Pre-period level of each metric per arm vs control: a difference means the split is broken. Beside
+    it, the people of each arm and — where the metric counts people — those with the outcome before
+    (``pre_x_t``, ``pre_x_c``), for the small-cell rule."""
     rows = []
     for name, frame in by_metric.items():
         ctrl = frame.loc[campaign.control_arm]
@@ -324,9 +338,13 @@ def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: floa
             c = cs.SampleMeanStats(int(ctrl["n"]), ctrl["pre_sum"], ctrl["pre_sum_sq"])
             if t.variance > 0 or c.variance > 0:
                 d = cs.mean_diff(t, c, alpha)
+                m = (metrics or {}).get(name)
+                counted = m is not None and (m.type == "proportion" or m.aggregate in ("any", "count"))
                 rows.append({"metric": name, "arm": arm, "pre_t": t.mean, "pre_c": c.mean, "difference": d.estimate,
-                             "p_value": d.p_value})
-    return pd.DataFrame(rows, columns=["metric", "arm", "pre_t", "pre_c", "difference", "p_value"])
+                             "p_value": d.p_value, "people_t": t.n, "people_c": c.n,
+                             "pre_x_t": float(t.sum) if counted else math.nan, "pre_x_c": float(c.sum) if counted else math.nan})
+    return pd.DataFrame(rows, columns=["metric", "arm", "pre_t", "pre_c", "difference", "p_value", "people_t", "people_c",
+                                       "pre_x_t", "pre_x_c"])
 
 
 def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_deviation: float) -> pd.DataFrame:
@@ -378,7 +396,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     checked = aa(src, catalog, campaign_name, runs=aa_runs, alpha=alpha, seed=seed + 1, progress=False,
                  exclude_competing=exclude_competing) if aa_runs else None
     result = Retro(campaign, metrics, crowd.summary, sends, srm, _srm_by_segment(src, campaign, crowd, srm_min_deviation),
-                   _balance(campaign, by_metric, alpha), effects,
+                   _balance(campaign, by_metric, alpha, metrics), effects,
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
                    alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked)

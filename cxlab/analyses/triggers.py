@@ -83,7 +83,8 @@ def _monthly(counts: pd.DataFrame, alpha: float) -> pd.DataFrame:
         g = part.set_index("fired")
         fired = cs.ProportionStats(int(g.n.get(True, 0)), int(g.x_sum.get(True, 0)))
         other = cs.ProportionStats(int(g.n.get(False, 0)), int(g.x_sum.get(False, 0)))
-        row = {"snapshot": snap, "eligible": fired.n + other.n, "fired": fired.n,
+        row = {"snapshot": snap, "eligible": fired.n + other.n, "fired": fired.n, "not_fired": other.n,
+               "converted_fired": fired.successes, "converted_other": other.successes,
                "coverage": fired.n / (fired.n + other.n) if fired.n + other.n else math.nan}
         for name, group in (("fired", fired), ("other", other)):
             ci = cs.proportion_ci(group, alpha=alpha) if group.n else None

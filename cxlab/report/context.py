@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlab.report import privacy
 from cxlab.report.format import format_value
+from cxlab.report.privacy import Cells
 from cxlab.report.i18n import catalogue
 from cxlab.report.i18n import t as translate
 
@@ -29,12 +31,7 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 
 #: Table columns that count people in a group: their small values are hidden in every table, whether or
 #: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
-PEOPLE_COLUMNS = frozenset({
-    "clients", "people", "people_t", "people_c", "n", "n_treatment", "n_control", "eligible", "fired",
-    "holders", "non_holders", "lookalikes", "raw", "assigned", "taken", "reach", "top", "stayed", "entered",
-    "left", "wider", "same", "narrower", "exposed",
-})
-
+PEOPLE_COLUMNS = privacy.PEOPLE | frozenset(privacy.SUCCESSES)
 
 def _display(obj: Any = None, **kwargs: Any) -> None:
     from IPython.display import display  # imported late: the package is usable without a kernel
@@ -122,34 +119,56 @@ class Report:
         return format_value(value, kind, self.lang, digits, self.currency if kind == "money" else "")
 
     # --- privacy -----------------------------------------------------------------------------------
-    def suppress(self, frame: pd.DataFrame, people: str | Iterable[str]) -> pd.DataFrame:
-        """Hide small cells: where a ``people`` column counts 1…min_cell_size−1 people.
+    def declare(self, frame: pd.DataFrame, people: str | Iterable[str] | None = None, cells: Cells | None = None) -> Cells:
+        """The declaration that judges ``frame``: ``cells`` as given, else the one ``frame`` carries from an
+        earlier :meth:`suppress`, else ``people`` plus the columns named like :data:`cxlab.report.privacy.PEOPLE`
+        (and any column given to ``suppress`` before)."""
+        if cells is not None:
+            return cells
+        if people is None and "cx_cells" in frame.attrs:
+            return frame.attrs["cx_cells"]
+        known = [c for c in frame.columns if str(c) in self.people_columns and str(c) not in privacy.SUCCESSES]
+        given = [people] if isinstance(people, str) else list(people or ())
+        return Cells.of(frame.columns, [*given, *known])
 
-        With one column name, the row's numbers are hidden (its rates are as revealing as its count)
-        except the first column, which labels the row; with several (a matrix of counts), each small
-        cell is hidden on its own. Hidden cells become missing values and are counted.
-        """
-        cols = [people] if isinstance(people, str) else list(people)
-        missing = [c for c in cols if c not in frame.columns]
+    def suppress(self, frame: pd.DataFrame, people: str | Iterable[str] | None = None, cells: Cells | None = None,
+                 count: bool = True) -> pd.DataFrame:
+        """Hide small cells before anything is formatted, by the frame's declaration (:meth:`declare`,
+        :mod:`cxlab.report.privacy`): counts of 1 … min_cell_size−1 people (and successes whose complement
+        is that small), the cells a reader could recover from them by subtraction, and every number of a
+        row derived from a hidden count. Hidden cells become missing values and are counted (``count``)."""
+        spec = self.declare(frame, people, cells)
+        missing = [c for c in ([people] if isinstance(people, str) else list(people or ())) if c not in frame.columns]
         if missing:
             raise KeyError(f"suppress: no column(s) {missing} in the table (have {list(frame.columns)})")
-        self.people_columns.update(str(c) for c in cols)
-        out = frame.copy()
-        if isinstance(people, str):
-            measures = [c for c in out.columns[1:] if pd.api.types.is_numeric_dtype(out[c])]
-            masks = {c: out[people].between(1, self.min_cell_size - 1) for c in measures}
-            self.suppressed += int(out[people].between(1, self.min_cell_size - 1).sum())
-        else:
-            masks = {c: out[c].between(1, self.min_cell_size - 1) for c in cols}
-            self.suppressed += int(sum(m.sum() for m in masks.values()))
-        hidden = {col: set(labels) for col, labels in out.attrs.get("cx_hidden", {}).items()}
-        for col, small in masks.items():
-            if small.any():
-                kind = "Int64" if pd.api.types.is_integer_dtype(out[col]) else "Float64"
-                out[col] = out[col].astype(kind).mask(small)
-                hidden.setdefault(str(col), set()).update(out.index[small])
-        out.attrs["cx_hidden"] = hidden  # which cells were hidden (by row label), for the table to say "<k"
+        self.people_columns.update(str(c) for c in spec.people)
+        hide = privacy.mask(frame, spec, self.min_cell_size)
+        before = frame.attrs.get("cx_hidden", {})
+        out = privacy.apply(frame, hide)
+        counts = [c for c in spec.counts if c in frame.columns]
+        if count:  # the cells this call hides (not those an earlier call hid)
+            self.suppressed += sum(len(set(frame.index[hide[c].to_numpy()]) - set(before.get(str(c), ()))) for c in counts)
+        hidden = {str(col): set(labels) for col, labels in before.items()}
+        for col in out.columns:
+            labels = set(out.index[hide[col].to_numpy()])
+            if labels:
+                hidden.setdefault(str(col), set()).update(labels)
+        small = {str(col): set(labels) for col, labels in frame.attrs.get("cx_small", {}).items()}
+        for col in out.columns:
+            labels = set(out.index[hide.attrs["small"][col].to_numpy()])
+            if labels:
+                small.setdefault(str(col), set()).update(labels)
+        out.attrs["cx_hidden"] = hidden  # which cells were hidden (by row label), for the table to mark them
+        out.attrs["cx_small"] = small  # … of which these count fewer than min_cell_size ("<k"; the rest "—")
+        out.attrs["cx_cells"] = spec
         return out
+
+    def count(self, value: Any) -> str:
+        """A count of people for a sentence: formatted, or "<k" when it is 1 … min_cell_size−1."""
+        x = privacy._number(value)
+        if 1 <= x < self.min_cell_size:
+            return f"<{self.min_cell_size}"
+        return self.fmt(value, "int")
 
     # --- tables and figures -----------------------------------------------------------------------
     def table(
@@ -159,30 +178,35 @@ class Report:
         people: str | Iterable[str] | None = None,
         formats: Mapping[str, str] | None = None,
         note: str | None = None,
+        cells: Cells | None = None,
+        columns: Iterable[str] | None = None,
     ) -> None:
-        """Show ``frame`` as a formatted table with small cells hidden.
-
-        Rows are hidden as :meth:`suppress` does when ``people`` names one column; besides, every cell of a
-        column that counts people (:data:`PEOPLE_COLUMNS`, or given to ``suppress`` before) is hidden on its
-        own when small, and shown as "<k". Such cells carry the class ``cx-n`` so a scan can check them.
-        """
-        shown = self.suppress(frame, people) if people is not None else frame
-        counted = [c for c in shown.columns if str(c) in self.people_columns and pd.api.types.is_numeric_dtype(shown[c])]
-        if counted:
-            shown = self.suppress(shown, counted)
+        """Show ``frame`` as a formatted table, its small cells hidden first (:meth:`suppress`, by
+        ``cells`` or ``people``); ``columns`` picks what is shown after suppression, so counts that only
+        judge others (successes behind a rate) need not be shown. Hidden counts read "<k", the numbers of
+        their rows "—"; count cells carry the class ``cx-n`` so a scan can check them."""
+        spec = self.declare(frame, people, cells)
+        shown = self.suppress(frame, people, spec)
+        counted = [c for c in spec.counts if c in shown.columns]
+        if columns is not None:
+            keep = shown.attrs
+            shown = shown[list(columns)]
+            shown.attrs = keep
         formats = dict(formats or {})
         body = shown
         head = "".join(f"<th>{html.escape(self.column_label(c))}</th>" for c in body.columns)
         rows = []
         hidden = body.attrs.get("cx_hidden", {})
+        small = body.attrs.get("cx_small", {})
         for label, *rec in body.itertuples(index=True):
             cells = []
             for col, v in zip(body.columns, rec):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
                 if isinstance(v, pd.Timestamp):
                     v = v.strftime("%Y-%m-%d %H:%M") if (v.hour or v.minute) else v.strftime("%Y-%m-%d")
-                if label in hidden.get(str(col), ()):  # a small count says "<k"; the rest of its row "—"
-                    text = f"&lt;{self.min_cell_size}" if col in counted else "—"
+                if label in hidden.get(str(col), ()):  # a small count says "<k"; a count hidden beside it and
+                    # the rest of their rows "—"
+                    text = f"&lt;{self.min_cell_size}" if col in counted and label in small.get(str(col), ()) else "—"
                     cells.append(f'<td class="{"cx-n " if col in counted else ""}cx-hidden">{text}</td>')
                     continue
                 if isinstance(v, (bool, np.bool_)):
@@ -198,7 +222,8 @@ class Report:
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         from IPython.display import HTML
 
-        _display(HTML(f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
+        cells_attr = self._cells_attr(shown, spec)
+        _display(HTML(f'<table class="cx-table"{cells_attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
         if note:
             _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
 
@@ -225,9 +250,33 @@ class Report:
             self.md(f"*{self.t('common.suppressed', n=self.suppressed, k=self.min_cell_size)}*")
 
     # --- results ----------------------------------------------------------------------------------
-    def record(self, key: str, value: Any) -> None:
-        """Keep a headline figure for ``results.json``."""
-        self.results[key] = jsonable(value)
+    def record(self, key: str, value: Any, cells: Cells | None = None) -> None:
+        """Keep a headline figure for ``results.json``, its small cells hidden by the same rules as a
+        table's: a frame by ``cells`` (or the declaration it carries from :meth:`suppress`, or its
+        column names), nested records and mappings by the column names of :mod:`cxlab.report.privacy`."""
+        if isinstance(value, pd.DataFrame) and cells is None:
+            cells = value.attrs.get("cx_cells")
+        if isinstance(value, pd.DataFrame) and cells is not None:
+            value = privacy.apply(value, privacy.mask(value, cells, self.min_cell_size))
+        value = jsonable(value)
+        if key in privacy.PEOPLE and isinstance(value, (int, float)) and 1 <= value < self.min_cell_size:
+            value = None  # a headline count of people: hidden like a table's cell
+        self.results[key], _ = privacy.suppress_records(value, self.min_cell_size, cells)
+
+    def _cells_attr(self, shown: pd.DataFrame, spec: Cells) -> str:
+        """A ``data-cx-cells`` attribute telling a differencing check (tests) what the table hid: its
+        counts (None where hidden), which cells, its groups and relations."""
+        counts = [c for c in spec.counts if c in shown.columns]
+        if not counts:
+            return ""
+        hidden = shown.attrs.get("cx_hidden", {})
+        payload = {"counts": counts, "groups": [g for g in spec.groups if g in shown.columns],
+                   "totals": [list(t) for t in spec.totals], "margins": spec.adding(counts),
+                   "keys": jsonable(shown[[g for g in spec.groups if g in shown.columns]]),
+                   "hidden": {c: [label in hidden.get(str(c), ()) for label in shown.index] for c in counts},
+                   "values": {c: [None if h else jsonable(v) for v, h in zip(shown[c], (label in hidden.get(str(c), ()) for label in shown.index))]
+                              for c in counts}}
+        return f' data-cx-cells="{html.escape(json.dumps(payload, sort_keys=True))}"'
 
     def publish(self) -> None:
         """Emit the headline results for the runner (invisible in the HTML report)."""

@@ -10,8 +10,43 @@ import pandas as pd
 from cxlab.analyses.retro import Retro, best_arm
 from cxlab.catalog.cards import Metric
 from cxlab.metrics import kind
+from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
+from cxlab.report.privacy import Cells, carry, plain
+
+#: Per (metric, arm): the arm's and the control's people, and those with the outcome (where the metric
+#: counts people); every other number of the row comes from them. The arms' people add up to the people
+#: analysed: which arms are hidden is decided once, in the split table (:func:`arm_marks`), and every
+#: table of arms follows it, so two tables cannot be combined to work a small arm out.
+EFFECTS = Cells(people=("people_t", "people_c"), successes={"x_t": "people_t", "x_c": "people_c"}, margins=False)
+#: Pre-period levels per (metric, arm), judged with the people and the pre-period outcomes behind them.
+BALANCE = Cells(people=("people_t", "people_c"), successes={"pre_x_t": "people_t", "pre_x_c": "people_c"},
+                margins=False)
+#: People per arm (the arms add up to the people analysed); rows sent and planned share beside.
+SENDS = Cells(people=("people",), safe=("planned",))
+#: Per breakdown value: people, the split check on them.
+SRM_SEGMENTS = Cells(people=("people",), groups=("breakdown",))
+#: Per arm: people, and those a competing campaign reached.
+EXPOSURE = Cells(people=("people",), successes={"exposed": "people"}, margins=("exposed",))
+#: People per competing campaign: one person can get several, nothing adds up.
+COMPETITORS = Cells(people=("people",), margins=False)
+#: Per (metric, arm, stratum): the stratum's people; history + new = the arm's people.
+STRATA = Cells(people=("people",), groups=("metric", "arm"))
+#: Per arm: people treated, the contacts and the contracts and value built on the primary uplift.
+INCREMENTAL = Cells(people=("people", "people_c"), successes={"x_t": "people", "x_c": "people_c"},
+                    margins=False, derived={"contacts": ("people",), "cost": ("people",)})
+#: Per breakdown value and arm: people and converters of each side; the values of a breakdown add up
+#: to the arm's (and the control's) people.
+HETEROGENEITY = Cells(people=("people_t", "people_c"), successes={"x_t": "people_t", "x_c": "people_c"},
+                      groups=("breakdown", "arm"))
+#: Per score decile: people and converters of each side; the deciles add up to the arms.
+QINI = Cells(people=("n_treatment", "n_control"), successes={"y_t": "n_treatment", "y_c": "n_control"}, safe=("bin",))
+#: From communication rows to people: the people found = those analysed + those excluded (three ways).
+PEOPLE_STEPS = Cells(people=("people", "people_with_several_rows", "excluded_several_arms", "excluded_global_control",
+                             "excluded_competing", "analysed"),
+                     totals=(("people", "analysed", "excluded_several_arms", "excluded_global_control", "excluded_competing"),),
+                     margins=False, safe=("rows",))
 
 
 def _kind(r: Retro, metric: str) -> str:
@@ -27,9 +62,10 @@ def level(r: Retro, lang: str) -> str:
     return format_value(1 - r.alpha, "pct", lang, 0)
 
 
-def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
+def verdict(r: Retro, rep: Report) -> list[tuple[str, str]]:
     """(banner kind, sentence) pairs: SRM and balance first, then the primary result, guardrails, value
-    and the A/A check."""
+    and the A/A check. The figures quoted are those the tables show (small cells hidden)."""
+    lang = rep.lang
     out: list[tuple[str, str]] = []
     f = lambda v, k, d=None: format_value(v, k, lang, d)  # noqa: E731
     if r.srm.flagged:
@@ -38,16 +74,19 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
         out.append(("bad", t("retro.verdict_balance", lang, metrics=labels(r, r.balance_flagged.metric, lang))))
     name = r.campaign.metrics.primary
     metric = r.metrics[name]
-    best = best_arm(r)
+    raw = best_arm(r)
+    shown = effects(r, rep, [name], count=False)
+    best = shown[shown.arm == raw.arm].iloc[0]
     values = dict(arm=best.arm, metric=metric.label_in(lang), level=level(r, lang), control=f(best.value_c, _level(r, name)),
                   treated=f(best.value_t, _level(r, name)), uplift=f(best.uplift, _kind(r, name)),
                   low=f(best.ci_low, _kind(r, name)), high=f(best.ci_high, _kind(r, name)), p=f(best.p_value, "pvalue"))
-    low, high = best.ci_low, best.ci_high
-    registered = (r.registration or {}).get("primary", {}).get(best.arm) if r.registration else None
+    low, high = raw.ci_low, raw.ci_high
+    registered = (r.registration or {}).get("primary", {}).get(raw.arm) if r.registration else None
     if registered and r.registration["analysis"] == "cuped":  # the verdict follows the registered analysis
         low, high = registered["ci_low"], registered["ci_high"]
-        values |= dict(uplift=f(registered["uplift"], _kind(r, name)), low=f(low, _kind(r, name)), high=f(high, _kind(r, name)),
-                       p=f(registered["p_value"], "pvalue"))
+        if not pd.isna(best.uplift):  # an arm hidden for its small cells stays hidden in every analysis
+            values |= dict(uplift=f(registered["uplift"], _kind(r, name)), low=f(low, _kind(r, name)),
+                           high=f(high, _kind(r, name)), p=f(registered["p_value"], "pvalue"))
     worse = (high < 0) if metric.direction == "increase" else (low > 0)
     better = (low > 0) if metric.direction == "increase" else (high < 0)
     key = "retro.verdict_win" if better else "retro.verdict_loss" if worse else "retro.verdict_flat"
@@ -65,7 +104,7 @@ def verdict(r: Retro, lang: str) -> list[tuple[str, str]]:
         out.append(("warn", t("retro.verdict_guardrail_unclear", lang, metrics=", ".join(unclear))))
     if not harmed and not unclear and len(guards):
         out.append(("good", t("retro.verdict_guardrails_ok", lang)))
-    inc = r.incremental.set_index("arm")
+    inc = incremental(r, rep, count=False).set_index("arm")
     if better and best.arm in inc.index:
         row = inc.loc[best.arm]
         out.append(("info", t("retro.verdict_value", lang, arm=best.arm, level=level(r, lang), n=f(row.incremental, "number", 0),
@@ -93,17 +132,49 @@ def aa_inflated(r: Retro) -> list[str]:
     return [] if r.aa is None else list(r.aa.table[r.aa.table.status == "inflated"].metric)
 
 
-def effects_table(r: Retro, names: list[str], lang: str) -> pd.DataFrame:
+def arm_marks(r: Retro, rep: Report, frame: pd.DataFrame, treated: tuple[str, ...], control: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame`` (a row per arm, or per metric and arm) marked with the arms the split table hides: its
+    ``treated`` columns where its arm is hidden, its ``control`` columns everywhere if the control is."""
+    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    hidden = set(sends.arm[sends.people.isna()])
+    small = {a for a, n in zip(r.sends.arm, r.sends.people) if 1 <= n < rep.min_cell_size}
+    frame = frame.reset_index(drop=True)
+    ctrl = r.campaign.control_arm
+    for attr, arms in (("cx_hidden", hidden), ("cx_small", small)):
+        marks = {c: set(frame.index[frame.arm.isin(arms).to_numpy()]) for c in treated}
+        marks |= {c: set(frame.index) if ctrl in arms else set() for c in control}
+        frame.attrs[attr] = {c: v for c, v in marks.items() if v}
+    return frame
+
+
+def effects(r: Retro, rep: Report, names: list[str] | None = None, count: bool = True) -> pd.DataFrame:
+    """The effects of ``names`` (all when None) with small cells hidden (:data:`EFFECTS`), the arms hidden
+    as in the split table."""
+    e = r.effects if names is None else r.effects[r.effects.metric.isin(names)]
+    return rep.suppress(arm_marks(r, rep, e, ("people_t",), ("people_c",)), cells=EFFECTS, count=count)
+
+
+def _n(rep: Report, shown: pd.DataFrame, label: object, column: str) -> str:
+    """A count as a table's text shows it: "<k" where it is small, "—" where hidden beside a small one."""
+    value = shown.at[label, column]
+    if not pd.isna(value):
+        return format_value(value, "int", rep.lang)
+    return f"<{rep.min_cell_size}" if label in shown.attrs.get("cx_small", {}).get(column, ()) else "—"
+
+
+def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
     """Per (metric, arm): people, levels, uplift with interval and p (adjusted where a family is read),
-    relative lift, CUPED (within has-history strata when marked †), verdict."""
-    e = r.effects[r.effects.metric.isin(names)]
+    relative lift, CUPED (within has-history strata when marked †), verdict — every number judged by
+    :data:`EFFECTS` before it is written."""
+    lang = rep.lang
+    e = effects(r, rep, names)
     rows = []
     adjusted = bool((e.role == "secondary").any())
-    for _, x in e.iterrows():
+    for label, x in e.iterrows():
         k = _kind(r, x.metric)
         row = {
             t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
-            "n (T / C)": f"{format_value(x.people_t, 'int', lang)} / {format_value(x.people_c, 'int', lang)}",
+            "n (T / C)": f"{_n(rep, e, label, 'people_t')} / {_n(rep, e, label, 'people_c')}",
             "T": format_value(x.value_t, _level(r, x.metric), lang), "C": format_value(x.value_c, _level(r, x.metric), lang),
             t("retro.uplift", lang): format_value(x.uplift, k, lang),
             t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.ci_low, k, lang)} … {format_value(x.ci_high, k, lang)}",
@@ -130,9 +201,15 @@ def quantile_step(r: Retro, names: list[str], lang: str) -> str:
     return format_value(step, "int", lang) if step.is_integer() else format_value(step, "number", lang)
 
 
-def balance_table(r: Retro, lang: str) -> pd.DataFrame:
-    """The pre-period balance with metric labels in the report's language."""
-    return r.balance.assign(metric=[r.metrics[m].label_in(lang) for m in r.balance.metric])
+def balance_table(r: Retro, rep: Report) -> pd.DataFrame:
+    """The pre-period balance with metric labels in the report's language, judged with the people and
+    pre-period outcomes behind each level (:data:`BALANCE`, not shown)."""
+    b = rep.suppress(r.balance.reset_index(drop=True), cells=BALANCE)
+    b = b.assign(metric=[r.metrics[m].label_in(rep.lang) for m in b.metric])
+    keep = b.attrs
+    b = b[["metric", "arm", "pre_t", "pre_c", "difference", "p_value"]]
+    b.attrs = keep
+    return b
 
 
 def caps_table(r: Retro, lang: str) -> pd.DataFrame:
@@ -143,16 +220,24 @@ def caps_table(r: Retro, lang: str) -> pd.DataFrame:
                           "cap": format_value(x.cap, "number", lang)} for x in r.caps.itertuples()])
 
 
-def strata_table(r: Retro, lang: str, threshold: float = 0.02) -> pd.DataFrame:
+def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame:
     """Per (metric, arm, stratum): people, share, the stratum's CUPED slope, effect and variance removed —
-    for the metrics where CUPED removes at least ``threshold`` of the variance (elsewhere it hardly acts)."""
+    for the metrics where CUPED removes at least ``threshold`` of the variance (elsewhere it hardly acts);
+    small strata hidden first (:data:`STRATA`)."""
+    lang = rep.lang
     acting = set(r.effects[r.effects.variance_reduction >= threshold].metric)
-    return pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
+    if r.strata.empty:
+        return pd.DataFrame()
+    shown = rep.suppress(arm_marks(r, rep, r.strata[r.strata.metric.isin(acting)], ("people",)), cells=STRATA)
+    frame = pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
                           "stratum": t(f"retro.stratum_{x.stratum}", lang), "people": x.people,
                           "share": format_value(x.share, "pct", lang), "θ": format_value(x.theta, "number", lang, 3),
                           t("retro.uplift", lang): format_value(x.estimate, _kind(r, x.metric), lang),
-                          "Var ↓": format_value(x.variance_reduction, "pct", lang)} for x in r.strata.itertuples()
-                         if x.metric in acting])
+                          "Var ↓": format_value(x.variance_reduction, "pct", lang)} for x in shown.itertuples()])
+    if frame.empty:
+        return frame
+    frame["people"] = frame["people"].astype("Int64")
+    return carry(shown, frame, {"people": "people"}, groups={t("retro.metric", lang): "metric", t("retro.arm", lang): "arm"})
 
 
 def new_share(r: Retro) -> float:
@@ -170,11 +255,12 @@ def weak_cuped(r: Retro, lang: str, threshold: float = 0.02) -> str:
     return ", ".join(f"{r.metrics[m].label_in(lang)} (ρ = {format_value(rho, 'number', lang, 2)})" for m, rho in weak.items())
 
 
-def exposure_table(r: Retro) -> pd.DataFrame:
-    """Per arm: people analysed before any exclusion, and how many a competing campaign reached."""
+def exposure_table(r: Retro, rep: Report) -> pd.DataFrame:
+    """Per arm: people analysed before any exclusion, and how many a competing campaign reached (small
+    cells hidden)."""
     e = r.exposure.copy()
     e["share"] = e.exposed / e.people
-    return e
+    return rep.suppress(arm_marks(r, rep, e, ("people",)), cells=EXPOSURE)
 
 
 def aa_table(r: Retro, lang: str) -> pd.DataFrame:
@@ -216,28 +302,62 @@ def _percentile(share: float, lang: str) -> str:
     return format_value(x, "int" if float(x).is_integer() else "number", lang, None if float(x).is_integer() else 1)
 
 
-def people_table(r: Retro, lang: str) -> pd.DataFrame:
+def people_steps(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
+    """The steps from rows to people as one row (a column per step), small cells hidden by
+    :data:`PEOPLE_STEPS` (an exclusion of a few people must not be the difference of two shown counts)."""
+    row = pd.DataFrame([dict(zip(r.people.step, r.people["count"]))])
+    return rep.suppress(row, cells=PEOPLE_STEPS, count=count)
+
+
+def people_values(r: Retro, rep: Report) -> dict[str, object]:
+    """Step → count for sentences and results.json, None where hidden."""
+    row = people_steps(r, rep, count=False).iloc[0]
+    return {k: (None if pd.isna(v) else int(v)) for k, v in row.items()}
+
+
+def people_table(r: Retro, rep: Report) -> pd.DataFrame:
     """From communication rows to the people analysed, each step named in the report's language."""
-    return pd.DataFrame({t("retro.step", lang): [t(f"retro.step_{s}", lang) for s in r.people.step],
-                         "count": r.people["count"]})
+    lang = rep.lang
+    row = people_steps(r, rep)
+    frame = pd.DataFrame({t("retro.step", lang): [t(f"retro.step_{s}", lang) for s in r.people.step],
+                          "count": pd.array([row.iloc[0][s] for s in r.people.step], dtype="Int64")})
+    hidden = row.attrs.get("cx_hidden", {})
+    frame.attrs["cx_hidden"] = {"count": {i for i, s in enumerate(r.people.step) if 0 in hidden.get(s, ())}}
+    frame.attrs["cx_cells"] = Cells(people=("count",), margins=False)
+    return frame
 
 
-def incremental_table(r: Retro, lang: str) -> pd.DataFrame:
+def incremental(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
+    """Per arm: people, contacts, incremental contracts, value and ROI — judged with the primary metric's
+    people and converters of both sides (:data:`INCREMENTAL`)."""
+    p = r.primary[["arm", "people_c", "x_t", "x_c"]]
+    frame = arm_marks(r, rep, r.incremental.merge(p, on="arm", how="left", sort=False), ("people",), ("people_c",))
+    return rep.suppress(frame, cells=INCREMENTAL, count=count)
+
+
+def incremental_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Per arm: people, contacts, incremental contracts, value and ROI, each with its interval."""
+    lang = rep.lang
     f = lambda v, k: format_value(v, k, lang)  # noqa: E731
     rows = []
-    for _, x in r.incremental.iterrows():
+    shown = incremental(r, rep)
+    for _, x in shown.iterrows():
         rows.append({
-            t("retro.arm", lang): x.arm, "n": int(x.people), "contacts": int(x.contacts),
+            t("retro.arm", lang): x.arm, "n": x.people, "contacts": f(x.contacts, "int"),
             "+contracts": f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
             "+value": f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
             "cost": f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["n"] = frame["n"].astype("Int64")
+    return carry(shown, frame, {"n": "people"})
 
 
-def watching_table(r: Retro, lang: str) -> pd.DataFrame:
-    """Primary metric per arm: the fixed-horizon interval beside the always-valid one."""
+def watching_table(r: Retro, rep: Report) -> pd.DataFrame:
+    """Primary metric per arm: the fixed-horizon interval beside the always-valid one (small arms hidden)."""
+    lang = rep.lang
     name = r.campaign.metrics.primary
     k = _kind(r, name)
     f = lambda v: format_value(v, k, lang)  # noqa: E731
@@ -245,4 +365,74 @@ def watching_table(r: Retro, lang: str) -> pd.DataFrame:
     return pd.DataFrame([{t("retro.arm", lang): x.arm, t("retro.uplift", lang): f(x.uplift),
                           t("retro.fixed_ci", lang, level=lv): f"{f(x.ci_low)} … {f(x.ci_high)}",
                           t("retro.always_valid_ci", lang, level=lv): f"{f(x.always_valid_low)} … {f(x.always_valid_high)}"}
-                         for _, x in r.primary.iterrows()])
+                         for _, x in effects(r, rep, [name], count=False).iterrows()])
+
+
+def headline(r: Retro, rep: Report) -> dict:
+    """results.json's figures (:func:`cxlab.analyses.retro.headline`) with every count of people and
+    everything built on a small one hidden by the same declarations as the tables. Each effect also
+    carries its arms' people with the outcome (``x_t``, ``x_c``), the counts it is judged by."""
+    h = dict(r.headline)
+    h["people"] = people_values(r, rep)
+    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    h["srm"] = {**h["srm"], "observed": {a: (None if pd.isna(n) else int(n)) for a, n in zip(sends.arm, sends.people)}}
+    e = effects(r, rep, count=False)
+    keys = ("people_t", "people_c", "x_t", "x_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
+            "lift", "lift_low", "lift_high", "cuped_uplift", "cuped_low", "cuped_high", "variance_reduction",
+            "cuped_method", "chance_to_beat", "always_valid_low", "always_valid_high", "p_adjusted", "verdict")
+    out: dict = {}
+    for _, row in e.iterrows():
+        out.setdefault(row.metric, {})[row.arm] = {k: (None if pd.isna(row[k]) else row[k]) for k in keys}
+    h["effects"] = out
+    inc = incremental(r, rep, count=False)
+    h["incremental"] = inc[list(r.incremental.columns)]
+    if len(r.strata):
+        h["strata"] = rep.suppress(arm_marks(r, rep, r.strata, ("people",)), cells=STRATA, count=False)
+    exposure = rep.suppress(arm_marks(r, rep, r.exposure, ("people",)), cells=EXPOSURE, count=False)
+    h["competing"] = {**h["competing"], "by_arm": exposure}
+    if r.did is not None and h.get("did"):
+        did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+                           cells=Cells(people=("people",), margins=False), count=False)
+        h["did"] = {**h["did"], "by_arm": did[list(r.did.columns)]}
+    return h
+
+
+def heterogeneity(r: Retro, rep: Report) -> pd.DataFrame:
+    """Effects by breakdown value with small cells hidden (:data:`HETEROGENEITY`), for the forest and
+    the table; the rows whose people are hidden are dropped from the figure."""
+    return rep.suppress(arm_marks(r, rep, r.heterogeneity, ("people_t",), ("people_c",)), cells=HETEROGENEITY)
+
+
+HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", "uplift", "ci_low", "ci_high",
+                         "p_value", "p_adjusted"]
+
+
+def qini_bins(r: Retro, rep: Report) -> pd.DataFrame:
+    """The score deciles with small cells hidden (:data:`QINI`); with the control arm hidden in the split
+    table, both sides' people are (either side's total would give the control away)."""
+    bins = r.qini["bins"].reset_index(drop=True)
+    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    if sends.people[sends.arm == r.campaign.control_arm].isna().any():
+        bins.attrs["cx_hidden"] = {"n_treatment": set(bins.index), "n_control": set(bins.index)}
+    return rep.suppress(bins, cells=QINI)
+
+
+def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A suppressed frame as plain floats for a figure."""
+    return plain(frame)
+
+
+def did_table(r: Retro, rep: Report) -> pd.DataFrame:
+    """Difference in differences per arm, hidden where the arm's people are too few."""
+    did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+                       cells=Cells(people=("people",), margins=False))
+    keep = did.attrs
+    did = did[list(r.did.columns)]
+    did.attrs = keep
+    return did
+
+
+def trend(r: Retro, rep: Report) -> pd.DataFrame:
+    """The per-period means of each arm for the trend figure, hidden where a cell has too few people."""
+    shown = plain(rep.suppress(r.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
+    return shown.dropna(subset=["mean"]).reset_index(drop=True)

@@ -8,8 +8,23 @@ import pandas as pd
 
 from cxlab.analyses.triggers import Backtest
 from cxlab.catalog.load import Catalog
+from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
+from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
+
+#: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
+MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
+                successes={"converted_fired": "fired", "converted_other": "not_fired"},
+                safe=("snapshot",), totals=(("eligible", "fired", "not_fired"),),
+                derived={"coverage": ("eligible", "fired"),
+                         "rate_fired": ("fired", "converted_fired"), "rate_fired_low": ("fired", "converted_fired"),
+                         "rate_fired_high": ("fired", "converted_fired"),
+                         "rate_other": ("not_fired", "converted_other"), "rate_other_low": ("not_fired", "converted_other"),
+                         "rate_other_high": ("not_fired", "converted_other")})
+#: Fired vs not: the rows of each group (adding up to the eligible rows) and how many converted (their
+#: total is shown nowhere).
+SUMMARY = Cells(people=("n",), successes={"x_sum": "n"}, margins=("n",))
 
 
 def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
@@ -24,23 +39,36 @@ def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
     return "\n".join([t("triggers.catalogue_metrics", lang), *lines]) if lines else t("triggers.catalogue_none", lang)
 
 
-def summary_table(b: Backtest, lang: str) -> pd.DataFrame:
-    """Fired vs not fired: eligible rows, conversion and its interval."""
+def summary_table(b: Backtest, rep: Report) -> pd.DataFrame:
+    """Fired vs not fired: eligible rows, conversion and its interval — small cells hidden first."""
+    lang = rep.lang
     f = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
-    return pd.DataFrame({
-        t("triggers.group", lang): [t("triggers.fired", lang), t("triggers.other", lang)],
-        "n": [b.rate_fired.n_treatment, b.rate_other.n_treatment],
-        t("triggers.rate", lang): [f(b.rate_fired.estimate), f(b.rate_other.estimate)],
-        t("triggers.interval", lang): [f"{f(b.rate_fired.ci_low)} … {f(b.rate_fired.ci_high)}", f"{f(b.rate_other.ci_low)} … {f(b.rate_other.ci_high)}"],
-    })
+    raw = pd.DataFrame({"group": [t("triggers.fired", lang), t("triggers.other", lang)],
+                        "n": [b.rate_fired.n_treatment, b.rate_other.n_treatment],
+                        "x_sum": [int(b.monthly.converted_fired.sum()), int(b.monthly.converted_other.sum())],
+                        "rate": [b.rate_fired.estimate, b.rate_other.estimate],
+                        "ci_low": [b.rate_fired.ci_low, b.rate_other.ci_low], "ci_high": [b.rate_fired.ci_high, b.rate_other.ci_high]})
+    x = rep.suppress(raw, cells=SUMMARY)
+    frame = pd.DataFrame({t("triggers.group", lang): x.group, "n": x.n.astype("Int64"), t("triggers.rate", lang): x.rate.map(f),
+                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high)]})
+    return carry(x, frame, {"n": "n"})
 
 
-def summary_values(b: Backtest, lang: str) -> dict[str, str]:
-    """The numbers of the summary sentence, formatted."""
-    f = lambda v, k: format_value(v, k, lang)  # noqa: E731
+def hidden_groups(b: Backtest, rep: Report) -> dict[str, bool]:
+    """Whether the pooled conversion of the fired and of the other rows gives a small count away."""
+    return {"fired": small_share(b.rate_fired.n_treatment, b.monthly.converted_fired.sum(), rep.min_cell_size),
+            "other": small_share(b.rate_other.n_treatment, b.monthly.converted_other.sum(), rep.min_cell_size)}
+
+
+def summary_values(b: Backtest, rep: Report) -> dict[str, str]:
+    """The numbers of the summary sentence, formatted; "—" where a group's conversions are too few."""
+    lang = rep.lang
+    hidden = hidden_groups(b, rep)
+    both = hidden["fired"] or hidden["other"]
+    f = lambda v, k: "—" if both else format_value(v, k, lang)  # noqa: E731
     lift = b.lift
-    return {"fired_rate": format_value(b.rate_fired.estimate, "pct", lang, 2),
-            "other_rate": format_value(b.rate_other.estimate, "pct", lang, 2),
+    return {"fired_rate": "—" if hidden["fired"] else format_value(b.rate_fired.estimate, "pct", lang, 2),
+            "other_rate": "—" if hidden["other"] else format_value(b.rate_other.estimate, "pct", lang, 2),
             "uplift": f(b.diff.estimate, "pp"), "low": f(b.diff.ci_low, "pp"), "high": f(b.diff.ci_high, "pp"),
             "lift": f(lift.estimate if lift else None, "lift"), "lift_low": f(lift.ci_low if lift else None, "lift"),
             "lift_high": f(lift.ci_high if lift else None, "lift"),
@@ -48,11 +76,44 @@ def summary_values(b: Backtest, lang: str) -> dict[str, str]:
             "c_high": f(b.diff_clustered.ci_high if b.diff_clustered else None, "pp")}
 
 
-def monthly_table(b: Backtest) -> pd.DataFrame:
-    """Per snapshot: eligible, fired, coverage, both rates and the uplift with its interval."""
-    m = b.monthly[["snapshot", "eligible", "fired", "coverage", "rate_fired", "rate_other", "uplift", "ci_low", "ci_high"]].copy()
+def monthly_table(b: Backtest, rep: Report) -> pd.DataFrame:
+    """Per snapshot: eligible, fired, coverage, both rates and the uplift with its interval — judged with
+    the conversions behind each rate, which are not shown."""
+    m = rep.suppress(b.monthly.reset_index(drop=True), cells=MONTHLY)
     m["snapshot"] = m.snapshot.dt.strftime("%Y-%m-%d")
+    keep = m.attrs
+    m = m[["snapshot", "eligible", "fired", "coverage", "rate_fired", "rate_other", "uplift", "ci_low", "ci_high"]]
+    m.attrs = keep
     return m
+
+
+def monthly_shown(b: Backtest, rep: Report) -> pd.DataFrame:
+    """The monthly frame with small cells hidden, for figures and sentences (not counted again)."""
+    return plain(rep.suppress(b.monthly.reset_index(drop=True), cells=MONTHLY, count=False))
+
+
+def headline(b: Backtest, rep: Report) -> dict:
+    """results.json's figures: the monthly uplift of months whose groups are too small hidden, and the
+    pooled rates and everything compared with them where a group's conversions are too few."""
+    m = monthly_shown(b, rep)
+    out = b.headline | {"monthly_uplift": m[["snapshot", "uplift", "ci_low", "ci_high"]]}
+    hidden = hidden_groups(b, rep)
+    if hidden["fired"]:
+        out["rate_fired"] = hide_estimate(out["rate_fired"])
+    if hidden["other"]:
+        out["rate_not_fired"] = hide_estimate(out["rate_not_fired"])
+    if hidden["fired"] or hidden["other"]:
+        for key in ("uplift", "lift", "uplift_clustered", "adjusted"):
+            out[key] = hide_estimate(out[key])
+    return out
+
+
+def curves(b: Backtest, rep: Report) -> pd.DataFrame:
+    """The cumulative conversion curves, without a group whose conversions are too few."""
+    hidden = hidden_groups(b, rep)
+    c = b.curves.copy()
+    c.loc[c.fired.map({True: hidden["fired"], False: hidden["other"]}).astype(bool), "cumulative_rate"] = float("nan")
+    return c
 
 
 def stability(b: Backtest) -> dict[str, int]:
@@ -75,13 +136,20 @@ def model_labels(lang: str) -> dict[str, str]:
     return {k: t(f"triggers.fig_{k}", lang) for k in keys}
 
 
-def model_values(b: Backtest, lang: str) -> dict[str, str]:
-    """The numbers of the model sentence, formatted."""
+def coverage_values(b: Backtest, rep: Report) -> dict[str, str]:
+    """The numbers of the coverage sentence, counts under the floor as "<k"."""
+    return {"mean": rep.count(b.monthly.fired.mean()), "share": rep.fmt(b.monthly.coverage.mean(), "pct"),
+            "low": rep.count(b.monthly.fired.min()), "high": rep.count(b.monthly.fired.max())}
+
+
+def model_values(b: Backtest, rep: Report) -> dict[str, str]:
+    """The numbers of the model sentence, formatted (counts of people under the floor as "<k")."""
+    lang = rep.lang
     m = b.model
     pct = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
     n = lambda v: format_value(v, "int", lang)  # noqa: E731
     return {"test_from": m["test_from"], "sample": n(m["sample_rows"]), "population": n(m["population_rows"]),
-            "train": n(m["train_rows"]), "test": n(m["test_rows"]), "converters": n(m["test_converters"]),
+            "train": n(m["train_rows"]), "test": n(m["test_rows"]), "converters": rep.count(m["test_converters"]),
             "features": n(m["features"]), "k": n(m["volume"]), "rule_k": n(m["rule_volume"]), "pm": pct(m["precision_model"]),
             "pr": pct(m["precision_rule"]), "base": pct(m["base_rate"]), "auc_m": format_value(m["auc_model"], "number", lang, 3),
             "auc_r": format_value(m["auc_rule"], "number", lang, 3),
@@ -99,10 +167,11 @@ def model_verdict(b: Backtest) -> str:
     return "triggers.model_mixed" if overall else "triggers.model_not_better"
 
 
-def half_conversion_days(b: Backtest) -> dict[bool, float]:
-    """Per ``fired``: the first day after the snapshot by which half of the window's conversions happened."""
+def half_conversion_days(b: Backtest, rep: Report | None = None) -> dict[bool, float]:
+    """Per ``fired``: the first day after the snapshot by which half of the window's conversions happened
+    (with ``rep``, NaN for a group whose conversions are too few)."""
     out = {}
-    for flag, part in b.curves.groupby("fired"):
+    for flag, part in (curves(b, rep) if rep is not None else b.curves).groupby("fired"):
         final = part.cumulative_rate.iloc[-1]
         out[bool(flag)] = float(part.days[part.cumulative_rate >= final / 2].iloc[0]) if final > 0 else float("nan")
     return out
