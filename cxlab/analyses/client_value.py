@@ -72,6 +72,7 @@ class ClientValue:
     by_line: pd.DataFrame
     at_risk: dict
     cell_scores: pd.DataFrame = field(repr=False)
+    calibration_cells: int = 0
 
     def facts(self) -> dict:
         """Raw values for the message templates."""
@@ -299,7 +300,7 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
     by_line = _group_stats(src, t.join(lines, "client_id"), "product_line", p_alive_threshold)
     return ClientValue(split, model, fits, comparison, diagnostics, scoring_fit, gg, independence, fallback,
                        horizon_days, monthly_discount, p_alive_threshold, base_facts, by_abc, by_segment, column,
-                       by_line, risk, scores)
+                       by_line, risk, scores, len(frame))
 
 
 __all__ = ["ClientValue", "Diagnostics", "at_risk", "client_value", "export_at_risk", "scored"]

@@ -176,11 +176,19 @@ def _check_model(model: str) -> None:
 LOG_BOUND = 15.0
 
 
-def _minimise(nll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """L-BFGS-B from ``start`` then Nelder-Mead from its optimum (tight tolerances), both within
-    :data:`LOG_BOUND`; the better one."""
+#: Up to this many cells the L-BFGS-B optimum is polished with Nelder-Mead (a few thousand likelihood
+#: evaluations: instant on CDNOW's 1,016 cells, minutes on a million).
+POLISH_MAX_CELLS = 50_000
+
+
+def _minimise(nll, start: np.ndarray, polish: bool = True) -> tuple[np.ndarray, float, bool]:
+    """L-BFGS-B from ``start`` then (``polish``) Nelder-Mead from its optimum (tight tolerances), both
+    within :data:`LOG_BOUND`; the better one."""
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    first = optimize.minimize(nll, np.clip(start, -LOG_BOUND, LOG_BOUND), method="L-BFGS-B", bounds=bounds)
+    first = optimize.minimize(nll, np.clip(start, -LOG_BOUND, LOG_BOUND), method="L-BFGS-B", bounds=bounds,
+                              options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2_000})
+    if not polish:
+        return first.x, float(first.fun), bool(first.success)
     second = optimize.minimize(nll, first.x, method="Nelder-Mead", bounds=bounds,
                                options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 3_000, "maxfev": 3_000})
     best = second if second.fun <= first.fun else first
@@ -243,7 +251,7 @@ def fit(model: str, cells: Cells, start: tuple[float, ...] | None = None) -> Fit
         return v if np.isfinite(v) else 1e10
 
     start_log = np.log(np.asarray(start if start is not None else (1.0,) * 4, float))
-    logp, fun, ok = _minimise(nll, start_log)
+    logp, fun, ok = _minimise(nll, start_log, polish=len(cells.x) <= POLISH_MAX_CELLS)
     names = MODELS[model]
     se = _standard_errors(lambda z: nll(z) * N, logp, names)
     edge = tuple(k for k, v in zip(names, logp) if abs(v) > LOG_BOUND - 1e-3)
@@ -488,7 +496,7 @@ def fit_gamma_gamma(x, m, n=None) -> GammaGamma:
             val = -(n * _ll_gg(np.exp(logp), x, m)).sum() / N
         return val if np.isfinite(val) else 1e10
 
-    logp, fun, _ = _minimise(nll, np.zeros(3))
+    logp, fun, _ = _minimise(nll, np.zeros(3), polish=len(x) <= POLISH_MAX_CELLS)
     se = _standard_errors(lambda z: nll(z) * N, logp, ("p", "q", "v"))
     p, q, v = map(float, np.exp(logp))
     return GammaGamma(p, q, v, -fun * N, int(N), se)

@@ -207,3 +207,13 @@ def test_bad_input_is_refused():
         btyd.fit("nbd", btyd.Cells.of([1], [1.0], [3.0]))
     with pytest.raises(ValueError, match="no client has a repeat"):
         btyd.fit("bgnbd", btyd.Cells.of([0, 0], [0.0, 0.0], [3.0, 4.0]))
+
+
+@pytest.mark.realdata
+def test_large_data_fits_without_the_polish_agree(cells, fits, monkeypatch):
+    # above POLISH_MAX_CELLS only L-BFGS-B runs (a million cells would take minutes of Nelder-Mead)
+    monkeypatch.setattr(btyd, "POLISH_MAX_CELLS", 0)
+    for model in ("bgnbd", "mbgnbd"):
+        quick = btyd.fit(model, cells)
+        np.testing.assert_allclose(quick.values, fits[model].values, rtol=2e-3)
+        assert quick.log_likelihood == pytest.approx(fits[model].log_likelihood, abs=1e-3)
