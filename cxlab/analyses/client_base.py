@@ -14,6 +14,7 @@ import pandas as pd
 from cxlab.analyses.result import Result
 from cxlab.compute import base, overview
 from cxlab.data.connect import Source
+from cxlab.data.settings import DataSettings
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ class ClientBase(Result):
 
 def client_base(src: Source, snapshot: date | None = None, top_share: float = 0.2,
                 abc: Sequence[float] = (0.8, 0.95), months: int = 12, active_days: int = 90,
-                mode: str = "") -> ClientBase:
+                mode: str = "", settings: DataSettings | None = None) -> ClientBase:
     """Describe the base over the ``months`` before ``snapshot`` (default: the data's as-of day), contracts
-    counted as ``mode`` (``held`` or ``opened``; default: picked from the data)."""
+    counted as ``mode`` (``held`` or ``opened``; default: picked from the data); look-alikes are ranked for
+    the lines ``settings`` offers (default: every line)."""
     snap = snapshot or overview.as_of_date(src)
     counting = mode or base.counting_mode(src)
     start, end = base.period(snap, months)
@@ -63,7 +65,8 @@ def client_base(src: Source, snapshot: date | None = None, top_share: float = 0.
     looks = None
     if many:
         cells, cell_lines = base.profile_cells(src, start, end, counting)
-        looks = base.lookalikes(cells, cell_lines).sort_values("expected", ascending=False, ignore_index=True)
+        targets = settings.offered(cell_lines) if settings else None
+        looks = base.lookalikes(cells, cell_lines, targets=targets).sort_values("expected", ascending=False, ignore_index=True)
     return ClientBase(
         snap, start, end, counting, lines, base.value_shape(src, start, end, counting, top_share, abc),
         base.funnel(src, snap, start, end, counting, active_days, top_share),
