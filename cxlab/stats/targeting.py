@@ -255,8 +255,9 @@ class QiniBand:
 
     @property
     def better_than_random(self) -> bool:
-        """The qini interval lies above zero and above the shuffled scores' band."""
-        return self.qini.ci_low > 0 and self.qini.estimate > self.random_high
+        """The shuffled-score check rejects "unrelated to the people" at ``alpha``: fewer than α of the
+        shuffled scores reach the score's qini coefficient (a permutation test, exact under that null)."""
+        return self.p_shuffled < self.qini.alpha and self.qini.estimate > 0
 
     @property
     def worse_than_random(self) -> bool:
