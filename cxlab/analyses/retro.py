@@ -309,8 +309,8 @@ def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) 
     sb = cs.ScoreBins(bins.n_t.to_numpy(), bins.y_t.to_numpy(), bins.n_c.to_numpy(), bins.y_c.to_numpy())
     x, q = cs.qini_curve(sb)
     per_bin = pd.DataFrame(cs.uplift_by_bin(sb)).assign(bin=bins.bin.to_numpy())
-    return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_coefficient(sb),
-            "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
+    return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_normalised(sb),
+            "qini_area": cs.qini_coefficient(sb), "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
 
 
 def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
@@ -406,7 +406,8 @@ def headline(r: Retro) -> dict[str, Any]:
         "incremental": r.incremental.to_dict(orient="records"),
         "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),
                                             "parallel_trends_slope": None if r.parallel is None else r.parallel.to_dict()},
-        "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "uplift_at_30pct": r.qini["uplift_at_30"]},
+        "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "area_unnormalised": r.qini["qini_area"],
+                                              "uplift_at_30pct": r.qini["uplift_at_30"]},
         "balance_flagged": sorted(set(r.balance_flagged.metric)),
         "caps": r.caps.to_dict(orient="records"),
         "strata": r.strata.to_dict(orient="records"),

@@ -410,15 +410,15 @@ def _assignment(frame: pd.DataFrame, preds: dict[str, np.ndarray], ctrl: str, al
     return pd.DataFrame(rows)
 
 
-def analyse(src: Source, catalog: Catalog, campaign_name: str, learner: str = "", folds: int = 0,
+def analyse(src: Source, catalog: Catalog, campaign_name: str, metric: str = "", learner: str = "", folds: int = 0,
             sample_size: int = 0, alpha: float = 0.05, cost_per_contact: float = 0.0,
             value_per_conversion: float = 0.0, top_share: float = 0.0, score_date: str = "", audience: str = "",
             score_out: str = "", draws: int = 400, seed: int = 0) -> Uplift:
     """Learn and evaluate uplift models on ``campaign_name``'s randomised test; with ``score_out``, score
     the base at ``score_date`` (``latest``: the day after the last event) into that parquet file.
 
-    Arguments left at 0 / "" take the card's ``uplift`` settings, ``cost_per_contact`` and
-    ``value_per_conversion``."""
+    ``metric`` is the outcome the models learn (a proportion metric; default the card's primary). Arguments
+    left at 0 / "" take the card's ``uplift`` settings, ``cost_per_contact`` and ``value_per_conversion``."""
     campaign = catalog.get("campaigns", campaign_name)
     if campaign.control == "matched":
         raise ParameterError(f"campaign '{campaign.name}' has no randomised control (control: matched): uplift "
@@ -432,9 +432,9 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, learner: str = ""
     if not campaign.features.columns and not campaign.features.expressions:
         raise ParameterError(f"campaign '{campaign.name}': the card declares no features (features.columns, "
                              "features.expressions) for the uplift model")
-    metric = catalog.get("metrics", campaign.metrics.primary)
+    metric = catalog.get("metrics", metric or campaign.metrics.primary)
     if metric.type != "proportion":
-        raise ParameterError(f"campaign '{campaign.name}': the primary metric '{metric.name}' is a {metric.type} "
+        raise ParameterError(f"campaign '{campaign.name}': the metric '{metric.name}' is a {metric.type} "
                              "metric; uplift models here learn a conversion (a proportion metric)")
     guardrails = [g for g in (catalog.get("metrics", n) for n in campaign.metrics.guardrails) if g.type in ("proportion", "mean")]
     crowd = retro.people(src, campaign)

@@ -225,3 +225,15 @@ def test_qini_band_coverage_over_500_simulations():
         cover_zero += r.qini.ci_low <= 0 <= r.qini.ci_high
     assert 0.93 <= cover / sims <= 0.97, cover / sims
     assert cover_zero / sims >= 0.95, cover_zero / sims
+
+
+def test_binned_normalised_qini_equals_the_person_level_one():
+    # 04's coefficient from score bins: with one person per bin it is sklift's qini_auc_score exactly
+    from cxlab.stats import ScoreBins, qini_normalised
+
+    y, t, scores = _data()
+    s = scores["noisy"]
+    order = np.argsort(s, kind="mergesort")[::-1]
+    bins = ScoreBins(t[order], (y * t)[order], 1 - t[order], (y * (1 - t))[order])
+    assert qini_normalised(bins) == pytest.approx(tg.qini_auc_score(y, t, s), abs=1e-12)
+    assert qini_normalised(bins) == pytest.approx(PINNED["noisy"][0], abs=1e-9)
