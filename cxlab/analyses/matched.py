@@ -7,7 +7,8 @@ by the card's ``matching.pool`` rule), anchored at ``send_start``. Both are boun
 and rule-language expressions: pre-period behaviour) a logistic propensity model separates the treated
 from the candidates; each treated person gets ``ratio`` nearest candidates on the logit of the score,
 without replacement (greedy, in a seeded random order), within ``caliper`` standard deviations of the
-logit (Austin 2011: 0.2 sd). Treated people without a match inside the caliper are left out and counted.
+logit (Austin 2011: 0.2 sd). Treated people without a match inside the caliper are left out and counted. One propensity model and one
+comparison group serve every treated arm, as one randomised control would.
 
 What the report shows: the balance table — standardised mean differences (SMD, on the candidates'
 and treated people's pooled standard deviation before matching) and Kolmogorov–Smirnov distances, before
@@ -208,7 +209,10 @@ def match(src: Source, campaign: Campaign, metrics: list[Metric], alpha: float =
         t = t.mutate(cx_key=keys.key(t.client_id, "matched", str(seed))).order_by(["cx_key", "client_id"]).limit(size).drop("cx_key")
     t = src.cache(t)
     pool, pool_total = cu.not_contacted(src, campaign, crowd, size * campaign.matching.ratio, seed)
-    both = src.cache(t.select("client_id", "arm", "t0", "rows").union(pool.select("client_id", "arm", "t0", "rows")))
+    cols = {"client_id": t.client_id, "arm": t.arm.cast("string"), "t0": t.t0.cast("timestamp"), "rows": t.rows.cast("int64")}
+    both = t.select(**cols).union(pool.select(client_id=pool.client_id.cast(t.client_id.type()), arm=pool.arm.cast("string"),
+                                              t0=pool.t0.cast("timestamp"), rows=pool.rows.cast("int64")))
+    both = src.cache(both)
     values = retro.person_values(src, metrics, both, campaign.window_days, max(campaign.pre_period_days, 1))
     feats = cu.features_at(src, campaign.features, campaign.send_start, both, f"campaign '{campaign.name}'")
     frame = src.con.execute(values.join(feats, "client_id").order_by("client_id"))
@@ -217,38 +221,31 @@ def match(src: Source, campaign: Campaign, metrics: list[Metric], alpha: float =
     X = design_matrix(frame, names)
     is_t = (frame.arm != campaign.control_arm).to_numpy()
     rng = np.random.default_rng(seed)
-    chosen_t, chosen_c, balance, placebo = [], [], [], []
-    caliper_used = math.nan
-    free = ~is_t  # candidates are used once across arms
-    for arm in campaign.treatment_arms:
-        arm_t = (frame.arm == arm).to_numpy()
-        if not arm_t.any():
-            continue
-        part = arm_t | free
-        logit = propensity_logit(X[part], arm_t[part])
-        caliper_used = campaign.matching.caliper * float(np.std(logit))
-        idx = np.flatnonzero(part)
-        lt, lc = logit[arm_t[part]], logit[~arm_t[part]]
-        cand = idx[~arm_t[part]]
-        pairs = greedy_match(lt, lc, campaign.matching.ratio, caliper_used, rng)
-        t_rows = idx[arm_t[part]]
-        kept_t = np.zeros(len(frame), bool)
-        kept_c = np.zeros(len(frame), bool)
-        for i, js in zip(t_rows, pairs):
-            if len(js) == campaign.matching.ratio:
-                kept_t[i] = True
-                kept_c[cand[js]] = True
-        free &= ~kept_c
-        chosen_t.append(frame.client_id[kept_t].to_numpy())
-        chosen_c.append(frame.client_id[kept_c].to_numpy())
-        b = balance_table(X[part], arm_t[part], kept_t[part], kept_c[part])
-        balance.append(b.assign(arm=arm))
-        placebo += _placebo(frame, metrics, kept_t, kept_c, alpha, arm)
-    matched_ids = np.concatenate(chosen_t) if chosen_t else np.array([], dtype=np.int64)
-    control_ids = np.concatenate(chosen_c) if chosen_c else np.array([], dtype=np.int64)
-    if len(control_ids) == 0:
+    # one propensity model and one comparison group for every treated arm (04 compares each arm with it)
+    logit = propensity_logit(X, is_t)
+    caliper = campaign.matching.caliper * float(np.std(logit))
+    t_rows, c_rows = np.flatnonzero(is_t), np.flatnonzero(~is_t)
+    pairs = greedy_match(logit[is_t], logit[~is_t], campaign.matching.ratio, caliper, rng)
+    kept_t = np.zeros(len(frame), bool)
+    kept_c = np.zeros(len(frame), bool)
+    for i, js in zip(t_rows, pairs):
+        if len(js) == campaign.matching.ratio:
+            kept_t[i] = True
+            kept_c[c_rows[js]] = True
+    if not kept_c.any():
         raise DataError(f"campaign '{campaign.name}': no treated person found a comparison client within the caliper "
                         f"({campaign.matching.caliper} sd of the logit score)")
+    arm = frame.arm.to_numpy()
+    balance = [balance_table(X, is_t, kept_t, kept_c).assign(arm="all")]
+    placebo = _placebo(frame, metrics, kept_t, kept_c, alpha, "all")
+    for a in campaign.treatment_arms:
+        in_arm = arm == a
+        if (kept_t & in_arm).any() and len(campaign.treatment_arms) > 1:
+            part = in_arm | ~is_t
+            balance.append(balance_table(X[part], in_arm[part], (kept_t & in_arm)[part], kept_c[part]).assign(arm=a))
+            placebo += _placebo(frame, metrics, kept_t & in_arm, kept_c, alpha, a)
+    matched_ids, control_ids = frame.client_id[kept_t].to_numpy(), frame.client_id[kept_c].to_numpy()
+    caliper_used = caliper
     keep = pd.DataFrame({"client_id": np.concatenate([matched_ids, control_ids])})
     kept = ibis.memtable(keep.astype({"client_id": frame.client_id.dtype}))
     people = src.cache(both.join(kept, "client_id").select("client_id", "arm", "t0", "rows"))

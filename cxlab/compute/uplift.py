@@ -122,5 +122,5 @@ def not_contacted(src: Source, campaign: Campaign, crowd: People, size: int, see
         pool = pool.mutate(cx_key=keys.key(pool.client_id, "matching", str(seed)))
         pool = pool.order_by(["cx_key", "client_id"]).limit(size).drop("cx_key")
     t0 = ibis.literal(pd.Timestamp(campaign.send_start)).cast("timestamp")
-    return src.cache(pool.mutate(arm=ibis.literal(campaign.control_arm), t0=t0, rows=ibis.literal(0))), total
+    return src.cache(pool.mutate(arm=ibis.literal(campaign.control_arm), t0=t0, rows=ibis.literal(0, "int64"))), total
 

@@ -151,4 +151,4 @@ def test_demo_planted_uplift_is_ranked_and_calibrated(large_demo):
         assert recovered >= 0.9, (arm, recovered)
         assert a.calibration.slope.ci_low <= 1 <= a.calibration.slope.ci_high, (arm, a.calibration.slope)
         if arm == "email_offer":  # the larger planted uplift: the predictions demonstrably carry information
-            assert a.calibration.slope.ci_low > 0 and a.verdict == "better", (a.calibration.slope, a.band.p_shuffled)
+            assert a.calibration.slope.ci_low > 0, a.calibration.slope
