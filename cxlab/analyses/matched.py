@@ -208,7 +208,7 @@ def match(src: Source, campaign: Campaign, metrics: list[Metric], alpha: float =
     if treated_total > size:
         t = t.mutate(cx_key=keys.key(t.client_id, "matched", str(seed))).order_by(["cx_key", "client_id"]).limit(size).drop("cx_key")
     t = src.cache(t)
-    pool, pool_total = cu.not_contacted(src, campaign, crowd, size * campaign.matching.ratio, seed)
+    pool, pool_total = cu.not_contacted(src, campaign, size * campaign.matching.ratio, seed)
     cols = {"client_id": t.client_id, "arm": t.arm.cast("string"), "t0": t.t0.cast("timestamp"), "rows": t.rows.cast("int64")}
     both = t.select(**cols).union(pool.select(client_id=pool.client_id.cast(t.client_id.type()), arm=pool.arm.cast("string"),
                                               t0=pool.t0.cast("timestamp"), rows=pool.rows.cast("int64")))

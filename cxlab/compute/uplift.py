@@ -94,10 +94,10 @@ def last_date(src: Source) -> pd.Timestamp:
     return pd.Timestamp(src.con.execute(e.ts.cast("timestamp").max())).normalize() + pd.Timedelta(days=1)
 
 
-def not_contacted(src: Source, campaign: Campaign, crowd: People, size: int, seed: int) -> tuple[ibis.Table, int]:
+def not_contacted(src: Source, campaign: Campaign, size: int, seed: int) -> tuple[ibis.Table, int]:
     """Clients with no communication of the campaign from the pre-period's start to the end of the last
-    window (and kept by the card's ``matching.pool`` rule), existing at ``send_start``: a bounded, seeded
-    sample of at most ``size`` of them and the pool's size. Each gets the anchor ``t0`` = ``send_start``."""
+    window (and kept by the card's ``matching.pool`` rule), existing at ``send_start`` — clients contacted
+    only later are candidates; a bounded, seeded sample of at most ``size`` of them and the pool's size. Each gets the anchor ``t0`` = ``send_start``."""
     c = src.table("communications")
     start = pd.Timestamp(campaign.send_start) - pd.Timedelta(days=max(campaign.pre_period_days, 1))
     end = pd.Timestamp(campaign.send_end) + pd.Timedelta(days=campaign.window_days + 1)
@@ -109,7 +109,7 @@ def not_contacted(src: Source, campaign: Campaign, crowd: People, size: int, see
         pool = pool.filter(pool.joined_at.isnull() | (pool.joined_at.cast("timestamp") <= pd.Timestamp(campaign.send_start)))
     if "global_control" in clients.columns:
         pool = pool.filter(~pool.global_control.fill_null(False))
-    pool = pool.select("client_id").anti_join(sent, "client_id").anti_join(crowd.table.select("client_id"), "client_id")
+    pool = pool.select("client_id").anti_join(sent, "client_id")
     if campaign.matching.pool:
         flags = evaluate_rules({"pool": campaign.matching.pool}, src, [campaign.send_start],
                                where={"pool": f"campaign '{campaign.name}' matching.pool"})

@@ -29,3 +29,9 @@ def balance_table(m: Matched) -> pd.DataFrame:
 def placebo_table(m: Matched, labels: dict[str, str]) -> pd.DataFrame:
     p = m.placebo
     return p.assign(metric=p.metric.map(lambda n: labels.get(n, n)))[["arm", "metric", "treated", "matched", "difference", "ci_low", "ci_high", "p_value"]]
+
+
+def control_zero(r) -> bool:
+    """Nobody in the comparison group has the primary outcome: the data may record it only on contact."""
+    p = r.primary
+    return bool(len(p)) and bool((p.value_c == 0).all())
