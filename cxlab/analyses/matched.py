@@ -151,7 +151,7 @@ def _smd(a: np.ndarray, b: np.ndarray, scale: float) -> float:
 
 
 def _ks(a: np.ndarray, b: np.ndarray) -> float:
-    return float(sps.ks_2samp(a, b).statistic) if len(a) and len(b) else math.nan
+    return float(sps.ks_2samp(a, b, method="asymp").statistic) if len(a) and len(b) else math.nan
 
 
 def balance_table(X: pd.DataFrame, treated: np.ndarray, kept_t: np.ndarray, kept_c: np.ndarray) -> pd.DataFrame:
