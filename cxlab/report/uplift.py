@@ -17,11 +17,20 @@ def learner_name(name: str, lang: str) -> str:
     return t(f"uplift.learner_{name}", lang)
 
 
-def _labels(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Column headers from ``uplift.col_*`` where the shared column labels have none."""
+def _label(column: str, lang: str) -> str:
+    """A column's header: ``uplift.col_<name>`` where the shared column labels have none, else the name."""
     own = catalogue(lang)
-    return frame.rename(columns={c: own[f"uplift.col_{c}"] for c in frame.columns
-                                 if f"uplift.col_{c}" in own and f"columns.{c}" not in own})
+    key = f"uplift.col_{column}"
+    return own[key] if key in own and f"columns.{column}" not in own else column
+
+
+def _labels(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    return frame.rename(columns={c: _label(c, lang) for c in frame.columns})
+
+
+def formats(lang: str, **kinds: str) -> dict[str, str]:
+    """Table formats by column name, keyed by the headers :func:`_labels` gives."""
+    return {_label(k, lang): v for k, v in kinds.items()}
 
 
 def intro_values(u: Uplift, lang: str) -> dict[str, str]:
