@@ -171,3 +171,40 @@ def test_hillstrom_mens_and_womens_against_no_email(hillstrom, tmp_path):
     assert u.assignment.assigned.isin(["mens", "womens", "none"]).all()
     aud = pd.read_parquet(out)
     assert len(aud) == 64000 and aud.selected.sum() == u.audience.selected
+
+
+def test_card_features_are_checked_when_the_card_loads(tmp_path):
+    import yaml
+
+    from cxlab.catalog.cards import Campaign
+    from cxlab.catalog.load import load_card
+    from cxlab.errors import CxlabError
+
+    card = yaml.safe_load(open("catalog/campaigns/cc_spring_2025.yml"))
+    card["features"]["expressions"]["bad"] = "__import__('os')"
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(card))
+    with pytest.raises((CxlabError, ValueError), match="expression 'bad'"):
+        load_card(path, Campaign)
+    card["features"]["expressions"] = {"x": "count_events('login', 30)"}
+    card["control"] = "matched"
+    path.write_text(yaml.safe_dump(card))
+    with pytest.raises((CxlabError, ValueError), match="control: matched builds the comparison group"):
+        load_card(path, Campaign)  # a matched card lists only the treated arms
+
+
+def test_a_missing_feature_column_is_named(small_demo, tmp_path):
+    import shutil
+
+    import yaml
+
+    from cxlab.errors import DataError
+
+    cat = tmp_path / "catalog"
+    shutil.copytree("catalog", cat)
+    path = cat / "campaigns" / "cc_spring_2025.yml"
+    card = yaml.safe_load(path.read_text())
+    card["features"]["columns"].append("incme_band")
+    path.write_text(yaml.safe_dump(card))
+    with pytest.raises(DataError, match="incme_band"):
+        au.analyse(connect(small_demo), load_catalog(cat), "cc_spring_2025")
