@@ -58,6 +58,10 @@ class Retro(Result):
     aa: AAResult | None = None
     headline: dict[str, Any] = field(default_factory=dict)
     registration: dict[str, Any] | None = None  # against the registered plan (cards written by a launch)
+    #: the arms' planned shares of the people analysed (a matched campaign: treated arms and their matches)
+    planned: dict[str, float] = field(default_factory=dict)
+    #: a ``control: matched`` campaign: the matching, balance and placebo (weaker evidence than randomisation)
+    matched: Any = None
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -319,8 +323,8 @@ def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) 
     sb = cs.ScoreBins(bins.n_t.to_numpy(), bins.y_t.to_numpy(), bins.n_c.to_numpy(), bins.y_c.to_numpy())
     x, q = cs.qini_curve(sb)
     per_bin = pd.DataFrame(cs.uplift_by_bin(sb)).assign(bin=bins.bin.to_numpy(), y_t=bins.y_t.to_numpy(), y_c=bins.y_c.to_numpy())
-    return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_coefficient(sb),
-            "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
+    return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_normalised(sb),
+            "qini_area": cs.qini_coefficient(sb), "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
 
 
 def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float,
@@ -347,6 +351,15 @@ def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: floa
                                        "pre_x_t", "pre_x_c"])
 
 
+def planned_shares(campaign: Campaign) -> dict[str, float]:
+    """The arms' planned shares of the people analysed: the card's, or for a matched campaign each treated
+    arm's share of the treated scaled to 1 / (1 + ratio) and the comparison group's ratio / (1 + ratio)."""
+    if campaign.control != "matched":
+        return dict(campaign.arms)
+    k = campaign.matching.ratio
+    return {**{a: s / (1 + k) for a, s in campaign.arms.items()}, campaign.control_arm: k / (1 + k)}
+
+
 def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_deviation: float) -> pd.DataFrame:
     """The sample-ratio check within each value of each breakdown column: a split broken for one region
     or one band hides in the total."""
@@ -354,8 +367,8 @@ def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_de
     for column in campaign.segments:
         for segment, part in retro.people_by(src, crowd, column).groupby("segment"):
             observed = dict(zip(part.arm, part.people.astype(int)))
-            res = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms,
-                               min_relative_deviation=min_deviation)
+            planned = planned_shares(campaign)
+            res = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=min_deviation)
             rows.append({"breakdown": column, "segment": str(segment), "people": int(part.people.sum()),
                          "p_value": res.p_value, "deviation": res.deviation, "flagged": res.flagged})
     return pd.DataFrame(rows, columns=["breakdown", "segment", "people", "p_value", "deviation", "flagged"])
@@ -376,11 +389,18 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     if not kind(primary).countable:
         raise ParameterError(f"campaign '{campaign.name}': the primary metric '{primary.name}' is a {primary.type} "
                              "metric; a primary metric must be a proportion or a mean (it is counted in contracts)")
-    crowd = retro.people(src, campaign, exclude_competing)
+    matched = None
+    if campaign.control == "matched":  # no randomised control: a matched comparison group (weaker evidence)
+        from cxlab.analyses.matched import matched_people
+
+        crowd, matched = matched_people(src, campaign, [m for m in metrics.values() if kind(m).reads_rows], alpha, seed)
+        aa_runs = 0  # fake splits of a matched group test nothing the balance table does not
+    else:
+        crowd = retro.people(src, campaign, exclude_competing)
     sends = retro.sends(src, campaign, crowd)
     observed = dict(zip(sends.arm, sends.people.astype(int)))
-    srm = cs.srm_check({a: observed.get(a, 0) for a in campaign.arms}, campaign.arms,
-                       min_relative_deviation=srm_min_deviation)
+    planned = planned_shares(campaign)
+    srm = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=srm_min_deviation)
     effects, by_metric, strata, caps = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
     cost = cost_per_contact or campaign.cost_per_contact or 0.0
     value = value_per_conversion or campaign.value_per_conversion or 0.0
@@ -399,7 +419,8 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
                    _balance(campaign, by_metric, alpha, metrics), effects,
                    incremental, trend, did, parallel, did_name or None,
                    _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
-                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked)
+                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked,
+                   planned=planned, matched=matched)
     if campaign.registration is not None:
         from cxlab.analyses.launch import registration_check
         analysed = int(crowd.summary.set_index("step")["count"]["analysed"])
@@ -424,13 +445,15 @@ def headline(r: Retro) -> dict[str, Any]:
         "incremental": r.incremental.to_dict(orient="records"),
         "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),
                                             "parallel_trends_slope": None if r.parallel is None else r.parallel.to_dict()},
-        "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "uplift_at_30pct": r.qini["uplift_at_30"]},
+        "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "area_unnormalised": r.qini["qini_area"],
+                                              "uplift_at_30pct": r.qini["uplift_at_30"]},
         "balance_flagged": sorted(set(r.balance_flagged.metric)),
         "caps": r.caps.to_dict(orient="records"),
         "strata": r.strata.to_dict(orient="records"),
         "competing": {"excluded": r.excluded_competing, "exposure_p": r.exposure_p,
                       "by_arm": r.exposure.to_dict(orient="records")},
         "aa": None if r.aa is None else {"runs": r.aa.runs, "metrics": r.aa.table.to_dict(orient="records")},
+        "control": r.campaign.control, "matched": None if r.matched is None else r.matched.facts(),
         "heterogeneity_tests": int(len(r.heterogeneity)),
         "heterogeneity_significant_after_correction": int((r.heterogeneity.p_adjusted < r.alpha).sum()) if len(r.heterogeneity) else 0,
     } | ({"registration": r.registration} if r.registration is not None else {})

@@ -219,10 +219,58 @@ class Registration(Card):
     exclusive: bool = True
     audience_sha256: str = ""
     data_fingerprint: str = ""
+def _expressions(values: dict[str, str]) -> dict[str, str]:
+    """Feature expressions use the rule language (values, not conditions): parse them now."""
+    for name, text in values.items():
+        if not name.isidentifier():
+            raise ValueError(f"feature name {name!r} must be a plain identifier (letters, digits, _)")
+        try:
+            calls_in(parse_rule(text, name))
+        except RuleError as e:
+            raise ValueError(f"expression '{name}': {str(e).removeprefix(name + ': ')}") from None
+    return values
+
+
+class Features(Card):
+    """What a model may know about a client at the send date: client columns and rule-language
+    expressions (``count_events('login', 30)``, ``holds('deposit')``…) computed in the engine."""
+
+    columns: list[str] = []
+    expressions: dict[str, str] = {}
+
+    _check_expressions = field_validator("expressions")(lambda v: _expressions(v))
+
+
+class UpliftSettings(Card):
+    """How uplift models are learned from the campaign (07): the learner shown, cross-fitting folds, the
+    bounded training sample, and the audience rule (top share by predicted uplift, negative group excluded)."""
+
+    learner: Literal["t", "s", "x", "class_transformation"] = "t"
+    folds: int = Field(5, ge=2, le=20)
+    sample_size: int = Field(200_000, ge=200)
+    top_share: float = Field(0.4, gt=0, lt=1)
+
+
+class Matching(Card):
+    """A comparison group for a campaign without a randomised control (``control: matched``): clients not
+    contacted by the campaign (optionally only those the ``pool`` rule keeps), matched on a propensity score
+    from the card's features and the pre-period, ``ratio`` per treated person, within ``caliper`` standard
+    deviations of the logit score."""
+
+    pool: str | None = None
+    ratio: int = Field(1, ge=1, le=5)
+    caliper: float = Field(0.2, gt=0)
+    sample_size: int = Field(50_000, ge=200)
+
+    _check_pool = field_validator("pool")(lambda v: _rule(v) if v else v)
 
 
 class Campaign(Card):
-    """A campaign to evaluate: arms and planned split, metrics, windows, breakdowns."""
+    """A campaign to evaluate: arms and planned split, metrics, windows, breakdowns.
+
+    ``control: matched`` marks a campaign sent without a randomised control group: ``arms`` then lists the
+    treated arms only, and ``control_arm`` names the matched comparison group built from clients not
+    contacted (weaker evidence than a randomised test; the report says so)."""
 
     name: str
     title: str
@@ -245,14 +293,22 @@ class Campaign(Card):
     cost_per_contact: float | None = Field(None, ge=0)
     value_per_conversion: float | None = Field(None, ge=0)
     registration: Registration | None = None
+    control: Literal["randomised", "matched"] = "randomised"
+    features: Features = Features()
+    uplift: UpliftSettings = UpliftSettings()
+    matching: Matching = Matching()
 
     _check_new_clients = field_validator("new_clients")(lambda v: _row_rule(v) if v else v)
 
     @model_validator(mode="after")
     def _arms(self) -> Campaign:
-        if self.control_arm not in self.arms:
+        if self.control == "matched":
+            if self.control_arm in self.arms:
+                raise ValueError(f"control: matched builds the comparison group '{self.control_arm}' from clients "
+                                 f"not contacted: list only the treated arms in arms, not '{self.control_arm}'")
+        elif self.control_arm not in self.arms:
             raise ValueError(f"control_arm '{self.control_arm}' is not among arms {list(self.arms)}")
-        if len(self.arms) < 2:
+        elif len(self.arms) < 2:
             raise ValueError("a campaign needs a control arm and at least one treatment arm")
         if abs(sum(self.arms.values()) - 1) > 1e-6 or any(s <= 0 for s in self.arms.values()):
             raise ValueError(f"arm shares must be positive and sum to 1, got {self.arms}")

@@ -262,6 +262,19 @@ def evaluate_rules(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequ
     has no join date). Identical function calls across rules are computed once; each is an aggregate of
     the client's rows in its window, joined back and filled (counts → 0).
     """
+    return _evaluate(rules, src, snapshots, where, as_values=False)
+
+
+def evaluate_expressions(expressions: Mapping[str, str | Rule], src: Source, snapshots: Sequence[date | datetime | str],
+                         where: Mapping[str, str] | None = None) -> ibis.Table:
+    """Client expressions (e.g. ``sum_events('salary_deposit', 30)``, ``tenure_days() / 30``) evaluated at
+    each snapshot like :func:`evaluate_rules`, but kept as values (numbers, text, flags; nulls stay null):
+    model features declared in a card."""
+    return _evaluate(expressions, src, snapshots, where, as_values=True)
+
+
+def _evaluate(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[date | datetime | str],
+              where: Mapping[str, str] | None, as_values: bool) -> ibis.Table:
     where = dict(where or {})
     parsed = {name: _as_rule(text, where.get(name, f"rule '{name}'")) for name, text in rules.items()}
     clients = src.table("clients")
@@ -293,5 +306,5 @@ def evaluate_rules(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequ
     out = {}
     for name, rule in parsed.items():
         compiler = _Compiler(rule, base, CLIENT_FUNCTIONS, lambda call: base[calls[call]])
-        out[name] = _boolean(compiler, rule).fill_null(False)
+        out[name] = compiler(rule.tree) if as_values else _boolean(compiler, rule).fill_null(False)
     return base.select("client_id", "snapshot", **out)

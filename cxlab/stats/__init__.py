@@ -17,7 +17,7 @@ from cxlab.stats.results import P_FLOOR, Estimate, floor_p
 from cxlab.stats.sequential import always_valid_diff
 from cxlab.stats.srm import SRMResult, srm_check
 from cxlab.stats.sufficient import ProportionStats, RatioStats, RegressionAdjustedStats, SampleMeanStats, ValueCounts, from_row
-from cxlab.stats.uplift import ScoreBins, qini_coefficient, qini_curve, uplift_at_k, uplift_by_bin
+from cxlab.stats.uplift import ScoreBins, qini_coefficient, qini_curve, qini_normalised, uplift_at_k, uplift_by_bin
 
 __all__ = [
     "P_FLOOR", "floor_p",
@@ -25,7 +25,7 @@ __all__ = [
     "cuped_diff", "cuped_sd", "cuped_stratified", "did", "did_paired", "Estimate", "fisher_exact",
     "fixed_sequence", "from_row", "gatekeeper", "mde_means", "mde_proportions", "mean_diff", "mean_lift",
     "parallel_trends", "power_means", "power_proportions", "proportion_ci", "proportion_diff",
-    "proportion_lift", "ProportionStats", "qini_coefficient", "qini_curve", "quantile_diff", "quantile_of", "ratio_diff", "ratio_from_share",
+    "proportion_lift", "ProportionStats", "qini_coefficient", "qini_curve", "qini_normalised", "quantile_diff", "quantile_of", "ratio_diff", "ratio_from_share",
     "ratio_lift", "ratio_sd", "RatioStats", "RegressionAdjustedStats", "sample_size_cuped", "sample_size_means",
     "sample_size_proportions", "sample_size_ratio", "SampleMeanStats", "ScoreBins", "srm_check", "SRMResult",
     "theta", "uplift_at_k", "uplift_by_bin", "ValueCounts",

@@ -54,11 +54,27 @@ def qini_curve(bins: ScoreBins) -> tuple[np.ndarray, np.ndarray]:
 
 
 def qini_coefficient(bins: ScoreBins) -> float:
-    """Area between the qini curve and the random-targeting line, per person targeted (Radcliffe's Q,
-    not normalised by the perfect model, which bins cannot know). Positive: the score ranks uplift."""
+    """Area between the qini curve and the random-targeting line, per person targeted squared (Radcliffe's
+    unnormalised area; :func:`qini_normalised` is the coefficient scikit-uplift reports). Positive: the
+    score ranks uplift."""
     x, q = qini_curve(bins)
     random = q[-1] * x / x[-1]
     return float(np.trapezoid(q - random, x) / x[-1] ** 2)
+
+
+def qini_normalised(bins: ScoreBins) -> float:
+    """The qini coefficient normalised as scikit-uplift's ``qini_auc_score`` normalises it — (area of the
+    qini curve − area of the random line) / (the same for the perfect curve) — at bin resolution: 1 ranks
+    perfectly, 0 is random. The perfect curve depends on the totals only (treated converters first, then
+    everyone who did not convert, then control converters), so bins suffice; with one person per bin it
+    equals sklift's value (tests/stats/test_targeting.py)."""
+    x, q = qini_curve(bins)
+    nt, yt, nc, yc = (float(a.sum()) for a in (bins.n_t, bins.y_t, bins.n_c, bins.y_c))
+    n = nt + nc
+    end = yt - yc * nt / nc
+    perfect = np.trapezoid([0.0, yt, yt, end], [0.0, yt, n - yc, n])
+    base = n * end / 2
+    return float((np.trapezoid(q, x) - base) / (perfect - base))
 
 
 def uplift_at_k(bins: ScoreBins, k: float) -> float:

@@ -1,6 +1,6 @@
 """The engine-equality harness: the compute layer of every notebook on one source, and a comparison.
 
-:func:`compute_all` runs what notebooks 00–05 (and ``cxlab aa``, and 06's launch) ask the engine for on the small demo
+:func:`compute_all` runs what notebooks 00–05 and 07 (and ``cxlab aa``, and 06's launch) ask the engine for on the small demo
 with the demo catalogue, and returns every result as a named pandas frame. :func:`assert_same` compares
 two such runs: counts (integers, booleans, text, dates) must be equal exactly, floats to 1e-9 relative —
 the only difference engines may show is the order in which they add floating-point numbers. DuckDB on
@@ -190,6 +190,15 @@ def _launch(src: Source, catalog) -> dict[str, Any]:
     out["06.arbitration.kept"] = src.con.execute(kept.order_by(["k", "client_id"]))
     out["06.arbitration.dropped"] = src.con.execute(dropped.order_by(["k", "client_id", "reason"]))
     return out
+def _uplift(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[str, Any]:
+    """07's engine work: the seeded training sample with the card's features (rule expressions at the send)."""
+    from cxlab.compute import uplift as cu
+
+    campaign = catalog.get("campaigns", campaign_name)
+    crowd = retro.people(src, campaign)
+    metrics = [catalog.get("metrics", campaign.metrics.primary), catalog.get("metrics", "unsubscribe_rate")]
+    frame, total = cu.training_sample(src, campaign, crowd, metrics, MODEL_ROWS, seed=0)
+    return {"07.training_sample": frame, "07.training_total": pd.DataFrame({"total": [total]})}
 
 
 def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, pd.DataFrame]:
@@ -198,7 +207,7 @@ def compute_all(src: Source, catalog_dir: Path = ROOT / "catalog") -> dict[str, 
     results = _overview(src)
     as_of = results["00.as_of"]
     results |= _triggers(src, catalog) | _segments(src, catalog, as_of) | _base(src, as_of) | _retro(src, catalog)
-    results |= _launch(src, catalog) | _rfm(src) | _global_control(src, as_of)
+    results |= _launch(src, catalog) | _rfm(src) | _global_control(src, as_of) | _uplift(src, catalog)
     return {name: _frame(value) for name, value in results.items()}
 
 

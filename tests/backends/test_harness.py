@@ -10,7 +10,7 @@ from tests.backends.harness import RTOL, assert_same, differences
 
 
 def test_the_reference_covers_every_notebook(reference):
-    assert {name.split(".")[0] for name in reference} == {"00", "01", "02", "03", "04", "05", "06", "09", "aa", "rfm"}
+    assert {name.split(".")[0] for name in reference} == {"00", "01", "02", "03", "04", "05", "06", "07", "09", "aa", "rfm"}
     assert all(len(frame) for name, frame in reference.items() if name != "00.validation"), "an empty result compares nothing"
     assert reference["04.people"].set_index("step")["count"]["analysed"] > 1000
 

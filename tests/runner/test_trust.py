@@ -9,7 +9,7 @@ import pytest
 
 from cxlab.runner import run
 
-NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
+NOTEBOOKS = ["00", "01", "02", "03", "04", "05", "07"]
 MIN_CELL = 25  # above the default so that the small demo has cells to hide
 
 
