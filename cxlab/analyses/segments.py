@@ -49,14 +49,16 @@ class SegmentSizing(Result):
 def sizing(src: Source, catalog: Catalog, segments: Sequence[str] = (), snapshot: date | None = None,
            channel: str = "email", cap_messages: int = 2, cap_days: int = 30, hypothesis: str = "",
            uplift: float = 0.2, uplift_low: float = 0.1, uplift_high: float = 0.3, value_per_contract: float = 0.0,
-           history_days: int = 60) -> SegmentSizing:
+           history_days: int = 60, folder: str = "catalog") -> SegmentSizing:
     """Size the segment cards ``segments`` (default: every card whose product line is in the data) at
     ``snapshot`` (default: the data's as-of day), with the uplift of card ``hypothesis`` or the given
-    relative uplift and range."""
+    relative uplift and range. With no card for the data's product lines the report cannot apply
+    (:class:`~cxlab.errors.NotApplicable`), or, when ``segments`` named the cards, it is the caller's error;
+    ``folder`` names the catalogue in that message."""
     snap = snapshot or overview.as_of_date(src)
     lines = base.product_lines(src)
     chosen = [catalog.get("segments", name) for name in segments] if segments else list(catalog.segments.values())
-    kept, dropped = sg.applicable(chosen, lines)
+    kept, dropped = sg.applicable_or_skip(chosen, lines, bool(segments), folder)
     assumed = sg.Uplift.of(catalog.get("hypotheses", hypothesis) if hypothesis else None, uplift, uplift_low, uplift_high)
     result = sg.size(src, kept, snap, assumed, channel, cap_messages, cap_days, history_days, value_per_contract) if kept else None
     return SegmentSizing(snap, lines, kept, dropped, assumed, result)

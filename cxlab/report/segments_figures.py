@@ -47,7 +47,8 @@ def size_vs_quality(plan: pd.DataFrame, title: str, xlabel: str, ylabel: str) ->
     # clipped: a Wilson bound can sit a rounding error past an estimate of exactly 0 or 1
     err = np.clip(np.nan_to_num(np.vstack([part.base_rate - part.rate_low, part.rate_high - part.base_rate]).astype(float)), 0, None)
     ax.errorbar(part.reach, part.base_rate, yerr=err, fmt="none", ecolor="grey", capsize=4)
-    sizes = 60 + 600 * part.contracts.fillna(0) / max(float(part.contracts.max() or 1), 1e-9)
+    contracts = pd.to_numeric(part.contracts, errors="coerce").astype(float).fillna(0.0)  # hidden cells are NA
+    sizes = 60 + 600 * contracts / max(float(contracts.max() or 1), 1e-9)
     ax.scatter(part.reach, part.base_rate, s=sizes, alpha=0.7, color=sns.color_palette(PALETTE)[0])
     for _, r in part.iterrows():
         ax.annotate(r.segment, (r.reach, r.base_rate), xytext=(6, 6), textcoords="offset points", fontsize=9)
