@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cxlab.analyses.aa import AAResult
     from cxlab.analyses.client_base import ClientBase
+    from cxlab.analyses.client_value import ClientValue
+    from cxlab.analyses.global_control import GlobalControlResult
     from cxlab.analyses.hypothesis import Plan
+    from cxlab.analyses.launch import Audience, Launch
     from cxlab.analyses.overview import Overview
     from cxlab.analyses.retro import Retro
     from cxlab.analyses.segments import SegmentSizing
     from cxlab.analyses.triggers import Backtest
+    from cxlab.analyses.uplift import Uplift
     from cxlab.catalog.load import Catalog
     from cxlab.data.connect import Source
 
@@ -91,6 +95,42 @@ def client_base(src: Source, **options) -> ClientBase:
     """05 — the shape of the base: concentration, ABC, funnel, flows, white space, next line
     (:func:`cxlab.analyses.client_base.client_base`; ``options`` are its keyword arguments)."""
     from cxlab.analyses.client_base import client_base as run
+    return run(src, **options)
+
+
+def audience(src: Source, campaign: str, catalog: str | Path | Catalog | None = None, **options) -> Audience:
+    """06 — the audience of a campaign (trigger, segment or look-alikes) after the reach waterfall, split into
+    arms by a salt, with its SRM and balance checks; nothing written (:func:`cxlab.analyses.launch.audience`)."""
+    from cxlab.analyses.launch import audience as run
+    return run(src, _catalog(catalog), campaign, **options)
+
+
+def launch(src: Source, campaign: str, out: str | Path = "audiences", catalog: str | Path | Catalog | None = None,
+           **options) -> Launch:
+    """06 — launch a campaign: its audience files and the pre-registered campaign card, written atomically
+    after sign-off (:func:`cxlab.analyses.launch.launch`)."""
+    from cxlab.analyses.launch import launch as run
+    return run(src, _catalog(catalog), campaign, out=out, **options)
+
+
+def uplift(src: Source, campaign: str, catalog: str | Path | Catalog | None = None, **options) -> Uplift:
+    """07 — uplift models learned from a randomised campaign: who responds because of the contact, whom
+    not to contact (:func:`cxlab.analyses.uplift.analyse`)."""
+    from cxlab.analyses.uplift import analyse
+    return analyse(src, _catalog(catalog), campaign, **options)
+
+
+def client_value(src: Source, **options) -> ClientValue:
+    """08 — who is still a client and what each is worth: BG/NBD, Pareto/NBD and Gamma-Gamma fitted on the
+    engine's RFM summary (:func:`cxlab.analyses.client_value.client_value`)."""
+    from cxlab.analyses.client_value import client_value as run
+    return run(src, **options)
+
+
+def global_control(src: Source, **options) -> GlobalControlResult:
+    """09 — what all communications together add against the global control group; leakage, size, drift
+    (:func:`cxlab.analyses.global_control.global_control`)."""
+    from cxlab.analyses.global_control import global_control as run
     return run(src, **options)
 
 

@@ -4,6 +4,7 @@ equal to what the report records, and shows itself in JupyterLab with every stri
 from __future__ import annotations
 
 import importlib
+from datetime import date
 import json
 from html.parser import HTMLParser
 
@@ -45,9 +46,14 @@ def test_retro_through_the_api_equals_the_analysis(src):
     assert "<table>" in r._repr_html_()
 
 
-@pytest.mark.parametrize("step, args", [("overview", ()), ("segments", ()), ("client_base", ()), ("plan", ("cc_salary",))])
-def test_every_step_returns_a_result_with_facts_and_a_display(src, step, args):
-    r = getattr(cxlab, step)(src, *args)
+@pytest.mark.parametrize("step, args, options", [
+    ("overview", (), {}), ("segments", (), {}), ("client_base", (), {}), ("plan", ("cc_salary",), {}),
+    ("client_value", (), {}), ("global_control", (), {}),
+    ("audience", ("oct",), {"trigger": "salary_no_card", "snapshot": date(2025, 10, 1), "arms": {"control": 0.2, "email": 0.8},
+                            "salt": "api-test"}),
+])
+def test_every_step_returns_a_result_with_facts_and_a_display(src, step, args, options):
+    r = getattr(cxlab, step)(src, *args, **options)
     facts = r.facts()
     assert facts and all(isinstance(k, str) for k in facts)
     assert r._repr_html_().startswith("<div class='cxlab-result'>")

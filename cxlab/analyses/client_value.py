@@ -18,6 +18,7 @@ One entry, :func:`client_value`:
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from cxlab.analyses.result import Result
 from cxlab.compute import base, rfm
 from cxlab.data.connect import Source
 from cxlab.errors import DataError, ParameterError
@@ -50,8 +52,10 @@ class Diagnostics:
 
 
 @dataclass(frozen=True)
-class ClientValue:
+class ClientValue(Result):
     """What :func:`client_value` found. Fitted models are frozen records; frames are small."""
+
+    title: ClassVar[str] = "Client value"
 
     split: rfm.Split
     model: str

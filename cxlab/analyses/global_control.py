@@ -12,11 +12,13 @@ base; a seeded rotation keeps it random while nobody is held out for ever.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
+from cxlab.analyses.result import Result
 from cxlab import stats as cs
 from cxlab.compute import global_control as gcc
 from cxlab.compute import overview
@@ -46,8 +48,10 @@ class Effect:
 
 
 @dataclass(frozen=True)
-class GlobalControlResult:
+class GlobalControlResult(Result):
     """What :func:`global_control` found."""
+
+    title: ClassVar[str] = "Global control"
 
     start: date
     end: date

@@ -19,13 +19,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ibis
 import pandas as pd
 import yaml
 from scipy import stats as sps
 
+from cxlab.analyses.result import Result
 from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
@@ -64,8 +65,10 @@ def _stratified(src: Source, t: ibis.Table, stratify: str, target: Target, metri
 
 
 @dataclass(frozen=True)
-class Audience:
+class Audience(Result):
     """Who a launch contacts and in which arm, with the checks made before anything is written."""
+
+    title: ClassVar[str] = "Campaign audience"
 
     campaign: str
     target: Target
@@ -244,8 +247,10 @@ def _exclusive_clash(out: Path, campaign: str, parquet: Path, catalog: Catalog, 
 
 
 @dataclass(frozen=True)
-class Launch:
+class Launch(Result):
     """A launched campaign: its audience and checks, the files written and the registered card."""
+
+    title: ClassVar[str] = "Campaign launch"
 
     audience: Audience
     files: dict[str, Path]
@@ -466,9 +471,11 @@ def registration_check(src: Source, catalog: Catalog, campaign: Campaign, people
 # --- arbitration across campaigns -------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Arbitration:
+class Arbitration(Result):
     """A contact policy applied: per campaign the audience before and after, what each rule cost in reach
     and in expected incremental contracts, and who was dropped and why (engine tables, not rows)."""
+
+    title: ClassVar[str] = "Arbitration"
 
     policy: ContactPolicy
     table: pd.DataFrame

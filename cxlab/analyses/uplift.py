@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from cxlab.analyses.result import Result
 from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
@@ -244,8 +245,10 @@ class Audience:
 
 
 @dataclass(frozen=True)
-class Uplift:
+class Uplift(Result):
     """Everything the 07 report shows."""
+
+    title: ClassVar[str] = "Uplift targeting"
 
     campaign: Campaign
     metric: Metric
