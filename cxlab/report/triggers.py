@@ -8,6 +8,7 @@ from cxlab.analyses.triggers import Backtest
 from cxlab.catalog.load import Catalog
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
+from cxlab.report.markup import message_md
 
 
 def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
@@ -17,8 +18,8 @@ def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
     for h in sorted(catalog.hypotheses.values(), key=lambda h: h.id):
         if h.trigger == trigger and h.metrics.primary in catalog.metrics:
             m = catalog.metrics[h.metrics.primary]
-            lines.append("- " + t("triggers.catalogue_metric", lang, hypothesis=h.id, label=m.label_in(lang),
-                                  description=m.description_in(lang), window=m.window_days))
+            lines.append("- " + message_md("triggers.catalogue_metric", lang, hypothesis=h.id, label=m.label_in(lang),
+                                           description=m.description_in(lang), window=m.window_days))
     return "\n".join([t("triggers.catalogue_metrics", lang), *lines]) if lines else t("triggers.catalogue_none", lang)
 
 

@@ -22,8 +22,9 @@ from papermill.exceptions import PapermillExecutionError
 from cxlab.data.connect import connect
 from cxlab.errors import CxlabError, NotebookFailed, ParameterError
 from cxlab.paths import project_root, resolve, resolve_source
+from cxlab.report.markup import active_content
 from cxlab.runner.html import take_results, to_html
-from cxlab.runner.index import write_index
+from cxlab.runner.index import safe_run_id, write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
 
@@ -68,11 +69,18 @@ def plan(names: list[str], params: dict[str, Any], common: dict[str, Any]) -> li
     return [(nb, nb.bind({k: v for k, v in merged.items() if k in nb.parameters})) for nb in notebooks]
 
 
+def check_run_id(run_id: str) -> None:
+    """ParameterError (exit 2) unless ``run_id`` is a safe slug: it names a folder and goes into links."""
+    if not safe_run_id(run_id):
+        shown = run_id if len(run_id) <= 40 else run_id[:40] + "…"
+        raise ParameterError(
+            f"--run-id {shown!r}: use 1 to 100 letters, digits, '-', '_' or '.', not starting with a dot.")
+
+
 def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
-        if not run_id or any(c in run_id for c in "/\\") or run_id.startswith("."):
-            raise ParameterError(f"--run-id {run_id!r}: use letters, digits, '-' or '_'.")
+        check_run_id(run_id)
         folder = out / run_id
         try:
             folder.mkdir()
@@ -112,7 +120,14 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
     every = {name: p.default for name, p in nb.parameters.items()} | parameters
-    write_text(folder / f"{nb.name}.html", to_html(executed, every, provenance, lang))
+    page = to_html(executed, every, provenance, lang)
+    problems = active_content(page)
+    if problems:  # the escaping boundary failed somewhere: never publish a page that could run code
+        failed = folder / f"{nb.name}.failed.ipynb"
+        os.replace(part, failed)
+        error = f"report withheld: it would contain active content ({'; '.join(problems[:3])})"
+        return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=failed.name, error=error)
+    write_text(folder / f"{nb.name}.html", page)
     os.replace(part, folder / f"{nb.name}.ipynb")
     return NotebookRun(nb.name, "ok", time.perf_counter() - start, parameters, html=f"{nb.name}.html",
                        notebook=f"{nb.name}.ipynb", results=f"{nb.name}.results.json")
@@ -133,6 +148,8 @@ def run(
     Raises CxlabError (exit 2) on bad input before writing anything; a notebook that fails is
     recorded in the result (exit 1 from the CLI) and the remaining notebooks still run.
     """
+    if run_id is not None:
+        check_run_id(run_id)
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
     src = connect(source)
