@@ -37,6 +37,12 @@ class Rule:
     tree: exp.Expression
 
 
+def quote(text: str) -> str:
+    """``text`` as a string literal of the rule language (SQL quoting: ``'`` doubled), for cxlab code that
+    builds a rule from a data value (a product line, a channel) — never put a value between quotes by hand."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def _position(node: exp.Expression) -> str:
     for n in node.walk():
         meta = getattr(n, "meta", None) or {}
