@@ -13,6 +13,7 @@ Two kinds of rules:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +38,11 @@ class Rule:
     tree: exp.Expression
 
 
+#: Limits that keep a rule's parsing and compiling well inside Python's recursion limit and fast.
+MAX_RULE_DEPTH = 100
+MAX_RULE_LENGTH = 10_000
+
+
 def quote(text: str) -> str:
     """``text`` as a string literal of the rule language (SQL quoting: ``'`` doubled), for cxlab code that
     builds a rule from a data value (a product line, a channel) — never put a value between quotes by hand."""
@@ -55,8 +61,20 @@ def parse_rule(text: str, where: str = "rule") -> Rule:
     """Parse ``text`` (a SQL condition); a syntax error names ``where`` and the position."""
     if not isinstance(text, str) or not text.strip():
         raise RuleError(f"{where}: the rule is empty")
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleError(f"{where}: the rule is {len(text):,} characters long; at most {MAX_RULE_LENGTH:,} are allowed")
+    too_deep = RuleError(f"{where}: the rule nests deeper than {MAX_RULE_DEPTH} levels (parentheses, NOT, and each "
+                         "AND / OR of a chain count one); split it or simplify it")
+    depth = deepest = 0
+    for ch in re.sub(r"'(?:[^']|'')*'", "''", text):  # parentheses outside string literals
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_RULE_DEPTH:
+        raise too_deep
     try:
         tree = sqlglot.condition(text)
+    except RecursionError:
+        raise too_deep from None
     except sqlglot.errors.ParseError as e:
         detail = e.errors[0] if e.errors else {}
         pos = f" at line {detail.get('line')} column {detail.get('col')}" if detail.get("line") else ""
@@ -64,6 +82,8 @@ def parse_rule(text: str, where: str = "rule") -> Rule:
                         f"\"count_events('login', 30) >= 4 AND NOT holds('credit_card')\")") from None
     except (sqlglot.errors.TokenError, ValueError) as e:
         raise RuleError(f"{where}: cannot parse rule {text!r}: {e}") from None
+    if any(node.depth > MAX_RULE_DEPTH for node in tree.walk()):
+        raise too_deep
     return Rule(text, where, tree)
 
 

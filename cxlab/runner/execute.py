@@ -69,6 +69,31 @@ def plan(names: list[str], params: dict[str, Any], common: dict[str, Any]) -> li
     return [(nb, nb.bind({k: v for k, v in merged.items() if k in nb.parameters})) for nb in notebooks]
 
 
+def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
+    """Load the catalogue each notebook names and check the cards it will read against the data, so a
+    broken card (not UTF-8, a key given twice, a rule nested too deeply, a missing target line…) is a
+    CardError (exit 2) before anything is written, not a failed notebook."""
+    from cxlab.analyses.triggers import check_target_line, snapshots
+    from cxlab.catalog import load_catalog
+
+    catalogs: dict[Path, Any] = {}
+    for nb, parameters in work:
+        if "catalog" not in nb.parameters:
+            continue
+        value = {name: p.default for name, p in nb.parameters.items()} | parameters
+        path = resolve(value["catalog"])
+        cat = catalogs.get(path) or catalogs.setdefault(path, load_catalog(path))
+        triggers = [(value["trigger"], value.get("period_start", ""), value.get("period_end", ""))] if value.get("trigger") else []
+        if value.get("hypothesis"):
+            triggers.append((cat.get("hypotheses", value["hypothesis"]).trigger, "", ""))
+        for name, start, end in triggers:
+            trigger = cat.get("triggers", name)
+            check_target_line(src, cat, trigger)
+            snapshots(src, cat, trigger, start, end)
+        if value.get("campaign"):
+            cat.get("campaigns", value["campaign"])
+
+
 def check_run_id(run_id: str) -> None:
     """ParameterError (exit 2) unless ``run_id`` is a safe slug: it names a folder and goes into links."""
     if not safe_run_id(run_id):
@@ -157,6 +182,7 @@ def run(
         from cxlab.data.validate import validate
 
         validate(src).raise_for_errors()
+    preflight(work, src)
     fingerprint = src.fingerprint()
     out = resolve(out)
     run_id, folder = _new_run_folder(out, run_id)

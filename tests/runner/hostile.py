@@ -141,3 +141,15 @@ def hostile_params(catalog: Path) -> dict:
     return {"catalog": str(catalog), "hypothesis": hostile("cc_salary"), "trigger": hostile("salary_no_card"),
             "campaign": hostile("cc_spring_2025"), "channel": hostile("email"), "model_sample": "2000",
             "aa_runs": "20"}
+
+
+def hostile_run(root: Path, catalog_src: Path):
+    """Every notebook run once on a 2,000-client hostile demo: (data, catalogue, reports folder, result)."""
+    from cxlab.data.demo import generate
+    from cxlab.runner import run
+
+    generate(root / "clean", clients=2000, seed=11, progress=False)
+    data = hostile_data(root / "clean", root / f"demo {PATH_PAYLOAD}")
+    catalog = hostile_catalog(catalog_src, root / f"catalog {PATH_PAYLOAD}")
+    result = run([], data=data, out=root / "reports", run_id="hostile", params=hostile_params(catalog), progress=False)
+    return data, catalog, root / "reports", result

@@ -19,9 +19,9 @@ import pytest
 from pydantic import BaseModel
 
 from cxlab.catalog import load_catalog
-from cxlab.runner import run
 from cxlab.runner.index import write_index
-from tests.runner.hostile import PATH_PAYLOAD, PAYLOADS, UNCHANGED, hostile_catalog, hostile_data, hostile_params
+from tests.runner.hostile import PAYLOADS, UNCHANGED
+from tests.runner.hostile import hostile_run as make_hostile_run
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = [f"alert({i})" for i in range(1, len(PAYLOADS) + 1)]
@@ -30,15 +30,9 @@ MARKERS = [f"alert({i})" for i in range(1, len(PAYLOADS) + 1)]
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     """(data folder, catalogue folder, reports folder) of one hostile run of every notebook."""
-    from cxlab.data.demo import generate
-
-    root = tmp_path_factory.mktemp("hostile")
-    generate(root / "clean", clients=2000, seed=11, progress=False)
-    data = hostile_data(root / "clean", root / f"demo {PATH_PAYLOAD}")
-    catalog = hostile_catalog(ROOT / "catalog", root / f"catalog {PATH_PAYLOAD}")
-    result = run([], data=data, out=root / "reports", run_id="hostile", params=hostile_params(catalog), progress=False)
+    data, catalog, reports, result = make_hostile_run(tmp_path_factory.mktemp("hostile"), ROOT / "catalog")
     assert result.ok, [(nb.name, nb.error) for nb in result.notebooks]
-    return data, catalog, root / "reports"
+    return data, catalog, reports
 
 
 class _Elements(HTMLParser):
