@@ -54,6 +54,17 @@ def card(tmp: Path, kind: str, text: str) -> Path:
     return folder
 
 
+def card_bytes(tmp: Path, kind: str, raw: bytes) -> Path:
+    folder = card(tmp, kind, "")
+    (folder / kind / "broken.yml").write_bytes(raw)
+    return folder
+
+
+def _run_trigger(tmp: Path, text: str) -> list[str]:
+    return ["run", "02", "--data", str(data(tmp)), "--out", str(tmp / "out"), "-p", f"catalog={card(tmp, 'triggers', text)}",
+            "-p", "trigger=broken", "-p", "model_sample=0"]
+
+
 TRIGGER = "name: broken\ntitle: B\nrule: \"{rule}\"\ntarget_line: credit_card\nwindow_days: 30\n"
 
 
@@ -114,6 +125,22 @@ CASES = [
     Case("rule with attribute access", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="a.__class__ = 1")))], 2, r"qualified name 'a.__class__' is not allowed"),
     Case("rule with a lambda", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="lambda x: x")))], 2, r"cannot parse rule"),
     Case("rule with a subquery", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="(SELECT 1) = 1")))], 2, r"'Subquery' is not allowed"),
+    Case("card not UTF-8", lambda p: ["catalog", "check", "--catalog", str(card_bytes(p, "triggers", TRIGGER.format(rule="holds('deposit')").replace("title: B", "title: caf\xe9").encode("latin-1")))],
+         2, r"broken.yml:2: not UTF-8 encoded \(byte 0xe9"),
+    Case("card with a key given twice", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="holds('deposit')") + "window_days: 90\n"))],
+         2, r"broken.yml:6: field 'window_days' is given twice \(first on line 5\)"),
+    Case("rule nested 3,000 parentheses deep", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="(" * 3000 + "holds('deposit')" + ")" * 3000)))],
+         2, r"broken.yml:3: field 'rule': the rule nests deeper than 100 levels"),
+    Case("rule of 500 ANDs", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule=" AND ".join(["holds('deposit')"] * 500))))],
+         2, r"broken.yml:3: field 'rule': the rule (nests deeper than 100 levels|is [0-9,]+ characters long)"),
+    Case("rule of 300 NOTs", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="NOT " * 300 + "holds('deposit')")))],
+         2, r"broken.yml:3: field 'rule': the rule nests deeper than 100 levels"),
+    Case("window of a billion days", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="holds('deposit')").replace("window_days: 30", "window_days: 999999999")))],
+         2, r"broken.yml:5: field 'window_days': Input should be less than or equal to 3660"),
+    Case("window longer than the data", lambda p: _run_trigger(p, TRIGGER.format(rule="holds('deposit')").replace("window_days: 30", "window_days: 3000")),
+         2, r"broken.yml:5: field 'window_days': no snapshot .* too short for a 3000-day window"),
+    Case("target line missing from the data", lambda p: _run_trigger(p, TRIGGER.format(rule="holds('deposit')").replace("credit_card", "yachts")),
+         2, r"broken.yml:4: field 'target_line': product line 'yachts' is not in the data \(its lines: credit_card, deposit\)"),
     Case("catalogue folder that does not exist", lambda p: ["catalog", "list", "--catalog", str(p / "nowhere")], 2, r"catalogue folder .*nowhere does not exist"),
     Case("unknown dataset", lambda p: ["import", "netflix", str(p), "--out", str(p / "x")], 2, r"unknown dataset 'netflix'"),
     Case("import source missing", lambda p: ["import", "hillstrom", str(p / "none.csv"), "--out", str(p / "x")], 2, r"none.csv does not exist"),
@@ -145,11 +172,11 @@ def test_cyrillic_and_spaces_in_names_and_values_work(tmp_path, capsys):
     assert list((tmp_path / "отчёты с пробелом").glob("*/00-data-overview.html"))
 
 
-def test_a_campaign_id_that_does_not_exist_fails_the_notebook_clearly(small_demo, tmp_path, capsys):
+def test_a_campaign_that_does_not_exist_is_refused_before_anything_is_written(small_demo, tmp_path, capsys):
     code = cli.main(["run", "04", "--data", str(small_demo), "--out", str(tmp_path), "--run-id", "x", "-p", "campaign=nope", "--quiet"])
     err = capsys.readouterr().err
-    assert code == 1 and "no campaign 'nope'" in err and "Traceback" not in err
-    assert not list((tmp_path / "x").glob("*.html"))
+    assert code == 2 and "no campaign 'nope'" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
 
 
 def test_sigint_mid_notebook_leaves_no_partial_report(small_demo, tmp_path):
