@@ -107,7 +107,24 @@ class _Compiler:
             what = node.key.upper() if isinstance(node, exp.Func) else type(node).__name__
             raise self.fail(node, f"'{what}' is not allowed (allowed: comparisons, AND/OR/NOT, IN, BETWEEN, "
                                   f"IS NULL, + - * /, columns, literals, and the functions {', '.join(self.functions)})")
-        return handler(self, node)
+        try:
+            return handler(self, node)
+        except RuleError:
+            raise
+        except Exception:  # Ibis refused the combination: say so in the rule's own words, not the engine's
+            raise self._mismatch(node) from None
+
+    def _mismatch(self, node: exp.Expression) -> RuleError:
+        kinds = []
+        for child in (node.args.get("this"), node.args.get("expression"), node.args.get("low"),
+                      node.args.get("high"), *(node.expressions or ())):
+            if isinstance(child, exp.Expression):
+                try:
+                    kinds.append(f"{child.sql()} is {_kind(self(child))}")
+                except RuleError:
+                    continue
+        detail = f" ({'; '.join(kinds)})" if kinds else ""
+        return self.fail(node, f"the expression {node.sql()} combines values that do not go together{detail}")
 
     def column(self, node: exp.Column) -> ibis.Value:
         if node.table or node.args.get("db") or node.args.get("catalog"):
@@ -145,6 +162,22 @@ class _Compiler:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _kind(value: Any) -> str:
+    """What a compiled value is, in words (no engine type names)."""
+    typ = value.type() if hasattr(value, "type") else None
+    if typ is None:
+        return "text" if isinstance(value, str) else "a number" if isinstance(value, (int, float)) else "a value"
+    if typ.is_boolean():
+        return "true/false"
+    if typ.is_numeric():
+        return "a number"
+    if typ.is_string():
+        return "text"
+    if typ.is_temporal():
+        return "a date"
+    return "a value"
 
 
 def _literal(c: _Compiler, node: exp.Literal) -> Any:

@@ -175,13 +175,19 @@ def run(
     """
     if run_id is not None:
         check_run_id(run_id)
+    if "data" in (params or {}):
+        raise ParameterError("-p data=… is not accepted: give the data source with --data (one source per run, "
+                             "validated and fingerprinted).")
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
     src = connect(source)
     if check_data:
         from cxlab.data.validate import validate
 
-        validate(src).raise_for_errors()
+        report = validate(src)
+        report.raise_for_errors()
+        for failure in report.warnings:
+            print(f"warning: {failure.message}", file=sys.stderr)
     preflight(work, src)
     fingerprint = src.fingerprint()
     out = resolve(out)
@@ -189,7 +195,8 @@ def run(
     env = environment(project_root())
     manifest: dict[str, Any] = {
         "run_id": run_id, "started_at": now(), "status": "running", "environment": env,
-        "data": {"source": source, "fingerprint": fingerprint}, "notebooks": [],
+        "data": {"source": source, "fingerprint": fingerprint, "timezone_normalised": src.normalised},
+        "notebooks": [],
     }
     write_json(folder / "manifest.json", manifest)
     os.environ.setdefault("PYTHONHASHSEED", "0")
