@@ -7,7 +7,9 @@ with its error cell; earlier runs' folders are never touched.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -102,6 +104,19 @@ def check_run_id(run_id: str) -> None:
             f"--run-id {shown!r}: use 1 to 100 letters, digits, '-', '_' or '.', not starting with a dot.")
 
 
+def _writable(out: Path) -> Path:
+    """``out`` as a folder this process can write in, or a CxlabError (exit 2) saying why not."""
+    if out.exists() and not out.is_dir():
+        raise CxlabError(f"--out {out} is a file, not a folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CxlabError(f"--out {out}: cannot create the folder: {e.strerror or e}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CxlabError(f"--out {out}: the folder is not writable.")
+    return out
+
+
 def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
@@ -138,9 +153,31 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
         os.replace(part, failed)
         error = f"{e.ename}: {e.evalue}"
         return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=failed.name, error=error)
-    except BaseException:
+    except (KeyboardInterrupt, OSError):
         part.unlink(missing_ok=True)
         raise
+    except Exception as e:  # the kernel died (out of memory, killed) or could not start
+        failed = folder / f"{nb.name}.failed.ipynb"
+        kept = None
+        if part.exists():
+            os.replace(part, failed)
+            kept = failed.name
+        first = (str(e).strip().splitlines() or [""])[0]
+        error = f"{type(e).__name__}: the kernel stopped before the notebook finished ({first or 'no message'})"
+        return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=kept, error=error)
+    try:
+        return _publish(nb, parameters, folder, provenance, lang, part, start)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        for suffix in (".results.json", ".html"):
+            if not (folder / f"{nb.name}.ipynb").exists():
+                (folder / f"{nb.name}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _publish(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
+             part: Path, start: float) -> NotebookRun:
+    """The executed notebook ``part`` → results.json, the HTML report and the .ipynb beside them."""
     executed = nbformat.read(part, as_version=4)
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
@@ -190,15 +227,23 @@ def run(
             print(f"warning: {failure.message}", file=sys.stderr)
     preflight(work, src)
     fingerprint = src.fingerprint()
-    out = resolve(out)
+    out = _writable(resolve(out))
+    clean_stale(out)
     run_id, folder = _new_run_folder(out, run_id)
     env = environment(project_root())
+    import platform
+
     manifest: dict[str, Any] = {
         "run_id": run_id, "started_at": now(), "status": "running", "environment": env,
+        "pid": os.getpid(), "host": platform.node(),
         "data": {"source": source, "fingerprint": fingerprint, "timezone_normalised": src.normalised},
         "notebooks": [],
     }
-    write_json(folder / "manifest.json", manifest)
+    try:
+        write_json(folder / "manifest.json", manifest)
+    except OSError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise CxlabError(f"cannot write in {out}: {e.strerror or e}") from None
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = RunResult(run_id, folder)
@@ -214,14 +259,82 @@ def run(
             manifest["notebooks"].append(vars(outcome))
             write_json(folder / "manifest.json", manifest)
         manifest["status"] = "ok" if result.ok else "failed"
+        changed = _data_changed(src, fingerprint)
+        if changed:
+            manifest["status"], manifest["error"] = "failed", changed
+            raise NotebookFailed(f"{changed}; the run {run_id} is marked failed")
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
         raise
+    except OSError as e:  # a full disk, a folder made read-only during the run
+        manifest["status"] = "failed"
+        manifest["error"] = f"cannot write the run's files: {e.strerror or e}"
+        raise NotebookFailed(f"{manifest['error']} (in {folder}); the run {run_id} is marked failed") from None
     finally:
         manifest["finished_at"] = now()
-        write_json(folder / "manifest.json", manifest)
-        write_index(out)
+        _record(folder, manifest, out)
     return result
+
+
+def _data_changed(src: Any, fingerprint: str) -> str | None:
+    """Why the data is no longer what the run started on, or None: the fingerprint is taken again."""
+    try:
+        again = src.fingerprint()
+    except OSError as e:
+        return f"the data changed during the run: {e.filename or 'a file'} can no longer be read ({e.strerror})"
+    return None if again == fingerprint else (
+        f"the data changed during the run (fingerprint {fingerprint} at the start, {again} at the end)")
+
+
+def _record(folder: Path, manifest: dict[str, Any], out: Path) -> None:
+    """Write the final manifest and the index; when even that fails (a full disk), say so on stderr."""
+    try:
+        write_json(folder / "manifest.json", manifest)
+    except OSError as e:
+        print(f"error: cannot write {folder / 'manifest.json'}: {e.strerror or e}", file=sys.stderr)
+    try:
+        write_index(out)
+    except OSError as e:
+        print(f"error: cannot write {out / 'index.html'}: {e.strerror or e}", file=sys.stderr)
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out: Path) -> list[str]:
+    """Runs left "running" by a process that no longer exists (SIGKILL, a power cut) are marked
+    interrupted, and their ``.part`` and temporary files removed; returns their run ids."""
+    import platform
+
+    stale = []
+    for path in out.glob("*/manifest.json"):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(manifest, dict) or manifest.get("status") != "running":
+            continue
+        if manifest.get("host", platform.node()) == platform.node() and _pid_alive(manifest.get("pid")):
+            continue  # another run in progress
+        for leftover in [*path.parent.glob(".*.part.ipynb"), *path.parent.glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
+        manifest["status"] = "interrupted"
+        manifest["error"] = "the run's process stopped without finishing (killed?); found by a later run"
+        try:
+            write_json(path, manifest)
+            stale.append(str(manifest.get("run_id")))
+        except OSError:
+            continue
+    return stale
 
 
 def raise_for_failures(result: RunResult) -> None:
