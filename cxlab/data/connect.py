@@ -37,7 +37,10 @@ class Source:
 
     def __post_init__(self) -> None:
         """Timezone-aware timestamps become naive UTC on connect, so naive and aware values compare (on
-        DuckDB the session runs in UTC, so the cast keeps the instant)."""
+        DuckDB the session runs in UTC, so the cast keeps the instant). Other engines' sessions may run in
+        another zone, so their columns are left as the engine gives them."""
+        if self.con.name != "duckdb":
+            return
         for name, t in list(self.tables.items()):
             aware = [c for c, typ in t.schema().items() if typ.is_timestamp() and typ.timezone is not None]
             if aware:
