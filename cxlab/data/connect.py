@@ -8,8 +8,6 @@ downstream is an Ibis expression.
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,12 +168,6 @@ def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
     con.raw_sql("SET TimeZone = 'UTC'")  # timezone-aware timestamps are read as UTC (Source.__post_init__)
-    limit = os.environ.get("CXLAB_DUCKDB_MEMORY")  # e.g. 800MB: DuckDB spills to disk past it (default: 80% of RAM)
-    if limit:
-        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.I):
-            raise DataError(f"CXLAB_DUCKDB_MEMORY={limit!r}: write a size such as 800MB or 2GB")
-        con.raw_sql(f"SET memory_limit = '{limit.strip()}'")
-        con.raw_sql("SET preserve_insertion_order = false")
     return con
 
 

@@ -1,4 +1,4 @@
-"""Events per month and event type: rows and distinct clients, computed in two spillable aggregates, equal
+"""Events per month and event type: rows and distinct clients equal
 pandas' own count and nunique on the rows."""
 
 from __future__ import annotations
