@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -409,8 +410,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.debug:
         os.environ["CXLAB_DEBUG"] = "1"  # kernels keep their stderr too
+    previous = _on_sigterm()
     try:
         return args.func(args)
+    except Terminated:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        print(f"terminated: {args.interrupted}", file=sys.stderr)
+        return 143
     except CxlabError as e:
         if args.debug:
             traceback.print_exc()
@@ -420,3 +426,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # the cancelled cell's task, not news to the user
         print(f"interrupted: {args.interrupted}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run records itself as interrupted and cleans up."""
+
+
+def _on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` (main thread only); returns the previous handler."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)

@@ -16,6 +16,7 @@ from cxlab.catalog.cards import Hypothesis, Metric, Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import triggers as ct
+from cxlab.analyses.triggers import check_target_line, snapshots
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 from cxlab.metrics import kind
@@ -78,7 +79,8 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
     h = catalog.get("hypotheses", hypothesis_id)
     trigger = catalog.get("triggers", h.trigger)
     metrics = catalog.metrics_for([h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails])
-    snaps = ct.monthly_snapshots(src, "", "", trigger.snapshot_day, trigger.window_days)[-months_of_history:]
+    check_target_line(src, catalog, trigger)
+    snaps = snapshots(src, catalog, trigger)[-months_of_history:]
     panel = ct.panel(src, trigger, snaps, h.population or "")
     flow = ch.flow(src, panel)
     if flow.empty or flow.n.sum() == 0:

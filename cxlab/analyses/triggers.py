@@ -18,8 +18,9 @@ from cxlab.catalog.cards import Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import propensity as cp
 from cxlab.compute import triggers as ct
+from cxlab.compute.base import product_lines
 from cxlab.data.connect import Source
-from cxlab.errors import DataError
+from cxlab.errors import CardError, DataError
 
 
 @dataclass
@@ -133,6 +134,22 @@ def _clustered(frame: pd.DataFrame, alpha: float) -> cs.Estimate | None:
     return cs.ratio_diff(cs.from_row(rows.loc[True], "ratio"), cs.from_row(rows.loc[False], "ratio"), alpha)
 
 
+def check_target_line(src: Source, catalog: Catalog, trigger: Trigger) -> None:
+    """CardError (with the card's file, line and field) when the trigger's target line is not in the data."""
+    lines = product_lines(src)
+    if trigger.target_line not in lines:
+        raise CardError(f"{catalog.where('triggers', trigger.name, 'target_line')}: product line "
+                        f"'{trigger.target_line}' is not in the data (its lines: {', '.join(map(str, lines[:12]))})")
+
+
+def snapshots(src: Source, catalog: Catalog, trigger: Trigger, period_start: str = "", period_end: str = "") -> list:
+    """The trigger's monthly snapshots; a window the data cannot cover is a CardError at the card's field."""
+    try:
+        return ct.monthly_snapshots(src, period_start, period_end, trigger.snapshot_day, trigger.window_days)
+    except DataError as e:
+        raise CardError(f"{catalog.where('triggers', trigger.name, 'window_days')}: {e}") from None
+
+
 def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str = "", period_end: str = "",
              covariates: list[str] | None = None, model_rows: int = 50_000, seed: int = 1, alpha: float = 0.05,
              top_k_share: float = 0.0) -> Backtest:
@@ -142,7 +159,8 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     volume the model is compared at (0: as many as the rule fires for).
     """
     trigger = catalog.get("triggers", trigger_name)
-    snaps = ct.monthly_snapshots(src, period_start, period_end, trigger.snapshot_day, trigger.window_days)
+    check_target_line(src, catalog, trigger)
+    snaps = snapshots(src, catalog, trigger, period_start, period_end)
     p = src.cache(ct.panel(src, trigger, snaps))  # six queries read the panel: its rules and joins run once
     counts = ct.counts(src, p)
     pooled = counts.groupby("fired")[["n", "x_sum"]].sum()

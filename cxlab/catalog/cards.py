@@ -16,6 +16,10 @@ from cxlab.catalog.rules import calls_in, check_structure, parse_rule
 from cxlab.errors import RuleError
 
 
+#: The longest window a card may give, in days (ten years): longer ones are typos and overflow dates.
+MAX_WINDOW_DAYS = 3660
+
+
 class Card(BaseModel):
     """Base of every card: strict fields, frozen after loading."""
 
@@ -64,7 +68,7 @@ class Metric(Card):
     winsorize: float | None = Field(None, gt=0.5, lt=1, description="cap per-person values at this percentile")
     quantile: float | None = Field(None, gt=0, lt=1, description="quantile metrics: which quantile (0.5 = median)")
     resolution: float = Field(1.0, gt=0, description="quantile metrics: values are rounded to this step in the engine")
-    window_days: int = Field(gt=0)
+    window_days: int = Field(gt=0, le=MAX_WINDOW_DAYS)
     direction: Literal["increase", "decrease"] = "increase"
     role: Literal["goal", "guardrail"] = "goal"
     margin: float | None = Field(None, gt=0, description="tolerated relative worsening of a guardrail")
@@ -112,7 +116,7 @@ class Trigger(Card):
     description: str = ""
     rule: str
     target_line: str
-    window_days: int = Field(gt=0)
+    window_days: int = Field(gt=0, le=MAX_WINDOW_DAYS)
     owner: str = ""
     snapshot_day: int = Field(1, ge=1, le=28)
 
@@ -281,8 +285,8 @@ class Campaign(Card):
     send_start: date
     send_end: date
     metrics: MetricSet
-    window_days: int = Field(gt=0)
-    pre_period_days: int = Field(90, ge=0)
+    window_days: int = Field(gt=0, le=MAX_WINDOW_DAYS)
+    pre_period_days: int = Field(90, ge=0, le=MAX_WINDOW_DAYS)
     covariate: str | None = Field(None, description="a client column to use as the CUPED covariate instead of the pre-period metric")
     new_clients: str | None = Field(
         None, description="a row rule over clients, true for those without a full pre-period (default: joined_at after its start)")

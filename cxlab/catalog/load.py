@@ -22,13 +22,44 @@ KINDS: dict[str, type[BaseModel]] = {"triggers": Trigger, "hypotheses": Hypothes
                                      "campaigns": Campaign}
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: the base loader says so
+                break
+            if first != key_node.start_mark.line + 1:
+                raise _Duplicate(key, first, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: Any, first: int, again: int) -> None:
+        self.key, self.first, self.again = key, first, again
+
+
 def _read(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as e:
         raise CardError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise CardError(f"{path}:{line}: not UTF-8 encoded (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                        "save the card as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeys), yaml.compose(text, Loader=yaml.SafeLoader)
+    except _Duplicate as e:
+        raise CardError(f"{path}:{e.again}: field '{e.key}' is given twice (first on line {e.first})") from None
+    except RecursionError:
+        raise CardError(f"{path}: YAML nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -110,6 +141,22 @@ class Catalog:
     segments: dict[str, Segment] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def where(self, kind: str, name: str, field_name: str) -> str:
+        """``path:line: field 'x'`` of a card's field, for messages about it that only the data can raise."""
+        path = self.files.get((kind, name))
+        if path is None:
+            return f"{self.path}: {kind[:-1]} '{name}': field '{field_name}'"
+        try:
+            _, node = _read(Path(path))
+        except CardError:
+            node = None
+        if kind == "metrics" and node is not None:  # metrics.yml: the entry whose name matches
+            items = next((v for k, v in node.value if k.value == "metrics"), None)
+            node = next((e for e in getattr(items, "value", []) if any(
+                k.value == "name" and v.value == name for k, v in e.value)), None)
+        line = _line(node, (field_name,)) if node is not None else None
+        return f"{path}:{line}: field '{field_name}'" if line else f"{path}: field '{field_name}'"
 
     def get(self, kind: str, name: str) -> Any:
         """The card ``name`` of ``kind`` (metrics, triggers, …), or a CardError with close names."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +39,17 @@ class Rule:
     tree: exp.Expression
 
 
+#: Limits that keep a rule's parsing and compiling well inside Python's recursion limit and fast.
+MAX_RULE_DEPTH = 100
+MAX_RULE_LENGTH = 10_000
+
+
+def quote(text: str) -> str:
+    """``text`` as a string literal of the rule language (SQL quoting: ``'`` doubled), for cxlab code that
+    builds a rule from a data value (a product line, a channel) — never put a value between quotes by hand."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def _position(node: exp.Expression) -> str:
     for n in node.walk():
         meta = getattr(n, "meta", None) or {}
@@ -57,8 +69,20 @@ def parse_rule(text: str, where: str = "rule") -> Rule:
     """Parse ``text`` (a SQL condition); a syntax error names ``where`` and the position."""
     if not isinstance(text, str) or not text.strip():
         raise RuleError(f"{where}: the rule is empty")
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleError(f"{where}: the rule is {len(text):,} characters long; at most {MAX_RULE_LENGTH:,} are allowed")
+    too_deep = RuleError(f"{where}: the rule nests deeper than {MAX_RULE_DEPTH} levels (parentheses, NOT, and each "
+                         "AND / OR of a chain count one); split it or simplify it")
+    depth = deepest = 0
+    for ch in re.sub(r"'(?:[^']|'')*'", "''", text):  # parentheses outside string literals
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_RULE_DEPTH:
+        raise too_deep
     try:
         tree = _tree(text)
+    except RecursionError:
+        raise too_deep from None
     except sqlglot.errors.ParseError as e:
         detail = e.errors[0] if e.errors else {}
         pos = f" at line {detail.get('line')} column {detail.get('col')}" if detail.get("line") else ""
@@ -66,6 +90,8 @@ def parse_rule(text: str, where: str = "rule") -> Rule:
                         f"\"count_events('login', 30) >= 4 AND NOT holds('credit_card')\")") from None
     except (sqlglot.errors.TokenError, ValueError) as e:
         raise RuleError(f"{where}: cannot parse rule {text!r}: {e}") from None
+    if any(node.depth > MAX_RULE_DEPTH for node in tree.walk()):
+        raise too_deep
     return Rule(text, where, tree)
 
 
@@ -89,7 +115,24 @@ class _Compiler:
             what = node.key.upper() if isinstance(node, exp.Func) else type(node).__name__
             raise self.fail(node, f"'{what}' is not allowed (allowed: comparisons, AND/OR/NOT, IN, BETWEEN, "
                                   f"IS NULL, + - * /, columns, literals, and the functions {', '.join(self.functions)})")
-        return handler(self, node)
+        try:
+            return handler(self, node)
+        except RuleError:
+            raise
+        except Exception:  # Ibis refused the combination: say so in the rule's own words, not the engine's
+            raise self._mismatch(node) from None
+
+    def _mismatch(self, node: exp.Expression) -> RuleError:
+        kinds = []
+        for child in (node.args.get("this"), node.args.get("expression"), node.args.get("low"),
+                      node.args.get("high"), *(node.expressions or ())):
+            if isinstance(child, exp.Expression):
+                try:
+                    kinds.append(f"{child.sql()} is {_kind(self(child))}")
+                except RuleError:
+                    continue
+        detail = f" ({'; '.join(kinds)})" if kinds else ""
+        return self.fail(node, f"the expression {node.sql()} combines values that do not go together{detail}")
 
     def column(self, node: exp.Column) -> ibis.Value:
         if node.table or node.args.get("db") or node.args.get("catalog"):
@@ -127,6 +170,22 @@ class _Compiler:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _kind(value: Any) -> str:
+    """What a compiled value is, in words (no engine type names)."""
+    typ = value.type() if hasattr(value, "type") else None
+    if typ is None:
+        return "text" if isinstance(value, str) else "a number" if isinstance(value, (int, float)) else "a value"
+    if typ.is_boolean():
+        return "true/false"
+    if typ.is_numeric():
+        return "a number"
+    if typ.is_string():
+        return "text"
+    if typ.is_temporal():
+        return "a date"
+    return "a value"
 
 
 def _literal(c: _Compiler, node: exp.Literal) -> Any:

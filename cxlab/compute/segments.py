@@ -8,7 +8,6 @@ count is of people; rows per client never leave the engine — one aggregate que
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +17,7 @@ import pandas as pd
 
 from cxlab import stats as cs
 from cxlab.catalog.cards import Hypothesis, Segment
-from cxlab.catalog.rules import evaluate_rules
+from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.compute.base import holding_matrix, product_lines
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, NotApplicable, ParameterError
@@ -59,12 +58,6 @@ def applicable_or_skip(segments: Sequence[Segment], lines: Sequence[str], named:
     return kept, dropped
 
 
-def _channel(channel: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", channel or ""):
-        raise ValueError(f"channel must be a plain name such as email or sms, got {channel!r}")
-    return channel
-
-
 @dataclass(frozen=True)
 class Filters:
     """Which reachability filters this data supports; the others are skipped (and the report says why)."""
@@ -101,10 +94,9 @@ def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str
         raise ValueError(f"the contact cap needs cap_messages >= 1 and cap_days >= 1, got {cap_messages} in {cap_days}")
     lines = sorted({s.product_line for s in segs})
     rules = {f"s{i}": s.rule for i, s in enumerate(segs)}
-    rules |= {f"h{k}": f"holds('{line}')" for k, line in enumerate(lines)}
-    channel = _channel(channel)
+    rules |= {f"h{k}": f"holds({quote(line)})" for k, line in enumerate(lines)}
     if src.has("consents"):
-        rules["consent"] = f"opted_in('{channel}')"
+        rules["consent"] = f"opted_in({quote(channel)})"
     if src.has("communications"):
         rules["capped"] = f"count_communications({cap_days}) >= {cap_messages}"
     where = {f"s{i}": f"segment '{s.name}'" for i, s in enumerate(segs)}

@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from cxlab.catalog.cards import Trigger
-from cxlab.catalog.rules import evaluate_rules
+from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 
@@ -49,7 +49,7 @@ def panel(src: Source, trigger: Trigger, snapshots: list[date], population: str 
     opened in ``(s, s + window_days]``; ``days`` counts whole days from ``s`` to the first such opening.
     A hypothesis's ``population`` rule, when given, narrows ``fired`` to the clients it targets.
     """
-    rules = {"fired": trigger.rule, "held": f"holds('{trigger.target_line}')"}
+    rules = {"fired": trigger.rule, "held": f"holds({quote(trigger.target_line)})"}
     where = {"fired": f"trigger '{trigger.name}'", "population": "hypothesis population"}
     if population:
         rules["population"] = population

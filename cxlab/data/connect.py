@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import pyarrow.parquet as pq
 
 from cxlab.data import spark
@@ -29,6 +30,20 @@ class Source:
     tables: dict[str, ibis.Table]
     description: str
     files: dict[str, list[Path]] = field(default_factory=dict)
+    #: Timezone-aware timestamp columns read as UTC without a zone ("events.ts"), to say so in reports.
+    normalised: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Timezone-aware timestamps become naive UTC on connect, so naive and aware values compare (on
+        DuckDB the session runs in UTC, so the cast keeps the instant). Other engines' sessions may run in
+        another zone, so their columns are left as the engine gives them."""
+        if self.con.name != "duckdb":
+            return
+        for name, t in list(self.tables.items()):
+            aware = [c for c, typ in t.schema().items() if typ.is_timestamp() and typ.timezone is not None]
+            if aware:
+                self.tables[name] = t.mutate(**{c: t[c].cast(dt.Timestamp(scale=t[c].type().scale)) for c in aware})
+                self.normalised += [f"{name}.{c}" for c in aware]
 
     def table(self, name: str) -> ibis.Table:
         """The named table, or a DataError saying which tables exist."""
@@ -108,8 +123,33 @@ def _open_folder(folder: Path, con: ibis.BaseBackend, description: str) -> Sourc
             else:
                 tables[name] = con.read_csv(str(path), table_name=name, **_CSV_OPTIONS.get(con.name, {}))
         except Exception as e:  # the engine's message names the problem; we add which table and file
-            raise DataError(f"table '{name}': cannot read {path}: {str(e).splitlines()[0]}") from e
+            cause = utf8_problem(path) if path.suffix != ".parquet" else None
+            raise DataError(f"table '{name}': cannot read {path}: {cause or str(e).splitlines()[0]}") from e
     return Source(con, tables, f"{description} {folder}", files)
+
+
+def utf8_problem(path: Path) -> str | None:
+    """Where a text file stops being UTF-8 ("not UTF-8 encoded: byte 0xe9 on line 7"), or None.
+
+    Engines say "CSV Error on Line: N" with the cause further down (and DuckDB's line is the sniffer's);
+    this reads the file in chunks, so it costs one pass and no memory."""
+    import codecs
+    import gzip
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    at = line + chunk.count(b"\n", 0, e.start)
+                    return f"not UTF-8 encoded: byte 0x{chunk[e.start]:02x} on line {at} (save the file as UTF-8)"
+                line += chunk.count(b"\n")
+    except OSError:
+        return None
+    return None
 
 
 #: How each engine reads a csv file: DuckDB sniffs header and types; Spark must be told.
@@ -127,6 +167,7 @@ def _read_parquet(con: ibis.BaseBackend, name: str, where: Path, paths: list[Pat
 def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
+    con.raw_sql("SET TimeZone = 'UTC'")  # timezone-aware timestamps are read as UTC (Source.__post_init__)
     return con
 
 

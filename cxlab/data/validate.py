@@ -8,8 +8,8 @@ scan. Validation is lazy: every failure is collected, so an analyst fixes all pr
 
 Rule codes are stable (tests, notebooks and the CLI rely on them): ``table_missing``, ``table_empty``,
 ``unreadable``, ``column_missing``, ``wrong_type``, ``null_in_required``, ``duplicate_key``,
-``orphan_foreign_key``, ``date_order``, ``date_in_future``, ``value_not_allowed``, ``non_finite`` and
-the warning ``group_without_control``.
+``orphan_foreign_key``, ``date_order``, ``date_in_future``, ``value_not_allowed``, ``non_finite``,
+``value_too_large`` and the warnings ``group_without_control`` and ``timezone_normalised``.
 """
 
 from __future__ import annotations
@@ -275,6 +275,22 @@ def non_finite(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
             yield _RowCheck(name, "non_finite", c.isnan() | c.isinf(), "with NaN or infinity")
 
 
+#: The largest magnitude a number may have: a billion rows of it still sum to a finite double (1e308 would
+#: overflow to infinity in the first sum), and no contract value or amount comes near it.
+MAX_VALUE = 1e15
+
+
+def value_too_large(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
+    """Number columns hold values of at most :data:`MAX_VALUE` in magnitude (sums must not overflow)."""
+    for name in _usable(contract, t):
+        c = t[name]
+        if contract.column(name).kind == "number" and c.type().is_numeric():
+            big = c.abs() > MAX_VALUE
+            if c.type().is_floating():
+                big = big & ~c.isinf()  # infinity is non_finite's
+            yield _RowCheck(name, "value_too_large", big, f"with a magnitude above {MAX_VALUE:.0e} (sums would overflow)")
+
+
 def value_not_allowed(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Columns with a closed vocabulary (``communications.group``) hold only its values."""
     for name in _usable(contract, t):
@@ -317,6 +333,7 @@ def _row_checks(src: Source, contract: Table, t: ir.Table, now: datetime) -> lis
         *null_in_required(contract, t),
         *unparsed_timestamps(contract, t),
         *non_finite(contract, t),
+        *value_too_large(contract, t),
         *value_not_allowed(contract, t),
         *orphan_foreign_key(src, contract, t),
         *date_order(contract, t),
@@ -395,7 +412,11 @@ def _validate_table(src: Source, contract: Table, now: datetime) -> tuple[TableC
     try:
         rows, row_outcomes = _run_row_checks(src, contract, t, checks)
     except Exception as e:  # the engine failed to scan the data (a bad CSV value, a corrupt part file)
-        outcomes.append(_failure(contract.name, None, "unreadable", _engine_message(e)))
+        from cxlab.data.connect import utf8_problem
+
+        texts = [p for p in getattr(src, "files", {}).get(contract.name, []) if p.suffix != ".parquet"]
+        cause = next((f"{p}: {c}" for p in texts if (c := utf8_problem(p))), None)
+        outcomes.append(_failure(contract.name, None, "unreadable", cause or _engine_message(e)))
         return TableChecked(contract.name, None, len(t.columns), len(outcomes)), [o for o in outcomes if o]
     outcomes.append(None if rows else _failure(contract.name, None, "table_empty", "the table has no rows"))
     if rows:
@@ -443,4 +464,10 @@ def validate(src: Source, tables: Iterable[str] | None = None, now: datetime | N
         elif contract.required:
             checked.append(TableChecked(name, None, 0, 1))
             failures.append(_failure(name, None, "table_missing", f"required table is missing from {src.description}"))
+    for where in getattr(src, "normalised", []):
+        table, column = where.split(".", 1)
+        if table in names:
+            failures.append(_failure(table, column, "timezone_normalised",
+                                     "timezone-aware timestamps, read as UTC (the zone is dropped after conversion)",
+                                     severity="warning"))
     return ValidationReport(failures, checked)

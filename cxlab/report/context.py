@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlab.report import privacy
+from cxlab.report import markup, privacy
 from cxlab.report.format import format_value
 from cxlab.report.privacy import Cells
 from cxlab.report.i18n import catalogue
 from cxlab.report.i18n import t as translate
+from cxlab.report.markup import Md, escape_md
 
 #: The output type that carries a notebook's headline results; the runner reads it, HTML ignores it.
 RESULTS_MIMETYPE = "application/vnd.cxlab.results+json"
@@ -80,6 +81,7 @@ class Report:
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     suppressed: int = 0
     people_columns: set[str] = dataclasses.field(default_factory=lambda: set(PEOPLE_COLUMNS))
+    _anchors: set[str] = dataclasses.field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         translate("common.parameters", self.lang)  # fail early on an unknown language
@@ -91,28 +93,57 @@ class Report:
         """The message ``key`` in this report's language."""
         return translate(key, self.lang, **values)
 
+    def t_md(self, key: str, **values: Any) -> Md:
+        """The message ``key`` as Markdown (``values`` escaped), to put into another message as Markdown."""
+        return markup.message_md(key, self.lang, **values)
+
     def heading(self, key: str, level: int = 2, **values: Any) -> None:
-        """A translated Markdown heading (level 1 is the report title)."""
-        self.md(f"{'#' * level} {self.t(key, **values)}")
+        """A translated heading (level 1 is the report title); ``values`` are shown as text."""
+        if not 1 <= level <= 6:
+            raise ValueError(f"heading level must be 1 to 6, got {level}")
+        body = markup.inline(self._message(key), values)
+        anchor = self._anchor(markup.plain(body))
+        self._html(f'<h{level} id="{anchor}">{body}</h{level}>', markup.plain(body))
 
     def md(self, text: str) -> None:
-        """Show Markdown prose."""
-        from IPython.display import Markdown
+        """Show Markdown prose written by cxlab or a card author: rendered with raw HTML off, no images and
+        links only to the web, mail or an anchor (so a card's text can format itself but never run)."""
+        self._html(markup.markdown(str(text)), str(text))
 
-        _display(Markdown(text))
+    def text(self, value: Any) -> None:
+        """Show ``value`` as one paragraph of plain text, whatever characters it holds."""
+        self.md(escape_md(value))
 
     def say(self, key: str, **values: Any) -> None:
-        """Show one translated paragraph."""
-        self.md(self.t(key, **values))
+        """Show one translated paragraph; ``values`` are put in as text (an :class:`Md` value as Markdown)."""
+        self._html(markup.markdown(self._message(key), values), self.t(key, **values))
 
     def banner(self, text: str, kind: str = "info") -> None:
-        """A coloured box for verdicts and warnings (``kind``: info, good, warn, bad)."""
+        """A coloured box for verdicts and warnings (``kind``: info, good, warn, bad); ``text`` is text,
+        with ``**bold**`` the only markup it may carry."""
         if kind not in BANNER_KINDS:
             raise ValueError(f"banner kind must be one of {', '.join(BANNER_KINDS)}, got {kind!r}")
-        from IPython.display import HTML
+        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(str(text)))
+        self._html(f'<div class="cx-banner cx-{kind}">{body}</div>', str(text))
 
-        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
-        _display(HTML(f'<div class="cx-banner cx-{kind}">{body}</div>'))
+    def _message(self, key: str) -> str:
+        messages = catalogue(self.lang)
+        if key not in messages:
+            translate(key, self.lang)  # raises the catalogue's KeyError
+        return messages[key]
+
+    def _anchor(self, text: str) -> str:
+        base = re.sub(r"[^\w-]", "", re.sub(r"\s+", "-", text.strip()))[:80] or "section"
+        anchor, n = base, 1
+        while anchor in self._anchors:
+            n += 1
+            anchor = f"{base}-{n}"
+        self._anchors.add(anchor)
+        return anchor
+
+    @staticmethod
+    def _html(fragment: str, text: str) -> None:
+        _display({"text/html": fragment, "text/plain": text}, raw=True)
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""

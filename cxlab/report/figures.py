@@ -17,7 +17,9 @@ PALETTE = "colorblind"
 
 def style() -> None:
     """Apply the house style (call once at the top of a notebook)."""
-    sns.set_theme(style="whitegrid", palette=PALETTE, font="DejaVu Sans", rc={"figure.dpi": 100, "savefig.dpi": 100})
+    # text.parse_math off: labels are data, and "$x$" in a product name is text, not TeX
+    rc = {"figure.dpi": 100, "savefig.dpi": 100, "text.parse_math": False}
+    sns.set_theme(style="whitegrid", palette=PALETTE, font="DejaVu Sans", rc=rc)
 
 
 def new(width: float = 9, height: float = 4.5) -> tuple[Figure, plt.Axes]:

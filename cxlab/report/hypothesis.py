@@ -12,6 +12,7 @@ from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 from cxlab.report.privacy import Cells, carry, hide_estimate, small_share
+from cxlab.report.markup import Md, escape_md, message_md
 
 #: What the frames of a :class:`Plan` count, by their results.json key (and in their tables).
 CELLS = {
@@ -45,7 +46,7 @@ def missing_questions(p: Plan, lang: str) -> str:
     return ", ".join(t(f"hypothesis.q_{k}", lang) for k in p.hypothesis.missing_checks())
 
 
-def metric_lines(p: Plan, names: list[str], lang: str) -> str:
+def metric_lines(p: Plan, names: list[str], lang: str) -> Md:
     """Markdown bullets: each metric's label, role (and tolerated worsening) and definition."""
     out = []
     for n in names:
@@ -53,14 +54,14 @@ def metric_lines(p: Plan, names: list[str], lang: str) -> str:
         role = t(f"hypothesis.role_{m.role}", lang)
         if m.margin:
             role += ", " + t("hypothesis.margin", lang, margin=format_value(m.margin, "pct", lang))
-        out.append(f"- **{m.label_in(lang)}** ({role}) — {m.description_in(lang)}")
-    return "\n".join(out)
+        out.append(f"- **{escape_md(m.label_in(lang))}** ({escape_md(role)}) — {escape_md(m.description_in(lang))}")
+    return Md("\n".join(out))
 
 
-def primary_definition(p: Plan, lang: str) -> str:
+def primary_definition(p: Plan, lang: str) -> Md:
     """The primary metric's label and definition, to print beside the baseline."""
     m = p.metrics[p.hypothesis.metrics.primary]
-    return t("hypothesis.metric_definition", lang, label=m.label_in(lang), definition=m.description_in(lang))
+    return message_md("hypothesis.metric_definition", lang, label=m.label_in(lang), definition=m.description_in(lang))
 
 
 def baseline_hidden(p: Plan, rep: Report) -> bool:

@@ -14,6 +14,7 @@ from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 from cxlab.report.privacy import Cells, carry, plain
+from cxlab.report.markup import Md, escape_md, message_md
 
 #: Per (metric, arm): the arm's and the control's people, and those with the outcome (where the metric
 #: counts people); every other number of the row comes from them. The arms' people add up to the people
@@ -273,27 +274,27 @@ def aa_table(r: Retro, lang: str) -> pd.DataFrame:
                           "": t(f"retro.aa_{x.status}_status", lang)} for x in a.itertuples()])
 
 
-def definitions(r: Retro, names: list[str], lang: str) -> str:
+def definitions(r: Retro, names: list[str], lang: str) -> Md:
     """Markdown lines with each metric's definition, counts and exclusions."""
     lines = []
     for n in names:
         m = r.metrics[n]
         extra = "; ".join(x for x in (m.counts, m.excludes and f"not: {m.excludes}") if x)
-        lines.append("- " + t("retro.definition", lang, label=m.label_in(lang), description=m.description_in(lang),
-                                window=r.campaign.window_days) + (f" ({extra})" if extra else "") + _how(r, m, lang))
-    return "\n".join(lines)
+        lines.append("- " + message_md("retro.definition", lang, label=m.label_in(lang), description=m.description_in(lang),
+                                       window=r.campaign.window_days) + (f" ({escape_md(extra)})" if extra else "") + _how(r, m, lang))
+    return Md("\n".join(lines))
 
 
-def _how(r: Retro, m: Metric, lang: str) -> str:
+def _how(r: Retro, m: Metric, lang: str) -> Md:
     """The computation behind a capped, quantile or ratio metric, in a few words."""
     if m.type == "ratio":
-        return " " + t("retro.how_ratio", lang, num=r.metrics[m.numerator].label_in(lang), den=r.metrics[m.denominator].label_in(lang))
+        return Md(" " + message_md("retro.how_ratio", lang, num=r.metrics[m.numerator].label_in(lang), den=r.metrics[m.denominator].label_in(lang)))
     if m.type == "quantile":
-        return " " + t("retro.how_quantile", lang, q=format_value(m.quantile, "number", lang))
+        return Md(" " + message_md("retro.how_quantile", lang, q=format_value(m.quantile, "number", lang)))
     caps = r.caps[(r.caps.metric == m.name) & (r.caps.column == "x")]
     if len(caps):
-        return " " + t("retro.how_capped", lang, q=_percentile(m.winsorize, lang), cap=format_value(caps.cap.iloc[0], "number", lang))
-    return ""
+        return Md(" " + message_md("retro.how_capped", lang, q=_percentile(m.winsorize, lang), cap=format_value(caps.cap.iloc[0], "number", lang)))
+    return Md("")
 
 
 def _percentile(share: float, lang: str) -> str:

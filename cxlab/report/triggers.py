@@ -12,6 +12,7 @@ from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
+from cxlab.report.markup import message_md
 
 #: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
 MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
@@ -34,8 +35,8 @@ def catalogue_metrics(catalog: Catalog, trigger: str, lang: str) -> str:
     for h in sorted(catalog.hypotheses.values(), key=lambda h: h.id):
         if h.trigger == trigger and h.metrics.primary in catalog.metrics:
             m = catalog.metrics[h.metrics.primary]
-            lines.append("- " + t("triggers.catalogue_metric", lang, hypothesis=h.id, label=m.label_in(lang),
-                                  description=m.description_in(lang), window=m.window_days))
+            lines.append("- " + message_md("triggers.catalogue_metric", lang, hypothesis=h.id, label=m.label_in(lang),
+                                           description=m.description_in(lang), window=m.window_days))
     return "\n".join([t("triggers.catalogue_metrics", lang), *lines]) if lines else t("triggers.catalogue_none", lang)
 
 

@@ -7,7 +7,9 @@ with its error cell; earlier runs' folders are never touched.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,8 +24,9 @@ from papermill.exceptions import PapermillExecutionError
 from cxlab.data.connect import connect
 from cxlab.errors import CxlabError, NotebookFailed, ParameterError
 from cxlab.paths import project_root, resolve, resolve_source
+from cxlab.report.markup import active_content
 from cxlab.runner.html import take_results, to_html
-from cxlab.runner.index import write_index
+from cxlab.runner.index import safe_run_id, write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
 
@@ -97,11 +100,56 @@ def check_cards(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
                     raise ParameterError(f"{nb.name}: {e}") from None
 
 
+def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
+    """Load the catalogue each notebook names and check the cards it will read against the data, so a
+    broken card (not UTF-8, a key given twice, a rule nested too deeply, a missing target line…) is a
+    CardError (exit 2) before anything is written, not a failed notebook."""
+    from cxlab.analyses.triggers import check_target_line, snapshots
+    from cxlab.catalog import load_catalog
+
+    catalogs: dict[Path, Any] = {}
+    for nb, parameters in work:
+        if "catalog" not in nb.parameters:
+            continue
+        value = {name: p.default for name, p in nb.parameters.items()} | parameters
+        path = resolve(value["catalog"])
+        cat = catalogs.get(path) or catalogs.setdefault(path, load_catalog(path))
+        triggers = [(value["trigger"], value.get("period_start", ""), value.get("period_end", ""))] if value.get("trigger") else []
+        if value.get("hypothesis"):
+            triggers.append((cat.get("hypotheses", value["hypothesis"]).trigger, "", ""))
+        for name, start, end in triggers:
+            trigger = cat.get("triggers", name)
+            check_target_line(src, cat, trigger)
+            snapshots(src, cat, trigger, start, end)
+        if value.get("campaign"):
+            cat.get("campaigns", value["campaign"])
+
+
+def check_run_id(run_id: str) -> None:
+    """ParameterError (exit 2) unless ``run_id`` is a safe slug: it names a folder and goes into links."""
+    if not safe_run_id(run_id):
+        shown = run_id if len(run_id) <= 40 else run_id[:40] + "…"
+        raise ParameterError(
+            f"--run-id {shown!r}: use 1 to 100 letters, digits, '-', '_' or '.', not starting with a dot.")
+
+
+def _writable(out: Path) -> Path:
+    """``out`` as a folder this process can write in, or a CxlabError (exit 2) saying why not."""
+    if out.exists() and not out.is_dir():
+        raise CxlabError(f"--out {out} is a file, not a folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CxlabError(f"--out {out}: cannot create the folder: {e.strerror or e}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CxlabError(f"--out {out}: the folder is not writable.")
+    return out
+
+
 def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
-        if not run_id or any(c in run_id for c in "/\\") or run_id.startswith("."):
-            raise ParameterError(f"--run-id {run_id!r}: use letters, digits, '-' or '_'.")
+        check_run_id(run_id)
         folder = out / run_id
         try:
             folder.mkdir()
@@ -137,14 +185,43 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
         os.replace(part, failed)
         error = f"{e.ename}: {e.evalue}"
         return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=failed.name, error=error)
-    except BaseException:
+    except (KeyboardInterrupt, OSError):
         part.unlink(missing_ok=True)
         raise
+    except Exception as e:  # the kernel died (out of memory, killed) or could not start
+        failed = folder / f"{nb.name}.failed.ipynb"
+        kept = None
+        if part.exists():
+            os.replace(part, failed)
+            kept = failed.name
+        first = (str(e).strip().splitlines() or [""])[0]
+        error = f"{type(e).__name__}: the kernel stopped before the notebook finished ({first or 'no message'})"
+        return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=kept, error=error)
+    try:
+        return _publish(nb, parameters, folder, provenance, lang, part, start)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        for suffix in (".results.json", ".html"):
+            if not (folder / f"{nb.name}.ipynb").exists():
+                (folder / f"{nb.name}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _publish(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
+             part: Path, start: float) -> NotebookRun:
+    """The executed notebook ``part`` → results.json, the HTML report and the .ipynb beside them."""
     executed = nbformat.read(part, as_version=4)
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
     every = {name: p.default for name, p in nb.parameters.items()} | parameters
-    write_text(folder / f"{nb.name}.html", to_html(executed, every, provenance, lang))
+    page = to_html(executed, every, provenance, lang)
+    problems = active_content(page)
+    if problems:  # the escaping boundary failed somewhere: never publish a page that could run code
+        failed = folder / f"{nb.name}.failed.ipynb"
+        os.replace(part, failed)
+        error = f"report withheld: it would contain active content ({'; '.join(problems[:3])})"
+        return NotebookRun(nb.name, "failed", time.perf_counter() - start, parameters, notebook=failed.name, error=error)
+    write_text(folder / f"{nb.name}.html", page)
     os.replace(part, folder / f"{nb.name}.ipynb")
     return NotebookRun(nb.name, "ok", time.perf_counter() - start, parameters, html=f"{nb.name}.html",
                        notebook=f"{nb.name}.ipynb", results=f"{nb.name}.results.json")
@@ -165,23 +242,41 @@ def run(
     Raises CxlabError (exit 2) on bad input before writing anything; a notebook that fails is
     recorded in the result (exit 1 from the CLI) and the remaining notebooks still run.
     """
+    if run_id is not None:
+        check_run_id(run_id)
+    if "data" in (params or {}):
+        raise ParameterError("-p data=… is not accepted: give the data source with --data (one source per run, "
+                             "validated and fingerprinted).")
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
     src = connect(source)
     if check_data:
         from cxlab.data.validate import validate
 
-        validate(src).raise_for_errors()
+        report = validate(src)
+        report.raise_for_errors()
+        for failure in report.warnings:
+            print(f"warning: {failure.message}", file=sys.stderr)
     check_cards(work, src)
+    preflight(work, src)
     fingerprint = src.fingerprint()
-    out = resolve(out)
+    out = _writable(resolve(out))
+    clean_stale(out)
     run_id, folder = _new_run_folder(out, run_id)
     env = environment(project_root())
+    import platform
+
     manifest: dict[str, Any] = {
         "run_id": run_id, "started_at": now(), "status": "running", "environment": env,
-        "data": {"source": source, "fingerprint": fingerprint}, "notebooks": [],
+        "pid": os.getpid(), "host": platform.node(),
+        "data": {"source": source, "fingerprint": fingerprint, "timezone_normalised": src.normalised},
+        "notebooks": [],
     }
-    write_json(folder / "manifest.json", manifest)
+    try:
+        write_json(folder / "manifest.json", manifest)
+    except OSError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise CxlabError(f"cannot write in {out}: {e.strerror or e}") from None
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = RunResult(run_id, folder)
@@ -197,14 +292,82 @@ def run(
             manifest["notebooks"].append(vars(outcome))
             write_json(folder / "manifest.json", manifest)
         manifest["status"] = "ok" if result.ok else "failed"
+        changed = _data_changed(src, fingerprint)
+        if changed:
+            manifest["status"], manifest["error"] = "failed", changed
+            raise NotebookFailed(f"{changed}; the run {run_id} is marked failed")
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
         raise
+    except OSError as e:  # a full disk, a folder made read-only during the run
+        manifest["status"] = "failed"
+        manifest["error"] = f"cannot write the run's files: {e.strerror or e}"
+        raise NotebookFailed(f"{manifest['error']} (in {folder}); the run {run_id} is marked failed") from None
     finally:
         manifest["finished_at"] = now()
-        write_json(folder / "manifest.json", manifest)
-        write_index(out)
+        _record(folder, manifest, out)
     return result
+
+
+def _data_changed(src: Any, fingerprint: str) -> str | None:
+    """Why the data is no longer what the run started on, or None: the fingerprint is taken again."""
+    try:
+        again = src.fingerprint()
+    except OSError as e:
+        return f"the data changed during the run: {e.filename or 'a file'} can no longer be read ({e.strerror})"
+    return None if again == fingerprint else (
+        f"the data changed during the run (fingerprint {fingerprint} at the start, {again} at the end)")
+
+
+def _record(folder: Path, manifest: dict[str, Any], out: Path) -> None:
+    """Write the final manifest and the index; when even that fails (a full disk), say so on stderr."""
+    try:
+        write_json(folder / "manifest.json", manifest)
+    except OSError as e:
+        print(f"error: cannot write {folder / 'manifest.json'}: {e.strerror or e}", file=sys.stderr)
+    try:
+        write_index(out)
+    except OSError as e:
+        print(f"error: cannot write {out / 'index.html'}: {e.strerror or e}", file=sys.stderr)
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out: Path) -> list[str]:
+    """Runs left "running" by a process that no longer exists (SIGKILL, a power cut) are marked
+    interrupted, and their ``.part`` and temporary files removed; returns their run ids."""
+    import platform
+
+    stale = []
+    for path in out.glob("*/manifest.json"):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(manifest, dict) or manifest.get("status") != "running":
+            continue
+        if manifest.get("host", platform.node()) == platform.node() and _pid_alive(manifest.get("pid")):
+            continue  # another run in progress
+        for leftover in [*path.parent.glob(".*.part.ipynb"), *path.parent.glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
+        manifest["status"] = "interrupted"
+        manifest["error"] = "the run's process stopped without finishing (killed?); found by a later run"
+        try:
+            write_json(path, manifest)
+            stale.append(str(manifest.get("run_id")))
+        except OSError:
+            continue
+    return stale
 
 
 def raise_for_failures(result: RunResult) -> None:

@@ -38,7 +38,7 @@ def take_results(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def _parameters_table(parameters: dict[str, Any], lang: str) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(_show(v, lang))}</td></tr>" for k, v in parameters.items()
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_show(v, lang))}</td></tr>" for k, v in parameters.items()
     )
     return (
         f'<table class="cx-table cx-parameters"><caption>{t("common.parameters", lang)}</caption>'
@@ -57,7 +57,7 @@ def _show(value: Any, lang: str) -> str:
 
 def _toc(body: str, lang: str) -> str:
     items = [
-        f'<li><a href="#{anchor}">{html.escape(html.unescape(_TAGS.sub("", text)).replace("¶", "").strip())}</a></li>'
+        f'<li><a href="#{html.escape(anchor, quote=True)}">{html.escape(html.unescape(_TAGS.sub("", text)).replace("¶", "").strip())}</a></li>'
         for level, anchor, text in _HEADING.findall(body)
         if level == "2"
     ]

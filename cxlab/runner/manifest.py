@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import cxlab
+from cxlab.data.write import current_umask
 
 #: The libraries whose versions decide the numbers in a report.
 PACKAGES = (
@@ -64,8 +65,11 @@ def write_text(path: Path, text: str) -> None:
     """Write text atomically: readers see the old file or the new one, never half of it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes it private; reports are shared like the .ipynb
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk fails here, before the rename, not later in the page cache
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -54,6 +54,17 @@ def card(tmp: Path, kind: str, text: str) -> Path:
     return folder
 
 
+def card_bytes(tmp: Path, kind: str, raw: bytes) -> Path:
+    folder = card(tmp, kind, "")
+    (folder / kind / "broken.yml").write_bytes(raw)
+    return folder
+
+
+def _run_trigger(tmp: Path, text: str) -> list[str]:
+    return ["run", "02", "--data", str(data(tmp)), "--out", str(tmp / "out"), "-p", f"catalog={card(tmp, 'triggers', text)}",
+            "-p", "trigger=broken", "-p", "model_sample=0"]
+
+
 TRIGGER = "name: broken\ntitle: B\nrule: \"{rule}\"\ntarget_line: credit_card\nwindow_days: 30\n"
 
 
@@ -76,6 +87,18 @@ def _truncate(tmp: Path) -> list[str]:
     raw = (folder / "events.parquet").read_bytes()
     (folder / "events.parquet").write_bytes(raw[: len(raw) // 2])
     return ["validate", str(folder)]
+
+
+def _latin1(tmp: Path) -> list[str]:
+    folder = data(tmp, _set("events", "event_type", ["login", "café"]))
+    events = pd.read_parquet(folder / "events.parquet")
+    (folder / "events.parquet").unlink()
+    events.to_csv(folder / "events.csv", index=False, encoding="latin-1")
+    return ["validate", str(folder)]
+
+
+def _rule_check(tmp: Path, rule: str) -> list[str]:
+    return ["catalog", "check", "--catalog", str(card(tmp, "triggers", TRIGGER.format(rule=rule))), "--data", str(data(tmp))]
 
 
 def _garbage(tmp: Path) -> list[str]:
@@ -114,6 +137,32 @@ CASES = [
     Case("rule with attribute access", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="a.__class__ = 1")))], 2, r"qualified name 'a.__class__' is not allowed"),
     Case("rule with a lambda", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="lambda x: x")))], 2, r"cannot parse rule"),
     Case("rule with a subquery", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="(SELECT 1) = 1")))], 2, r"'Subquery' is not allowed"),
+    Case("card not UTF-8", lambda p: ["catalog", "check", "--catalog", str(card_bytes(p, "triggers", TRIGGER.format(rule="holds('deposit')").replace("title: B", "title: caf\xe9").encode("latin-1")))],
+         2, r"broken.yml:2: not UTF-8 encoded \(byte 0xe9"),
+    Case("card with a key given twice", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="holds('deposit')") + "window_days: 90\n"))],
+         2, r"broken.yml:6: field 'window_days' is given twice \(first on line 5\)"),
+    Case("rule nested 3,000 parentheses deep", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="(" * 3000 + "holds('deposit')" + ")" * 3000)))],
+         2, r"broken.yml:3: field 'rule': the rule nests deeper than 100 levels"),
+    Case("rule of 500 ANDs", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule=" AND ".join(["holds('deposit')"] * 500))))],
+         2, r"broken.yml:3: field 'rule': the rule (nests deeper than 100 levels|is [0-9,]+ characters long)"),
+    Case("rule of 300 NOTs", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="NOT " * 300 + "holds('deposit')")))],
+         2, r"broken.yml:3: field 'rule': the rule nests deeper than 100 levels"),
+    Case("window of a billion days", lambda p: ["catalog", "check", "--catalog", str(card(p, "triggers", TRIGGER.format(rule="holds('deposit')").replace("window_days: 30", "window_days: 999999999")))],
+         2, r"broken.yml:5: field 'window_days': Input should be less than or equal to 3660"),
+    Case("window longer than the data", lambda p: _run_trigger(p, TRIGGER.format(rule="holds('deposit')").replace("window_days: 30", "window_days: 3000")),
+         2, r"broken.yml:5: field 'window_days': no snapshot .* too short for a 3000-day window"),
+    Case("target line missing from the data", lambda p: _run_trigger(p, TRIGGER.format(rule="holds('deposit')").replace("credit_card", "yachts")),
+         2, r"broken.yml:4: field 'target_line': product line 'yachts' is not in the data \(its lines: credit_card, deposit\)"),
+    Case("csv not UTF-8", _latin1, 2, r"table 'events': cannot read .*events.csv: not UTF-8 encoded: byte 0xe9 on line 3"),
+    Case("values of 1e308", lambda p: ["validate", str(data(p, _set("holdings", "value", [1e308, -1e308])))], 2,
+         r"holdings.value: value_too_large — 2 rows with a magnitude above 1e\+15"),
+    Case("-p data= beside --data", lambda p: ["run", "00", "--data", str(data(p)), "--out", str(p / "out"), "-p", f"data={p}"], 2,
+         r"-p data=… is not accepted: give the data source with --data"),
+    Case("rule comparing a count with text", lambda p: _rule_check(p, "count_events('login', 30) >= 'many'"), 2,
+         r"broken.yml: the expression COUNT_EVENTS\('login', 30\) >= 'many' combines values that do not go together "
+         r"\(COUNT_EVENTS\('login', 30\) is a number; 'many' is text\)"),
+    Case("rule with a window of 10^11 days", lambda p: _rule_check(p, "count_events('login', 99999999999) > 1"), 2,
+         r"'days' must be a whole number of days from 0 to 36,600"),
     Case("catalogue folder that does not exist", lambda p: ["catalog", "list", "--catalog", str(p / "nowhere")], 2, r"catalogue folder .*nowhere does not exist"),
     Case("unknown dataset", lambda p: ["import", "netflix", str(p), "--out", str(p / "x")], 2, r"unknown dataset 'netflix'"),
     Case("import source missing", lambda p: ["import", "hillstrom", str(p / "none.csv"), "--out", str(p / "x")], 2, r"none.csv does not exist"),
@@ -134,8 +183,27 @@ def test_bad_input_is_refused_clearly(case, tmp_path, capsys):
     assert code == case.code, err
     assert "error: " in err and "Traceback" not in err, err
     assert re.search(case.message, err, re.S), err
+    assert not re.search(r"\bcx_f\d|\bx_sum\b|\bnot_control\b|Ibis|DuckDB|Conversion Error", err), "internal names in: " + err
     assert sorted(p.name for p in reports.iterdir()) == ["earlier"], "a report folder was written"
     assert (reports / "earlier" / "00-data-overview.html").read_text() == "earlier report"
+
+
+def test_timezone_aware_timestamps_are_read_as_utc_and_said_so(tmp_path, capsys):
+    """Aware timestamps (here Moscow time, beside naive ones in other tables) become naive UTC on connect."""
+    from cxlab.data.connect import connect
+
+    def aware(t: dict) -> None:
+        t["events"]["ts"] = pd.to_datetime(t["events"]["ts"]).dt.tz_localize("Europe/Moscow")
+
+    folder = data(tmp_path, aware)
+    src = connect(folder)
+    assert src.normalised == ["events.ts"]
+    assert src.con.execute(src.table("events").ts.min()) == T("2024-03-31 21:00")  # 00:00 in Moscow is 21:00 UTC
+    code = cli.main(["run", "00", "--data", str(folder), "--out", str(tmp_path / "out"), "--run-id", "tz", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "events.ts: timezone_normalised" in err, err
+    manifest = (tmp_path / "out" / "tz" / "manifest.json").read_text()
+    assert '"timezone_normalised": [\n      "events.ts"' in manifest
 
 
 def test_cyrillic_and_spaces_in_names_and_values_work(tmp_path, capsys):
@@ -145,11 +213,11 @@ def test_cyrillic_and_spaces_in_names_and_values_work(tmp_path, capsys):
     assert list((tmp_path / "отчёты с пробелом").glob("*/00-data-overview.html"))
 
 
-def test_a_campaign_id_that_does_not_exist_fails_the_notebook_clearly(small_demo, tmp_path, capsys):
+def test_a_campaign_that_does_not_exist_is_refused_before_anything_is_written(small_demo, tmp_path, capsys):
     code = cli.main(["run", "04", "--data", str(small_demo), "--out", str(tmp_path), "--run-id", "x", "-p", "campaign=nope", "--quiet"])
     err = capsys.readouterr().err
-    assert code == 1 and "no campaign 'nope'" in err and "Traceback" not in err
-    assert not list((tmp_path / "x").glob("*.html"))
+    assert code == 2 and "no campaign 'nope'" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
 
 
 def test_sigint_mid_notebook_leaves_no_partial_report(small_demo, tmp_path):
