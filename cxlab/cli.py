@@ -334,7 +334,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run_a", help="the earlier run: a folder, or a run id in --out")
     s.add_argument("run_b", help="the later run")
     s.add_argument("--out", default="reports", help="reports folder the run ids are in")
-    s.add_argument("--lang", default="en", choices=("en", "ru"))
+    s.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the summary")
     s.add_argument("--limit", type=int, default=40, help="figures to list at most")
     s.set_defaults(func=cmd_diff)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from cxlab.errors import CxlabError
 from cxlab.paths import PROJECT_FILE, bundled
 
-PROJECT_YML = f"""\
+PROJECT_YML = """\
 # A cxlab project (made by `cxlab init`). cxlab looks for this file in the working folder and above it,
 # so every command below works from anywhere inside the project; relative paths start here.
 # Notebooks: the project's own notebooks/ if it has report notebooks (NN-name.ipynb) there,

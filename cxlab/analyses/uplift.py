@@ -522,12 +522,12 @@ def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], cate
             SELECT client_id, TIMESTAMP '{snapshot:%Y-%m-%d}' AS snapshot, {', '.join(f'"uplift_{a}"' for a in arms)},
                    {arm_case} AS arm, {best} AS uplift
             FROM read_parquet('{tmp}')""")
-        con.execute(f"""
+        con.execute("""
             CREATE TABLE audience AS
             SELECT *, (row_number() OVER (ORDER BY uplift DESC, md5(client_id::VARCHAR), client_id) - 1) / count(*) OVER () AS rank_share,
                    uplift < 0 AS negative
             FROM scored""")
-        con.execute(f"ALTER TABLE audience ADD COLUMN selected BOOLEAN")
+        con.execute("ALTER TABLE audience ADD COLUMN selected BOOLEAN")
         con.execute(f"UPDATE audience SET selected = rank_share < {top_share} AND NOT negative")
         part = path.with_name(path.name + ".tmp")
         con.execute(f"COPY (SELECT * FROM audience ORDER BY client_id) TO '{part}' (FORMAT parquet)")

@@ -13,7 +13,7 @@ import ibis
 import pandas as pd
 
 from cxlab.catalog.load import Catalog
-from cxlab.catalog.rules import evaluate_rules
+from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.compute import base
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
@@ -92,7 +92,7 @@ def _flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channe
                         consent=f.consent, capped=f.capped, holds=f.holds)
     rules = {"holds": f"holds('{target.product_line}')"} | ({"hit": target.rule} if target.kind == "trigger" else {})
     if src.has("consents"):
-        rules["consent"] = f"opted_in('{sg._channel(channel)}')"
+        rules["consent"] = f"opted_in({quote(channel)})"
     if src.has("communications"):
         rules["capped"] = f"count_communications({cap_days}) >= {cap_messages}"
     f = evaluate_rules(rules, src, [snapshot], where={"hit": f"trigger '{target.name}'"})

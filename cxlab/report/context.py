@@ -101,7 +101,7 @@ class Report:
         """A translated heading (level 1 is the report title); ``values`` are shown as text."""
         if not 1 <= level <= 6:
             raise ValueError(f"heading level must be 1 to 6, got {level}")
-        body = markup.inline(self._message(key), values)
+        body = markup.inline(self._message(key), values, self.lang)
         anchor = self._anchor(markup.plain(body))
         self._html(f'<h{level} id="{anchor}">{body}</h{level}>', markup.plain(body))
 
@@ -116,7 +116,7 @@ class Report:
 
     def say(self, key: str, **values: Any) -> None:
         """Show one translated paragraph; ``values`` are put in as text (an :class:`Md` value as Markdown)."""
-        self._html(markup.markdown(self._message(key), values), self.t(key, **values))
+        self._html(markup.markdown(self._message(key), values, self.lang), self.t(key, **values))
 
     def banner(self, text: str, kind: str = "info") -> None:
         """A coloured box for verdicts and warnings (``kind``: info, good, warn, bad); ``text`` is text,

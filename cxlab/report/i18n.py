@@ -34,7 +34,7 @@ def catalogue(lang: str) -> dict[str, str]:
     return messages
 
 
-class _Formatter(string.Formatter):
+class Formatter(string.Formatter):
     """``{uplift:pp}``, ``{share:pct.0}``, ``{p:number.3}``, ``{n:int}``, ``{cost:money}``: a template
     carries the format of each figure, so a notebook passes raw values (``**result.facts()``) and the same
     number reads alike in every report and language. Other specs are Python's; text passes as it is."""
@@ -53,9 +53,9 @@ class _Formatter(string.Formatter):
 
 def t(key: str, lang: str = "en", /, **values: object) -> str:
     """The message ``key`` in ``lang``, formatted with ``values`` (``{n}`` placeholders, or
-    ``{n:int}``-style ones that format a raw value: see :class:`_Formatter`)."""
+    ``{n:int}``-style ones that format a raw value: see :class:`Formatter`)."""
     messages = catalogue(lang)
     if key not in messages:
         raise KeyError(f"message '{key}' is missing from the '{lang}' catalogue (cxlab/report/messages/{lang}/)")
     text = messages[key]
-    return _Formatter(lang).format(text, **values) if values else text
+    return Formatter(lang).format(text, **values) if values else text

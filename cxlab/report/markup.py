@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import html
 import re
-import string
 from html.parser import HTMLParser
 from typing import Any
 
 from markdown_it import MarkdownIt
+
+from cxlab.report.i18n import Formatter
 
 #: URLs a rendered link may point to: the web, mail, an anchor in the page. Nothing else (no javascript:,
 #: data:, file:, vbscript: — and no relative paths, which a report has no use for).
@@ -55,11 +56,12 @@ def escape_md(value: Any) -> Md:
     return Md(_MD_SPECIAL.sub(r"\\\1", text))
 
 
-def _interpolate(template: str, values: dict[str, Any]) -> tuple[str, list[str]]:
-    """``template`` with each value replaced by a token; the tokens' texts, in order."""
+def _interpolate(template: str, values: dict[str, Any], lang: str = "en") -> tuple[str, list[str]]:
+    """``template`` with each value replaced by a token; the tokens' texts, in order (a ``{x:pct}``-style
+    field formats its raw value first, as :class:`cxlab.report.i18n.Formatter` does)."""
     texts: list[str] = []
 
-    class Tokens(string.Formatter):
+    class Tokens(Formatter):
         def format_field(self, value: Any, format_spec: str) -> str:
             formatted = super().format_field(value, format_spec)
             if isinstance(value, Md):
@@ -67,7 +69,7 @@ def _interpolate(template: str, values: dict[str, Any]) -> tuple[str, list[str]]
             texts.append(formatted)
             return f"{_OPEN}{len(texts) - 1}{_CLOSE}"
 
-    return Tokens().vformat(template, (), values), texts
+    return Tokens(lang).vformat(template, (), values), texts
 
 
 def _fill(rendered: str, texts: list[str]) -> str:
@@ -79,19 +81,19 @@ def _strip_tokens(text: str) -> str:
     return text.replace(_OPEN, "").replace(_CLOSE, "")
 
 
-def markdown(text: str, values: dict[str, Any] | None = None) -> str:
+def markdown(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
     """Trusted Markdown ``text`` (``{name}`` placeholders filled from ``values`` as text) as safe HTML."""
     if values:
-        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()})
+        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
     else:
         source, texts = _strip_tokens(text), []
     return _fill(_MD.render(source), texts)
 
 
-def inline(text: str, values: dict[str, Any] | None = None) -> str:
+def inline(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
     """As :func:`markdown`, for one line without the enclosing paragraph (headings, captions)."""
     if values:
-        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()})
+        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
     else:
         source, texts = _strip_tokens(text), []
     return _fill(_MD.renderInline(source), texts)

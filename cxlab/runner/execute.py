@@ -72,6 +72,12 @@ def plan(names: list[str], params: dict[str, Any], common: dict[str, Any]) -> li
 
 
 _CARD_PARAMETERS = {"hypothesis": "hypotheses", "trigger": "triggers", "campaign": "campaigns", "segments": "segments"}
+#: A parameter whose help says this names a card the notebook writes (06's campaign), not one it reads.
+NEW_CARD = "(a new card)"
+
+
+def _reads_card(nb: Notebook, param: str) -> bool:
+    return param in nb.parameters and NEW_CARD not in nb.parameters[param].help
 
 
 def check_cards(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
@@ -82,7 +88,7 @@ def check_cards(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
 
     facts = None
     for nb, parameters in work:
-        named = {k: v for k, v in parameters.items() if k in _CARD_PARAMETERS and v}
+        named = {k: v for k, v in parameters.items() if k in _CARD_PARAMETERS and v and _reads_card(nb, k)}
         if not named:
             continue
         folder = parameters.get("catalog", nb.parameters["catalog"].default if "catalog" in nb.parameters else "catalog")
@@ -121,7 +127,7 @@ def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
             trigger = cat.get("triggers", name)
             check_target_line(src, cat, trigger)
             snapshots(src, cat, trigger, start, end)
-        if value.get("campaign"):
+        if value.get("campaign") and _reads_card(nb, "campaign"):
             cat.get("campaigns", value["campaign"])
 
 
@@ -257,8 +263,8 @@ def run(
         report.raise_for_errors()
         for failure in report.warnings:
             print(f"warning: {failure.message}", file=sys.stderr)
+    preflight(work, src)  # broken cards first: their messages name the file, line and field
     check_cards(work, src)
-    preflight(work, src)
     fingerprint = src.fingerprint()
     out = _writable(resolve(out))
     clean_stale(out)

@@ -31,8 +31,9 @@ def test_settings_are_read_and_checked(tmp_path):
 
 
 def _said(rep, monkeypatch) -> list[str]:
+    """The plain text of every paragraph the report shows (banners as ``[kind] text``), in order."""
     out: list[str] = []
-    monkeypatch.setattr(rep, "md", out.append)
+    monkeypatch.setattr(rep, "_html", lambda fragment, text: out.append(text))
     monkeypatch.setattr(rep, "banner", lambda text, kind="info": out.append(f"[{kind}] {text}"))
     return out
 

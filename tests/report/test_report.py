@@ -125,3 +125,17 @@ def test_templates_carry_the_format_of_each_figure(monkeypatch):
         "+1.23 pp of 12,345 at 26%; p = 0.0457, email, 1.00"
     assert i18n.t("x.t", "ru", u=-0.0123, n=12345) == "-1,23 п.п. из 12\u00a0345"
     assert i18n.t("x.t", "ru", u="already text", n=float("nan")) == "already text из —"
+
+
+def test_a_sentence_formats_raw_values_by_its_template_and_escapes_them(monkeypatch):
+    from cxlab.report import i18n
+    from cxlab.report.context import Report
+
+    monkeypatch.setitem(i18n.catalogue("en"), "x.s", "**{u:pp}** for {who} of {n:int}")
+    shown: list[tuple[str, str]] = []
+    rep = Report()
+    monkeypatch.setattr(rep, "_html", lambda fragment, text: shown.append((fragment, text)))
+    rep.say("x.s", u=0.0123, who="<b>x</b>", n=12345)
+    fragment, text = shown[0]
+    assert text == "**+1.23 pp** for <b>x</b> of 12,345"
+    assert "<strong>+1.23 pp</strong>" in fragment and "&lt;b&gt;x&lt;/b&gt;" in fragment and "12,345" in fragment

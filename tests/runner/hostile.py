@@ -102,6 +102,10 @@ def hostile_catalog(src: Path, out: Path) -> Path:
         target = out / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.parent.name not in KINDS and path.name != "metrics.yml":
+            # contact policies (06's arbitration) name campaigns and rules of other cards: copied as written
+            target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+            continue
         if path.name == "metrics.yml":
             data["metrics"] = [_fill(m, Metric) for m in data["metrics"]]
         else:
