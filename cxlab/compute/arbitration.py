@@ -63,49 +63,46 @@ def _recent(src: Source, snapshot: date, days: int) -> ibis.Table:
 
 def apply(src: Source, policy: ContactPolicy, cands: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
     """The rows the policy keeps (``client_id, k``) and the rows it drops (``client_id, k, reason``),
-    both temporary engine tables; rule by rule as in :data:`RULES`."""
-    rows = src.cache(cands.mutate(cx_exempt=cands.type == "transactional",
-                                  cx_order=cands.priority * 1000 + cands.k))  # priority first, then card order
-    dropped: list[ibis.Table] = []
+    both temporary engine tables; rule by rule as in :data:`RULES`.
+
+    One table, one column per rule, no self-joins: a rule ranks only the rows still alive after the rules
+    before it, by a running count of alive rows in its window (so the query's plan grows by one window per
+    rule — Spark's plan for a chain of anti-joins doubled with each rule and exhausted the driver)."""
+    t = cands.mutate(cx_exempt=cands.type == "transactional",
+                     cx_order=cands.priority * 1000 + cands.k)  # priority first, then card order
+    t = t.mutate(cx_alive=~t.cx_exempt)
+    outs: list[str] = []
+
+    def running(t: ibis.Table, group_by: list[str], order_by: list[str]) -> ibis.IntegerValue:
+        w = ibis.window(group_by=[t[c] for c in group_by], order_by=[t[c] for c in order_by], preceding=None, following=0)
+        return ibis.ifelse(t.cx_alive, 1, 0).sum().over(w)
+
+    def rule(t: ibis.Table, reason: str, out: ibis.BooleanValue) -> ibis.Table:
+        t = t.mutate(**{f"cx_{reason}": t.cx_alive & out})
+        outs.append(reason)
+        return t.mutate(cx_alive=t.cx_alive & ~t[f"cx_{reason}"])
+
     if policy.min_gap_days > 0 and src.has("communications"):
         recent = _recent(src, policy.snapshot, policy.min_gap_days)
-        listed = rows.filter(~rows.cx_exempt & rows.client_id.isin(recent.client_id)).select("client_id", "k")
-        rows = _drop_listed(src, rows, listed, "min_gap", dropped)
+        t = rule(t, "min_gap", t.client_id.isin(recent.client_id))
     for column, caps, reason in (("channel", policy.caps_per_channel, "channel_cap"),
                                  ("type", policy.caps_per_type, "type_cap")):
-        if not caps:
-            continue
-        counted = rows.filter(~rows.cx_exempt)
-        w = ibis.window(group_by=[counted.client_id, counted[column]], order_by=[counted.cx_order])
-        ranked = counted.mutate(cx_rank=ibis.row_number().over(w).cast("int64") + 1)  # 1 = first
-        cap = ibis.cases(*[(ranked[column] == name, n) for name, n in caps.items()], else_=ibis.null("int64"))
-        over = ranked.filter(cap.notnull() & (ranked.cx_rank > cap)).select("client_id", "k")
-        rows = _drop_listed(src, rows, over, reason, dropped)
+        if caps:
+            cap = ibis.cases(*[(t[column] == name, n) for name, n in caps.items()], else_=ibis.null("int64"))
+            t = rule(t, reason, cap.notnull() & (running(t, ["client_id", column], ["cx_order"]) > cap))
     if policy.exclusive:
-        counted = rows.filter(~rows.cx_exempt)
-        w = ibis.window(group_by=counted.client_id, order_by=[counted.cx_order])
-        ranked = counted.mutate(cx_rank=ibis.row_number().over(w).cast("int64"))
-        rows = _drop_listed(src, rows, ranked.filter(ranked.cx_rank > 0).select("client_id", "k"), "exclusive", dropped)
+        t = rule(t, "exclusive", running(t, ["client_id"], ["cx_order"]) > 1)
     caps = {k: c.max_audience for k, c in enumerate(policy.campaigns) if c.max_audience}
     if caps:
-        counted = rows.filter(~rows.cx_exempt).mutate(cx_key=keys.key(rows.client_id, policy.name, rows.k))
-        w = ibis.window(group_by=counted.k, order_by=[counted.cx_key, counted.client_id])
-        ranked = counted.mutate(cx_rank=ibis.row_number().over(w).cast("int64") + 1)  # 1 = first
-        cap = ibis.cases(*[(ranked.k == k, n) for k, n in caps.items()], else_=ibis.null("int64"))
-        rows = _drop_listed(src, rows, ranked.filter(cap.notnull() & (ranked.cx_rank > cap)).select("client_id", "k"),
-                            "max_audience", dropped)
-    kept = src.cache(rows.select("client_id", "k"))
-    gone = dropped[0] if dropped else cands.select("client_id", "k", reason=ibis.literal("")).limit(0)
-    for d in dropped[1:]:
-        gone = gone.union(d)
-    return kept, src.cache(gone)
-
-
-def _drop_listed(src: Source, rows: ibis.Table, listed: ibis.Table, reason: str, dropped: list[ibis.Table]) -> ibis.Table:
-    """Remove the (client_id, k) pairs of ``listed`` from ``rows``, recording them with ``reason``."""
-    listed = src.cache(listed)
-    dropped.append(listed.select("client_id", "k", reason=ibis.literal(reason)))
-    return src.cache(rows.anti_join(listed, ["client_id", "k"]))
+        t = t.mutate(cx_key=keys.key(t.client_id, policy.name, t.k))
+        cap = ibis.cases(*[(t.k == k, n) for k, n in caps.items()], else_=ibis.null("int64"))
+        t = rule(t, "max_audience", cap.notnull() & (running(t, ["k"], ["cx_key", "client_id"]) > cap))
+    reasons = [r for r in RULES if r in outs]
+    reason = ibis.cases(*[(t[f"cx_{r}"], r) for r in reasons], else_=ibis.null("string")) if reasons else ibis.null("string")
+    t = src.cache(t.select("client_id", "k", cx_reason=reason))
+    kept = src.cache(t.filter(t.cx_reason.isnull()).select("client_id", "k"))
+    gone = src.cache(t.filter(t.cx_reason.notnull()).select("client_id", "k", reason=t.cx_reason))
+    return kept, gone
 
 
 def counts(src: Source, cands: ibis.Table, dropped: ibis.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
