@@ -23,7 +23,7 @@ from cxlab import stats as cs
 from cxlab.compute import global_control as gcc
 from cxlab.compute import overview
 from cxlab.data.connect import Source
-from cxlab.errors import DataError, ParameterError
+from cxlab.errors import DataError, NotApplicable, ParameterError
 
 #: Standardised difference above which the control no longer looks like the base in a month (and beyond
 #: what noise alone reaches, 1.96 √(1/n_control + 1/n_outside)).
@@ -96,7 +96,10 @@ def _mean_effect(metric: str, row_c, row_o, ssum: str, ssq: str, alpha: float, p
     o = cs.SampleMeanStats(int(row_o.n), float(row_o[ssum]), float(row_o[ssq]))
     d = cs.mean_diff(o, c, alpha=alpha)
     sd = math.sqrt(c.variance) if c.variance > 0 else math.sqrt(o.variance)
-    mde = cs.mde_means(sd, o.n, ratio=c.n / o.n, alpha=alpha, power=power) if sd > 0 and o.n > 2 else math.nan
+    try:
+        mde = cs.mde_means(sd, o.n, ratio=c.n / o.n, alpha=alpha, power=power) if sd > 0 and o.n > 2 else math.nan
+    except ValueError:  # a control too small for the power equation to have a solution
+        mde = math.nan
     return Effect(metric, c.mean, o.mean, d, d.estimate * o.n, d.ci_low * o.n, d.ci_high * o.n, mde)
 
 
@@ -148,7 +151,7 @@ def global_control(src: Source, start: date | None = None, end: date | None = No
     if not 0 < release_share < 1:
         raise ParameterError(f"release_share must be between 0 and 1, got {release_share}")
     if not gcc.has_control(src):
-        raise DataError("clients: no column 'global_control', so there is no global control group to compare with")
+        raise NotApplicable("clients has no column 'global_control': the data holds no global control group to compare with")
     as_of = overview.as_of_date(src)
     end = end or as_of
     start = start or (pd.Timestamp(end) - pd.DateOffset(months=months)).date()

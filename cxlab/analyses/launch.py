@@ -31,7 +31,7 @@ from cxlab import stats as cs
 from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
-from cxlab.compute.audience import STEPS, Target, flags, keep, memo, target_of, waterfall  # noqa: F401
+from cxlab.compute.audience import STEPS, Target, check_applies, flags, keep, memo, target_of, waterfall  # noqa: F401
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
@@ -164,6 +164,7 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
     if not salt:
         raise ParameterError(f"campaign '{campaign}': field 'salt': a launch needs a salt (any text, new per campaign)")
     target = target_of(catalog, segment, trigger, lookalike)
+    check_applies(src, target)
     names = _metric_set(catalog, target, hypothesis, primary)
     metrics = [catalog.get("metrics", n) for n in [names[0], *names[1]]]
     filters = sg.Filters.of(src)

@@ -42,7 +42,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
 from cxlab.compute import uplift as cu
 from cxlab.data.connect import Source
-from cxlab.errors import DataError, ParameterError
+from cxlab.errors import DataError, NotApplicable, ParameterError
 from cxlab.stats import targeting as tg
 
 LEARNERS = ("t", "s", "x", "class_transformation")
@@ -424,6 +424,9 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, metric: str = "",
     left at 0 / "" take the card's ``uplift`` settings, ``cost_per_contact`` and ``value_per_conversion``."""
     campaign = catalog.get("campaigns", campaign_name)
     if campaign.control == "matched":
+        raise NotApplicable(f"campaign '{campaign.name}' has no randomised control (control: matched): uplift models "
+                            "learn only from a randomised test; 04 gives its matched estimate")
+    if campaign.control == "matched":
         raise ParameterError(f"campaign '{campaign.name}' has no randomised control (control: matched): uplift "
                              "models need a randomised test to learn who responds because of the contact")
     settings = campaign.uplift
@@ -514,14 +517,17 @@ def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], cate
             raise DataError(f"no client to score at {snapshot:%Y-%m-%d}" + (f" in the audience {audience!r}" if audience else ""))
         writer.close()
         writer = None
-        best = "greatest(" + ", ".join(f'"uplift_{a}"' for a in arms) + ")" if len(arms) > 1 else f'"uplift_{arms[0]}"'
-        arm_case = "CASE " + " ".join(f"WHEN \"uplift_{a}\" = {best} THEN '{a}'" for a in arms) + " END"
+        # arm names come from a card: quoted as SQL identifiers and literals, never pasted in raw
+        col = {a: '"' + f"uplift_{a}".replace('"', '""') + '"' for a in arms}
+        best = "greatest(" + ", ".join(col.values()) + ")" if len(arms) > 1 else col[arms[0]]
+        arm_case = "CASE " + " ".join(f"WHEN {col[a]} = {best} THEN '" + a.replace("'", "''") + "'" for a in arms) + " END"
+        source = str(tmp).replace("'", "''")
         con = duckdb.connect()
         con.execute(f"""
             CREATE TABLE scored AS
-            SELECT client_id, TIMESTAMP '{snapshot:%Y-%m-%d}' AS snapshot, {', '.join(f'"uplift_{a}"' for a in arms)},
+            SELECT client_id, TIMESTAMP '{snapshot:%Y-%m-%d}' AS snapshot, {', '.join(col.values())},
                    {arm_case} AS arm, {best} AS uplift
-            FROM read_parquet('{tmp}')""")
+            FROM read_parquet('{source}')""")
         con.execute("""
             CREATE TABLE audience AS
             SELECT *, (row_number() OVER (ORDER BY uplift DESC, md5(client_id::VARCHAR), client_id) - 1) / count(*) OVER () AS rank_share,

@@ -17,7 +17,7 @@ from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.compute import base
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
-from cxlab.errors import CardError, ParameterError
+from cxlab.errors import CardError, NotApplicable, ParameterError
 
 #: The waterfall a launch applies, in order (the 03 waterfall's filters, from the matched clients).
 STEPS = ("matched", "not_control", "consent", "contact_cap", "not_holding")
@@ -69,6 +69,14 @@ def target_of(catalog: Catalog, segment: str = "", trigger: str = "", lookalike:
     return Target("trigger", t.name, t.rule, 1, t.target_line)
 
 
+def check_applies(src: Source, target: Target) -> None:
+    """:class:`NotApplicable` when the target's product line is not in the data (the card is for other data)."""
+    lines = base.product_lines(src)
+    if target.product_line not in lines:
+        raise NotApplicable(f"the {target.kind} '{target.name}' sells {target.product_line}, which is not a product line of this "
+                            f"data ({', '.join(lines) or 'none'}); pass a {target.kind} card for this data")
+
+
 def flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channel: str = "email",
           cap_messages: int = 2, cap_days: int = 30) -> ibis.Table:
     """Per client existing at ``snapshot`` (a temporary engine table): ``hit`` (the segment after
@@ -90,7 +98,7 @@ def _flags(src: Source, catalog: Catalog, target: Target, snapshot: date, channe
         f = sg.flags(src, kept, snapshot, channel, cap_messages, cap_days)
         return f.select("client_id", hit=(f.assigned == order.index(target.name)).fill_null(False), control=f.control,
                         consent=f.consent, capped=f.capped, holds=f.holds)
-    rules = {"holds": f"holds('{target.product_line}')"} | ({"hit": target.rule} if target.kind == "trigger" else {})
+    rules = {"holds": f"holds({quote(target.product_line)})"} | ({"hit": target.rule} if target.kind == "trigger" else {})
     if src.has("consents"):
         rules["consent"] = f"opted_in({quote(channel)})"
     if src.has("communications"):

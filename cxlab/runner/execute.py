@@ -107,9 +107,10 @@ def check_cards(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
 
 
 def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
-    """Load the catalogue each notebook names and check the cards it will read against the data, so a
+    """Load the catalogue each notebook names, and check the cards the user named against the data, so a
     broken card (not UTF-8, a key given twice, a rule nested too deeply, a missing target line…) is a
-    CardError (exit 2) before anything is written, not a failed notebook."""
+    CardError (exit 2) before anything is written, not a failed notebook. A card a notebook takes by
+    default is its own to judge: one that does not fit the data makes the report skipped, not the run refused."""
     from cxlab.analyses.triggers import check_target_line, snapshots
     from cxlab.catalog import load_catalog
 
@@ -120,15 +121,16 @@ def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
         value = {name: p.default for name, p in nb.parameters.items()} | parameters
         path = resolve(value["catalog"])
         cat = catalogs.get(path) or catalogs.setdefault(path, load_catalog(path))
-        triggers = [(value["trigger"], value.get("period_start", ""), value.get("period_end", ""))] if value.get("trigger") else []
-        if value.get("hypothesis"):
-            triggers.append((cat.get("hypotheses", value["hypothesis"]).trigger, "", ""))
+        named = {k: v for k, v in parameters.items() if v and _reads_card(nb, k)}
+        triggers = [(named["trigger"], value.get("period_start", ""), value.get("period_end", ""))] if "trigger" in named else []
+        if "hypothesis" in named:
+            triggers.append((cat.get("hypotheses", named["hypothesis"]).trigger, "", ""))
         for name, start, end in triggers:
             trigger = cat.get("triggers", name)
             check_target_line(src, cat, trigger)
             snapshots(src, cat, trigger, start, end)
-        if value.get("campaign") and _reads_card(nb, "campaign"):
-            cat.get("campaigns", value["campaign"])
+        if "campaign" in named:
+            cat.get("campaigns", named["campaign"])
 
 
 def check_run_id(run_id: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
@@ -92,8 +94,11 @@ def mde_means(sd: float, n_treatment: float, ratio: float = 1.0, alpha: float = 
     check_alpha(alpha); check_alternative(alternative); _check(power=power, ratio=ratio)
     if sd <= 0 or n_treatment <= 2:
         raise ValueError(f"sd must be positive and n_treatment above 2, got sd {sd}, n {n_treatment}")
-    d = TTestIndPower().solve_power(None, nobs1=n_treatment, alpha=alpha, power=power, ratio=ratio, alternative=alternative)
-    return abs(float(d)) * sd
+    d = np.atleast_1d(TTestIndPower().solve_power(None, nobs1=n_treatment, alpha=alpha, power=power, ratio=ratio,
+                                                  alternative=alternative)).astype(float)
+    if d.size != 1 or not np.isfinite(d[0]):  # statsmodels returns its failed iterate as an array
+        raise ValueError(f"no detectable effect solves the power equation at n {n_treatment}, ratio {ratio}")
+    return abs(float(d[0])) * sd
 
 
 def ratio_sd(history: RatioStats) -> float:

@@ -38,6 +38,7 @@ UNCHANGED = {
     "segments": "a campaign's breakdowns are client column names (the columns are not renamed)",
     "score_column": "a client column name",
     "covariate": "a client column name",
+    "columns": "features.columns: client column names a model reads",
     "competing_campaigns": "LIKE patterns keep theirs; a hostile pattern is added beside them",
 }
 
@@ -55,14 +56,16 @@ def _rule(text: str) -> str:
     return re.sub(r"'((?:[^']|'')*)'", swap, text)
 
 
-_RULES = {"rule", "filter", "population", "new_clients"}
-_CLOSED = {"type", "source", "aggregate", "direction", "role", "status", "sign", "unit"}
+_RULES = {"rule", "filter", "population", "new_clients", "pool"}
+_CLOSED = {"type", "source", "aggregate", "direction", "role", "status", "sign", "unit", "control", "learner"}
 
 
 def _card(node, key: str | None = None):
     if isinstance(node, dict):
         if key == "arms":
             return {hostile(k): v for k, v in node.items()}
+        if key == "expressions":  # features: rule-language expressions, their literals made hostile
+            return {k: _rule(v) for k, v in node.items()}
         return {k: _card(v, k) for k, v in node.items()}
     if key in UNCHANGED:
         if key == "competing_campaigns":
