@@ -33,10 +33,10 @@ reports: $(STAMP) $(DEMO)/truth.json ## render every report on the demo data int
 	@echo "Open $(OUT)/index.html"
 
 test: $(STAMP) ## run the test suite (what CI runs)
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q
 
 test-slow: $(STAMP) ## run the slow tests: long simulations, heavy end-to-end runs
-	$(PY) -m pytest -n $(JOBS) -q -m slow
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q -m slow
 
 test-browser: $(STAMP) ## render every report in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || { echo "installing chromium (Debian package)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }

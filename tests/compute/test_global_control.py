@@ -13,7 +13,7 @@ from scipy import stats as sps
 from cxlab.analyses import global_control as ag
 from cxlab.compute import global_control as gc
 from cxlab.data import connect
-from cxlab.errors import DataError
+from cxlab.errors import DataError, NotApplicable
 
 T = pd.Timestamp
 
@@ -71,7 +71,7 @@ def test_no_control_column_is_a_clear_error(tmp_path):
     pd.DataFrame({"client_id": [1]}).to_parquet(folder / "clients.parquet")
     pd.DataFrame({"product_id": ["a"], "product_line": ["x"]}).to_parquet(folder / "products.parquet")
     pd.DataFrame({"client_id": [1], "product_id": ["a"], "opened_at": [T("2025-01-01")], "value": [1.0]}).to_parquet(folder / "holdings.parquet")
-    with pytest.raises(DataError, match="global_control"):
+    with pytest.raises(NotApplicable, match="global_control"):
         ag.global_control(connect(folder), date(2025, 1, 1), date(2026, 1, 1))
 
 

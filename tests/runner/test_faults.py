@@ -79,6 +79,7 @@ def test_a_read_only_out_is_refused(small_demo, tmp_path, capsys):
         target.chmod(stat.S_IRWXU)
 
 
+@pytest.mark.slow  # a real kernel killed mid-run: timing-dependent and heavy on a loaded machine
 def test_a_kernel_that_dies_fails_its_notebook_and_the_others_still_run(small_demo, tmp_path, monkeypatch):
     from nbclient.exceptions import DeadKernelError
 
@@ -147,6 +148,7 @@ def _start(small_demo: Path, out: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow  # a real kernel killed mid-run: timing-dependent and heavy on a loaded machine
 def test_sigterm_mid_notebook_is_recorded_as_interrupted(small_demo, tmp_path):
     proc = _start(small_demo, tmp_path)
     proc.send_signal(signal.SIGTERM)
@@ -158,6 +160,7 @@ def test_sigterm_mid_notebook_is_recorded_as_interrupted(small_demo, tmp_path):
     assert "interrupted" in (tmp_path / "index.html").read_text()
 
 
+@pytest.mark.slow  # a real kernel killed mid-run: timing-dependent and heavy on a loaded machine
 def test_sigkill_is_found_and_recorded_by_the_next_run(small_demo, tmp_path):
     proc = _start(small_demo, tmp_path)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole job: the command and its kernel

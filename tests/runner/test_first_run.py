@@ -162,7 +162,7 @@ def test_first_run_on_the_demo_exits_0_and_says_which_cards_it_chose(small_demo,
 
 
 #: the two whose every notebook runs are the heavier ones (~30 s alone, ~60 s on a busy machine): make test-slow
-HEAVY = {"hillstrom", "bank"}
+HEAVY = set(REAL)  # every real dataset runs all ten notebooks: make test-slow (CI runs it)
 
 
 @pytest.mark.realdata

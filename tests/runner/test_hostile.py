@@ -23,6 +23,9 @@ from cxlab.runner.index import write_index
 from tests.runner.hostile import PAYLOADS, UNCHANGED
 from tests.runner.hostile import hostile_run as make_hostile_run
 
+#: one worker runs this module, so its module-scoped run of the notebooks happens once per session
+pytestmark = pytest.mark.xdist_group("hostile")
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = [f"alert({i})" for i in range(1, len(PAYLOADS) + 1)]
 

@@ -15,6 +15,9 @@ from cxlab.runner import run
 
 from tests.report.privacy_check import declared_tables, differencing, small_results
 
+#: one worker runs this module, so its module-scoped run of the notebooks happens once per session
+pytestmark = pytest.mark.xdist_group("privacy_reports")
+
 K = 10
 NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
 TINY_REGION, SMALL_ARM = "islands", "email_offer"

@@ -9,6 +9,9 @@ import pytest
 
 from cxlab.runner import run
 
+#: one worker runs this module, so its module-scoped run of the notebooks happens once per session
+pytestmark = pytest.mark.xdist_group("trust")
+
 NOTEBOOKS = ["00", "01", "02", "03", "04", "05", "07"]
 MIN_CELL = 25  # above the default so that the small demo has cells to hide
 
