@@ -13,7 +13,7 @@ from scipy import stats as sps
 from cxlab.analyses import global_control as ag
 from cxlab.compute import global_control as gc
 from cxlab.data import connect
-from cxlab.errors import DataError, NotApplicable
+from cxlab.errors import NotApplicable
 
 T = pd.Timestamp
 
