@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from cxlab.data.connect import Source
 
 
-
 def open(source: str | Path) -> Source:  # noqa: A001 — cxlab.open reads like the builtin on purpose
     """Open a data source: a folder of parquet/csv files, a ``.duckdb`` file, ``spark:PATH`` or an Ibis
     URL (``postgres://…``); relative paths resolve from the project root."""
