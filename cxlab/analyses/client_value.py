@@ -30,7 +30,7 @@ import pandas as pd
 from cxlab.analyses.result import Result
 from cxlab.compute import base, rfm
 from cxlab.data.connect import Source
-from cxlab.errors import DataError, ParameterError
+from cxlab.errors import DataError, NotApplicable, ParameterError
 from cxlab.stats import btyd
 
 #: Fewest repeat clients the models are fitted on.
@@ -248,8 +248,9 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
     frame, cells = _cells(src, s, split)
     repeat = int(frame.loc[frame.frequency > 0, "n"].sum())
     if repeat < MIN_REPEAT_CLIENTS:
-        raise DataError(f"holdings: only {repeat} clients bought again before {split.calibration_end}; "
-                        f"the purchase models need at least {MIN_REPEAT_CLIENTS}")
+        raise NotApplicable(f"only {repeat} clients bought again before {split.calibration_end}; the purchase models "
+                            f"need at least {MIN_REPEAT_CLIENTS} repeat buyers (pass -p events=TYPE to model an event "
+                            "type as the purchases, or -p holdout_days=… for a longer calibration period)")
     names = [m for m in btyd.MODELS if m == model or m != "pareto_nbd" or len(frame) <= PARETO_MAX_CELLS]
     fits = {name: btyd.fit(name, cells) for name in names}
     comparison = _comparison(fits, cells, split.holdout_duration)
@@ -288,7 +289,8 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
     risk = {"expected_alive": float(totals.alive), "expected_purchases": float(totals.expected_purchases),
             "value": float(totals.value), "alive_by_construction": int(totals.by_construction),
             "at_risk_clients": int(totals.at_risk), "at_risk_past_value": float(totals.at_risk_past_value),
-            "past_value": float(totals.past_value)}
+            "past_value": float(totals.past_value),
+            "at_risk_past_share": float(totals.at_risk_past_value) / float(totals.past_value) if totals.past_value else math.nan}
     # by ABC class (turnover of the last abc_months), segment and product line
     snap = split.observation_end + pd.Timedelta(days=1)
     start, end = base.period(snap, abc_months)
