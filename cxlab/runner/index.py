@@ -86,13 +86,19 @@ def render_index(out: Path) -> str:
 
 
 def write_index(out: Path) -> Path:
-    """Rewrite ``out/index.html`` from the run manifests."""
+    """Rewrite ``out/index.html`` from the run manifests. Runs into one folder at once take turns (a lock
+    on ``out/.index.lock``): each reads the manifests and replaces the page while holding it, so the last
+    page written was rendered from the last manifests written."""
+    import fcntl
+
     from cxlab.report.markup import active_content
 
-    page = render_index(out)
-    problems = active_content(page)
-    if problems:  # cannot happen with the template above; a guard against a future edit of it
-        raise RuntimeError(f"index.html would contain active content: {problems[:3]}")
     path = out / "index.html"
-    write_text(path, page)
+    with open(out / ".index.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        page = render_index(out)
+        problems = active_content(page)
+        if problems:  # cannot happen with the template above; a guard against a future edit of it
+            raise RuntimeError(f"index.html would contain active content: {problems[:3]}")
+        write_text(path, page)
     return path
