@@ -30,7 +30,7 @@ import pandas as pd
 from cxlab.analyses.result import Result
 from cxlab.compute import base, rfm
 from cxlab.data.connect import Source
-from cxlab.errors import DataError, NotApplicable, ParameterError
+from cxlab.errors import NotApplicable, ParameterError
 from cxlab.stats import btyd
 
 #: Fewest repeat clients the models are fitted on.

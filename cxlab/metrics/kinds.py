@@ -40,8 +40,6 @@ class Kind:
 
     #: the card's ``type``
     name: ClassVar[str]
-    #: per-person value columns of the metric (the covariate ``pre`` where the kind has a CUPED form)
-    columns: ClassVar[tuple[str, ...]] = ("x", "pre")
     #: how a difference between arms is printed, and how a level is
     diff_format: ClassVar[str] = "number"
     level_format: ClassVar[str] = "number"
@@ -184,7 +182,6 @@ class Ratio(Kind):
     """Σ numerator / Σ denominator of two other metrics per arm, the person as the unit (delta method)."""
 
     name = "ratio"
-    columns = ("num", "den")
     outcome_sums = _RATIO_SUMS
     cuped_sums: ClassVar[Sums] = {}
     countable = False

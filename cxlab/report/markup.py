@@ -81,21 +81,22 @@ def _strip_tokens(text: str) -> str:
     return text.replace(_OPEN, "").replace(_CLOSE, "")
 
 
+def _source(text: str, values: dict[str, Any] | None, lang: str) -> tuple[str, list[str]]:
+    """The Markdown to render (each value a token) and the tokens' texts."""
+    if not values:
+        return _strip_tokens(text), []
+    return _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
+
+
 def markdown(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
     """Trusted Markdown ``text`` (``{name}`` placeholders filled from ``values`` as text) as safe HTML."""
-    if values:
-        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
-    else:
-        source, texts = _strip_tokens(text), []
+    source, texts = _source(text, values, lang)
     return _fill(_MD.render(source), texts)
 
 
 def inline(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
     """As :func:`markdown`, for one line without the enclosing paragraph (headings, captions)."""
-    if values:
-        source, texts = _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
-    else:
-        source, texts = _strip_tokens(text), []
+    source, texts = _source(text, values, lang)
     return _fill(_MD.renderInline(source), texts)
 
 

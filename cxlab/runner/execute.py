@@ -7,7 +7,6 @@ with its error cell; earlier runs' folders are never touched.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -26,7 +25,7 @@ from cxlab.errors import CxlabError, NotebookFailed, ParameterError
 from cxlab.paths import project_root, resolve, resolve_source
 from cxlab.report.markup import active_content
 from cxlab.runner.html import take_results, to_html
-from cxlab.runner.index import safe_run_id, write_index
+from cxlab.runner.index import manifests, safe_run_id, write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
 
@@ -357,12 +356,8 @@ def clean_stale(out: Path) -> list[str]:
     import platform
 
     stale = []
-    for path in out.glob("*/manifest.json"):
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if not isinstance(manifest, dict) or manifest.get("status") != "running":
+    for path, manifest in manifests(out):
+        if manifest.get("status") != "running":
             continue
         if manifest.get("host", platform.node()) == platform.node() and _pid_alive(manifest.get("pid")):
             continue  # another run in progress

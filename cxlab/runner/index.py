@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -39,16 +40,20 @@ def run_link(run_id: object, target: object) -> str | None:
     return f"{quote(str(run_id))}/{quote(target)}"
 
 
-def read_manifests(out: Path) -> list[dict]:
-    """The manifests of all runs under ``out``, newest first (unreadable ones are skipped)."""
-    runs = []
+def manifests(out: Path) -> Iterator[tuple[Path, dict]]:
+    """Each run's manifest under ``out`` with its path (unreadable or malformed ones are skipped)."""
     for path in out.glob("*/manifest.json"):
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
         if isinstance(manifest, dict):
-            runs.append(manifest)
+            yield path, manifest
+
+
+def read_manifests(out: Path) -> list[dict]:
+    """The manifests of all runs under ``out``, newest first (unreadable ones are skipped)."""
+    runs = [m for _, m in manifests(out)]
     return sorted(runs, key=lambda m: (str(m.get("started_at", "")), str(m.get("run_id", ""))), reverse=True)
 
 
