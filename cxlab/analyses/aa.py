@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -23,10 +22,10 @@ from tqdm.auto import tqdm
 from cxlab import stats as cs
 from cxlab.analyses.result import Result
 from cxlab.catalog.load import Catalog
-from cxlab.compute import keys, retro
+from cxlab.compute import retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
-from cxlab.metrics import kind, sum_exprs
+from cxlab.metrics import kind
 
 
 @dataclass
@@ -48,26 +47,6 @@ def status(low: float, high: float, alpha: float) -> str:
     return "inflated" if low > alpha else "conservative" if high < alpha else "ok"
 
 
-def fake_split_sums(src: Source, values: Sequence[retro.Values], runs: int, control_share: float,
-                    seed: int) -> dict[str, pd.DataFrame]:
-    """Per metric, per (run, fake arm): its sufficient statistics — every split of every metric in ONE
-    query (the people's key per run is computed once), arms from a seeded key of (client, run) that
-    every engine computes alike (:mod:`cxlab.compute.keys`)."""
-    wide = values[0].table.select("client_id")
-    for i, v in enumerate(values):
-        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in v.kind.outcome_columns}),
-                         "client_id")
-    r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
-    j = wide.cross_join(r)
-    j = j.mutate(fake=ibis.ifelse(keys.below(keys.key(j.client_id, j.run, str(seed)), control_share), "control", "treatment"))
-    aggs: dict[str, ibis.Value] = {"n": j.count()}
-    for i, v in enumerate(values):
-        aggs |= sum_exprs(j, v.kind.outcome_sums, suffix=str(i))
-    out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
-    return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
-            .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}
-
-
 def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alpha: float = 0.05, seed: int = 1,
        progress: bool = True, exclude_competing: bool = False) -> AAResult:
     """Run ``runs`` A/A splits for every metric of the campaign card, with the 04 report's people and
@@ -81,7 +60,7 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     metrics = catalog.metrics_for(names)
     people = retro.persons(src, campaign, crowd, metrics)
     tested = [retro.values(src, people, metrics[n]) for n in names if kind(metrics[n]).on_sums]
-    all_sums = fake_split_sums(src, tested, runs, share, seed)
+    all_sums = retro.fake_split_sums(src, tested, runs, share, seed)
     rows, pvalues = [], {}
     for name in tqdm(list(all_sums), desc="A/A tests", disable=not progress):
         sums, test = all_sums[name], kind(metrics[name]).test

@@ -4,6 +4,7 @@ line bought, look-alikes and the breadth of holdings — one call, :func:`client
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,42 @@ from cxlab.analyses.result import Result
 from cxlab.compute import base, overview
 from cxlab.data.connect import Source
 from cxlab.data.settings import DataSettings
+
+
+def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, targets: list[str] | None = None) -> pd.DataFrame:
+    """White-space opportunity per line: non-holders whose profile looks like the holders', scored on
+    the engine's people per profile (:func:`cxlab.compute.base.profile_cells`).
+
+    A client's profile is the set of *other* lines held. The look-alike score of a profile is the share
+    of its clients who hold the line (profiles with fewer than ``min_cell`` people take the line's overall
+    share). Non-holders whose score reaches the median score of the line's holders look like holders:
+    they are the line's white-space opportunity. ``expected`` is the sum of their scores — the holders the
+    line would gain if they bought at the rate of look-alike clients. ``targets``: the lines to rank
+    (default all; lines that are not offered — fees, postage — still shape the profiles).
+    """
+    rows = []
+    total = int(cells.n.sum())
+    for line in (lines if targets is None else [x for x in lines if x in targets]):
+        others = [x for x in lines if x != line]
+        by = cells.groupby(others, dropna=False) if others else cells.assign(_all=True).groupby("_all")
+        prof = by.apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
+        overall = prof.holders.sum() / max(total, 1)
+        prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
+        prof["non"] = prof.n - prof.holders
+        holders = int(prof.holders.sum())
+        if holders == 0:
+            rows.append({"product_line": line, "holders": 0, "non_holders": total, "threshold": math.nan,
+                         "lookalikes": 0, "lookalike_share": 0.0, "expected": 0.0})
+            continue
+        srt = prof.sort_values("score")
+        cum = srt.holders.cumsum()
+        threshold = float(srt.score[cum >= holders / 2].iloc[0])
+        like = prof[prof.score >= threshold]
+        non = int(prof.non.sum())
+        rows.append({"product_line": line, "holders": holders, "non_holders": non, "threshold": threshold,
+                     "lookalikes": int(like.non.sum()), "lookalike_share": like.non.sum() / non if non else 0.0,
+                     "expected": float((like.non * like.score).sum())})
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -66,7 +103,7 @@ def client_base(src: Source, snapshot: date | None = None, top_share: float = 0.
     if many:
         cells, cell_lines = base.profile_cells(src, start, end, counting)
         targets = settings.offered(cell_lines) if settings else None
-        looks = base.lookalikes(cells, cell_lines, targets=targets).sort_values("expected", ascending=False, ignore_index=True)
+        looks = lookalikes(cells, cell_lines, targets=targets).sort_values("expected", ascending=False, ignore_index=True)
     return ClientBase(
         snap, start, end, counting, lines, base.value_shape(src, start, end, counting, top_share, abc),
         base.funnel(src, snap, start, end, counting, active_days, top_share),

@@ -11,8 +11,9 @@ import pandas as pd
 
 from cxlab.analyses.result import Result
 from cxlab.compute import overview as co
+from cxlab.data import context
 from cxlab.data.connect import Source
-from cxlab.data.validate import ValidationReport, validate
+from cxlab.data.validate import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class Overview(Result):
 
 
 def overview(src: Source, as_of: date | None = None) -> Overview:
-    """Describe ``src`` as of ``as_of`` (default: the day after its last contract or event)."""
+    """Describe ``src`` as of ``as_of`` (default: the day after its last contract or event); its contract
+    check is the run's preflight when the run handed it over (:mod:`cxlab.data.context`)."""
     day = as_of or co.as_of_date(src)
-    return Overview(src.description, day, co.table_sizes(src), co.date_ranges(src), validate(src),
+    return Overview(src.description, day, co.table_sizes(src), co.date_ranges(src), context.validation(src),
                     co.lines_per_client(src, day), co.holders_by_line(src, day),
                     co.contracts_by_month(src, since=co.first_event_day(src)), co.events_by_month(src))

@@ -1,22 +1,100 @@
 """The 03 report: behavioural segments sized at a snapshot — which cards apply to the data, the assumed
-uplift, and the sizing (assignment by priority, overlaps, reach, base rates, the plan, white space) —
-one call, :func:`sizing`."""
+uplift, the engine's counts (assignment by priority, overlaps, reach, base rates, white space:
+:mod:`cxlab.compute.segments`) and the campaign plan built on them — one call, :func:`sizing`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, ClassVar
 
 import pandas as pd
 
 from cxlab.analyses.result import Result
-from cxlab.catalog.cards import Segment
+from cxlab.catalog.cards import Hypothesis, Segment
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, overview
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
+
+
+@dataclass(frozen=True)
+class Uplift:
+    """The uplift a campaign is assumed to add: relative (× base rate) or absolute (+ share), with a range."""
+
+    kind: str
+    estimate: float
+    low: float
+    high: float
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("relative", "absolute"):
+            raise ValueError(f"uplift kind must be relative or absolute, got {self.kind!r}")
+        if not self.low <= self.estimate <= self.high:
+            raise ValueError(f"the uplift range must hold its estimate: {self.low} <= {self.estimate} <= {self.high}")
+
+    @classmethod
+    def of(cls, hypothesis: Hypothesis | None, uplift: float, low: float, high: float) -> Uplift:
+        """From a hypothesis card's expected effect (range: half to one and a half times it), or from the
+        parameters (a relative uplift and its range)."""
+        if hypothesis is None:
+            return cls("relative", uplift, low, high, "parameters")
+        e = hypothesis.expected_effect
+        kind, size = ("relative", e.relative) if e.relative is not None else ("absolute", e.absolute)
+        size = size if e.sign == "+" else -size
+        return cls(kind, size, min(0.5 * size, 1.5 * size), max(0.5 * size, 1.5 * size), f"hypothesis {hypothesis.id}")
+
+    def contracts(self, reach: int, rate: float) -> float:
+        """Incremental contracts among ``reach`` people converting at ``rate`` without the campaign."""
+        return reach * (rate * self.estimate if self.kind == "relative" else self.estimate)
+
+
+def confidence(x_sum: int, estimate: float, low: float, high: float) -> str:
+    """How far the expected incremental contracts can be trusted, from the *whole* range ``low … high``
+    (the base rate's interval and the uplift's assumed range together): ``high`` when the range's
+    half-width is under half the estimate, ``medium`` under the estimate itself, else ``low`` (also with
+    no conversions at all or no estimate)."""
+    if not x_sum or not estimate or math.isnan(estimate):
+        return "low"
+    half = (high - low) / 2 / abs(estimate)
+    return "high" if half < 0.5 else "medium" if half < 1.0 else "low"
+
+
+def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[str, float]) -> pd.DataFrame:
+    """The prioritisation table: per segment, reachable people, base rate and interval, expected
+    incremental contracts and value with their ranges, and a confidence label — best value first.
+
+    Range: low = low base rate × low uplift, high = high base rate × high uplift (relative); for an
+    absolute uplift only the uplift's range applies.
+    """
+    rows = []
+    for (_, r), (_, b) in zip(reach.iterrows(), rates.iterrows()):
+        n = int(r["not_holding"])
+        rel = uplift.kind == "relative"
+        value = values.get(b.product_line, math.nan)
+        contracts = uplift.contracts(n, b.rate)
+        low = n * (b.ci_low * uplift.low if rel else uplift.low)
+        high = n * (b.ci_high * uplift.high if rel else uplift.high)
+        rows.append({"segment": r.segment, "product_line": b.product_line, "reach": n, "base_rate": b.rate,
+                     "rate_low": b.ci_low, "rate_high": b.ci_high, "contracts": contracts, "contracts_low": low,
+                     "contracts_high": high, "value_per_contract": value, "value": contracts * value,
+                     "value_low": low * value, "value_high": high * value,
+                     "confidence": confidence(int(b.x_sum), contracts, low, high)})
+    out = pd.DataFrame(rows)
+    key = "value" if out.value.notna().any() else "contracts"
+    return out.sort_values([key, "reach"], ascending=False, na_position="last", ignore_index=True)
+
+
+@dataclass
+class Sizing(sg.Counts):
+    """Everything the 03 report shows about a set of segments at a snapshot: the engine's counts, the
+    uplift assumed and the plan built on them."""
+
+    uplift: Uplift
+    plan: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -28,8 +106,8 @@ class SegmentSizing(Result):
     lines: list[str]
     kept: list[Segment]
     dropped: list[Segment]
-    assumed: sg.Uplift
-    sizing: sg.Sizing | None
+    assumed: Uplift
+    sizing: Sizing | None
     title: ClassVar[str] = "Segment sizing"
 
     def facts(self) -> dict[str, Any]:
@@ -59,6 +137,10 @@ def sizing(src: Source, catalog: Catalog, segments: Sequence[str] = (), snapshot
     lines = base.product_lines(src)
     chosen = [catalog.get("segments", name) for name in segments] if segments else list(catalog.segments.values())
     kept, dropped = sg.applicable_or_skip(chosen, lines, bool(segments), folder)
-    assumed = sg.Uplift.of(catalog.get("hypotheses", hypothesis) if hypothesis else None, uplift, uplift_low, uplift_high)
-    result = sg.size(src, kept, snap, assumed, channel, cap_messages, cap_days, history_days, value_per_contract) if kept else None
+    assumed = Uplift.of(catalog.get("hypotheses", hypothesis) if hypothesis else None, uplift, uplift_low, uplift_high)
+    result = None
+    if kept:
+        counts = sg.size(src, kept, snap, channel, cap_messages, cap_days, history_days, value_per_contract)
+        result = Sizing(**{f.name: getattr(counts, f.name) for f in fields(counts)}, uplift=assumed,
+                        plan=plan(counts.reach, counts.rates, assumed, counts.values))
     return SegmentSizing(snap, lines, kept, dropped, assumed, result)

@@ -13,6 +13,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from cxlab import stats as cs
+from cxlab.analyses.propensity import compare
 from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Trigger
 from cxlab.catalog.load import Catalog
@@ -179,7 +180,7 @@ def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str
     model = None
     if model_rows > 0:
         sample, total = cp.sample(src, p, model_rows, seed)
-        model = cp.compare(sample, total, seed, top_k_share)
+        model = compare(sample, total, seed, top_k_share)
     result = Backtest(trigger, snaps, _monthly(counts, alpha), cs.proportion_ci(fired, alpha=alpha),
                       cs.proportion_ci(other, alpha=alpha), diff, lift, clustered,
                       _curves(ct.days_to_convert(src, p), fired.n, other.n, trigger.window_days), adjusted, model)

@@ -336,38 +336,3 @@ def profile_cells(src: Source, start: date, end: date, mode: str) -> tuple[pd.Da
     keys = [f"l{i}" for i in range(len(lines))]
     cells = src.con.execute(f.group_by(keys).aggregate(n=f.count()).order_by(keys))
     return cells.rename(columns=dict(zip(keys, lines))), lines
-
-
-def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, targets: list[str] | None = None) -> pd.DataFrame:
-    """White-space opportunity per line: non-holders whose profile looks like the holders'.
-
-    A client's profile is the set of *other* lines held. The look-alike score of a profile is the share
-    of its clients who hold the line (profiles with fewer than ``min_cell`` people take the line's overall
-    share). Non-holders whose score reaches the median score of the line's holders look like holders:
-    they are the line's white-space opportunity. ``expected`` is the sum of their scores — the holders the
-    line would gain if they bought at the rate of look-alike clients. ``targets``: the lines to rank
-    (default all; lines that are not offered — fees, postage — still shape the profiles).
-    """
-    rows = []
-    total = int(cells.n.sum())
-    for line in (lines if targets is None else [x for x in lines if x in targets]):
-        others = [x for x in lines if x != line]
-        by = cells.groupby(others, dropna=False) if others else cells.assign(_all=True).groupby("_all")
-        prof = by.apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
-        overall = prof.holders.sum() / max(total, 1)
-        prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
-        prof["non"] = prof.n - prof.holders
-        holders = int(prof.holders.sum())
-        if holders == 0:
-            rows.append({"product_line": line, "holders": 0, "non_holders": total, "threshold": math.nan,
-                         "lookalikes": 0, "lookalike_share": 0.0, "expected": 0.0})
-            continue
-        srt = prof.sort_values("score")
-        cum = srt.holders.cumsum()
-        threshold = float(srt.score[cum >= holders / 2].iloc[0])
-        like = prof[prof.score >= threshold]
-        non = int(prof.non.sum())
-        rows.append({"product_line": line, "holders": holders, "non_holders": non, "threshold": threshold,
-                     "lookalikes": int(like.non.sum()), "lookalike_share": like.non.sum() / non if non else 0.0,
-                     "expected": float((like.non * like.score).sum())})
-    return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from cxlab.catalog.cards import Campaign, Metric
@@ -21,7 +22,7 @@ from cxlab.catalog.rules import compile_filter
 from cxlab.compute import keys
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
-from cxlab.metrics import Kind, Mean, aggregate, kind
+from cxlab.metrics import Kind, Mean, aggregate, kind, sum_exprs
 
 SECONDS_PER_DAY = 86_400
 #: A quantile metric's value table keeps at most this many distinct values (coarser steps beyond).
@@ -364,3 +365,23 @@ def people_by(src: Source, crowd: People, column: str) -> pd.DataFrame:
     t = crowd.table.join(clients.select("client_id", column), "client_id")
     t = t.mutate(segment=t[column].cast("string").fill_null("(missing)"))
     return src.con.execute(t.group_by(["segment", "arm"]).aggregate(people=t.count()).order_by(["segment", "arm"]))
+
+
+def fake_split_sums(src: Source, values: Sequence[Values], runs: int, control_share: float,
+                    seed: int) -> dict[str, pd.DataFrame]:
+    """Per metric, per (run, fake arm): its sufficient statistics — every split of every metric in ONE
+    query (the people's key per run is computed once), arms from a seeded key of (client, run) that
+    every engine computes alike (:mod:`cxlab.compute.keys`); the A/A check's input (:mod:`cxlab.analyses.aa`)."""
+    wide = values[0].table.select("client_id")
+    for i, v in enumerate(values):
+        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in v.kind.outcome_columns}),
+                         "client_id")
+    r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
+    j = wide.cross_join(r)
+    j = j.mutate(fake=ibis.ifelse(keys.below(keys.key(j.client_id, j.run, str(seed)), control_share), "control", "treatment"))
+    aggs: dict[str, ibis.Value] = {"n": j.count()}
+    for i, v in enumerate(values):
+        aggs |= sum_exprs(j, v.kind.outcome_sums, suffix=str(i))
+    out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
+    return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
+            .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}

@@ -1,5 +1,6 @@
 """Segment sizing in the engine: exclusive assignment by priority, overlaps, the reachable waterfall,
-historical base rates, and the expected incremental contracts and value of a campaign to each segment.
+historical base rates and the value of a contract of each line (the campaign plan built on them is
+:mod:`cxlab.analyses.segments`).
 
 A client belongs to the first segment (lowest ``priority``) whose rule matches at the snapshot. Every
 count is of people; rows per client never leave the engine — one aggregate query per question.
@@ -16,7 +17,7 @@ import ibis
 import pandas as pd
 
 from cxlab import stats as cs
-from cxlab.catalog.cards import Hypothesis, Segment
+from cxlab.catalog.cards import Segment
 from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.compute.base import holding_matrix, product_lines
 from cxlab.data.connect import Source
@@ -208,89 +209,21 @@ def line_values(src: Source, lines: Sequence[str]) -> dict[str, float]:
     return {line: float(got.get(line, math.nan)) for line in lines}
 
 
-@dataclass(frozen=True)
-class Uplift:
-    """The uplift a campaign is assumed to add: relative (× base rate) or absolute (+ share), with a range."""
-
-    kind: str
-    estimate: float
-    low: float
-    high: float
-    source: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("relative", "absolute"):
-            raise ValueError(f"uplift kind must be relative or absolute, got {self.kind!r}")
-        if not self.low <= self.estimate <= self.high:
-            raise ValueError(f"the uplift range must hold its estimate: {self.low} <= {self.estimate} <= {self.high}")
-
-    @classmethod
-    def of(cls, hypothesis: Hypothesis | None, uplift: float, low: float, high: float) -> Uplift:
-        """From a hypothesis card's expected effect (range: half to one and a half times it), or from the
-        parameters (a relative uplift and its range)."""
-        if hypothesis is None:
-            return cls("relative", uplift, low, high, "parameters")
-        e = hypothesis.expected_effect
-        kind, size = ("relative", e.relative) if e.relative is not None else ("absolute", e.absolute)
-        size = size if e.sign == "+" else -size
-        return cls(kind, size, min(0.5 * size, 1.5 * size), max(0.5 * size, 1.5 * size), f"hypothesis {hypothesis.id}")
-
-    def contracts(self, reach: int, rate: float) -> float:
-        """Incremental contracts among ``reach`` people converting at ``rate`` without the campaign."""
-        return reach * (rate * self.estimate if self.kind == "relative" else self.estimate)
-
-
-def confidence(x_sum: int, estimate: float, low: float, high: float) -> str:
-    """How far the expected incremental contracts can be trusted, from the *whole* range ``low … high``
-    (the base rate's interval and the uplift's assumed range together): ``high`` when the range's
-    half-width is under half the estimate, ``medium`` under the estimate itself, else ``low`` (also with
-    no conversions at all or no estimate)."""
-    if not x_sum or not estimate or math.isnan(estimate):
-        return "low"
-    half = (high - low) / 2 / abs(estimate)
-    return "high" if half < 0.5 else "medium" if half < 1.0 else "low"
-
-
-def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[str, float]) -> pd.DataFrame:
-    """The prioritisation table: per segment, reachable people, base rate and interval, expected
-    incremental contracts and value with their ranges, and a confidence label — best value first.
-
-    Range: low = low base rate × low uplift, high = high base rate × high uplift (relative); for an
-    absolute uplift only the uplift's range applies.
-    """
-    rows = []
-    for (_, r), (_, b) in zip(reach.iterrows(), rates.iterrows()):
-        n = int(r["not_holding"])
-        rel = uplift.kind == "relative"
-        value = values.get(b.product_line, math.nan)
-        contracts = uplift.contracts(n, b.rate)
-        low = n * (b.ci_low * uplift.low if rel else uplift.low)
-        high = n * (b.ci_high * uplift.high if rel else uplift.high)
-        rows.append({"segment": r.segment, "product_line": b.product_line, "reach": n, "base_rate": b.rate,
-                     "rate_low": b.ci_low, "rate_high": b.ci_high, "contracts": contracts, "contracts_low": low,
-                     "contracts_high": high, "value_per_contract": value, "value": contracts * value,
-                     "value_low": low * value, "value_high": high * value,
-                     "confidence": confidence(int(b.x_sum), contracts, low, high)})
-    out = pd.DataFrame(rows)
-    key = "value" if out.value.notna().any() else "contracts"
-    return out.sort_values([key, "reach"], ascending=False, na_position="last", ignore_index=True)
-
-
 @dataclass
-class Sizing:
-    """Everything the 03 report shows about a set of segments at a snapshot."""
+class Counts:
+    """What the engine counts about a set of segments at a snapshot (the 03 report's people); the plan
+    built on them is :class:`cxlab.analyses.segments.Sizing`."""
 
     segments: list[Segment]
     snapshot: date
     history_start: date
     filters: Filters
-    uplift: Uplift
     sizes: pd.DataFrame
     overlap: pd.DataFrame
     flow: pd.DataFrame
     reach: pd.DataFrame
     rates: pd.DataFrame
-    plan: pd.DataFrame
+    values: dict[str, float]
     white_space: pd.DataFrame
     clients: int
     unassigned: int
@@ -306,11 +239,11 @@ class Sizing:
                               "product_line": s.product_line, "owner": s.owner} for s in self.segments])
 
 
-def size(src: Source, segments: Sequence[Segment], snapshot: date, uplift: Uplift, channel: str = "email",
-         cap_messages: int = 2, cap_days: int = 30, history_days: int = 60, value_per_contract: float = 0.0,
-         alpha: float = 0.05) -> Sizing:
-    """Size ``segments`` at ``snapshot``: assignment, overlaps, reach, base rates, the campaign plan and
-    the white space of each segment (product lines held at the snapshot)."""
+def size(src: Source, segments: Sequence[Segment], snapshot: date, channel: str = "email", cap_messages: int = 2,
+         cap_days: int = 30, history_days: int = 60, value_per_contract: float = 0.0, alpha: float = 0.05) -> Counts:
+    """Count ``segments`` at ``snapshot``: assignment, overlaps, reach, base rates, the value of a contract
+    of each line (``value_per_contract``, or the line's mean) and the white space of each segment
+    (product lines held at the snapshot)."""
     if not src.has("holdings") or not src.has("products"):
         raise DataError("segment sizing needs the holdings and products tables")
     segs = ordered(segments)
@@ -326,5 +259,5 @@ def size(src: Source, segments: Sequence[Segment], snapshot: date, uplift: Uplif
     names = ibis.cases(*[(f.assigned == i, s.name) for i, s in enumerate(segs)], else_=ibis.null("string"))
     groups = f.filter(f.assigned.notnull()).select("client_id", group=names)
     ws = holding_matrix(src, groups, snapshot, snapshot, "held")
-    return Sizing(segs, snapshot, s0, filters, uplift, table, over, flow, reach, rates, plan(reach, rates, uplift, values),
-                  ws, n_clients, n_clients - int(table.assigned.sum()))
+    return Counts(segs, snapshot, s0, filters, table, over, flow, reach, rates, values, ws, n_clients,
+                  n_clients - int(table.assigned.sum()))

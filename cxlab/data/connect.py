@@ -32,6 +32,8 @@ class Source:
     files: dict[str, list[Path]] = field(default_factory=dict)
     #: Timezone-aware timestamp columns read as UTC without a zone ("events.ts"), to say so in reports.
     normalised: list[str] = field(default_factory=list)
+    #: What :func:`connect` was given (a path or URL), to match the run's context (:mod:`cxlab.data.context`).
+    origin: str = ""
 
     def __post_init__(self) -> None:
         """Timezone-aware timestamps become naive UTC on connect, so naive and aware values compare (on
@@ -200,7 +202,12 @@ def connect(source: str | Path | Source) -> Source:
     :mod:`cxlab.data.mapping`), or an already open :class:`Source`."""
     if isinstance(source, Source):
         return source
-    text = str(source)
+    src = _open(str(source))
+    src.origin = str(source)
+    return src
+
+
+def _open(text: str) -> Source:
     if spark.is_spark(text):
         return _open_spark(text)
     if "://" in text:

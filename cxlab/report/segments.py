@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxlab.compute.segments import STEPS, Sizing
+from cxlab.analyses.segments import Sizing
+from cxlab.compute.segments import STEPS
 from cxlab.report.context import Report
 from cxlab.report.privacy import Cells
 

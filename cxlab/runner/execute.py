@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -257,6 +258,7 @@ def run(
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
     src = connect(source)
+    report = None
     if check_data:
         from cxlab.data.validate import validate
 
@@ -287,6 +289,7 @@ def run(
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = RunResult(run_id, folder)
+    handover = _hand_over(folder, source, src, fingerprint, report)
     try:
         for i, (nb, parameters) in enumerate(work, 1):
             if progress:
@@ -311,9 +314,33 @@ def run(
         manifest["error"] = f"cannot write the run's files: {e.strerror or e}"
         raise NotebookFailed(f"{manifest['error']} (in {folder}); the run {run_id} is marked failed") from None
     finally:
+        handover()
         manifest["finished_at"] = now()
         _record(folder, manifest, out)
     return result
+
+
+def _hand_over(folder: Path, source: str, src: Any, fingerprint: str, report: Any) -> Callable[[], None]:
+    """Write what the preflight found (:class:`cxlab.data.context.RunContext`) for the notebooks' kernels,
+    which inherit :data:`~cxlab.data.context.ENV` naming it, so they do not validate the data again; returns
+    what takes it back at the end of the run. Nothing is handed over when the data was not validated."""
+    if report is None:
+        return lambda: None
+    from cxlab.data import context
+    from cxlab.data.settings import read_settings
+
+    path = folder / ".context.json"
+    context.RunContext(source, fingerprint, read_settings(source).model_dump(mode="json"), report).write(path)
+    before = os.environ.get(context.ENV)
+    os.environ[context.ENV] = str(path)
+
+    def take_back() -> None:
+        path.unlink(missing_ok=True)
+        if before is None:
+            os.environ.pop(context.ENV, None)
+        else:
+            os.environ[context.ENV] = before
+    return take_back
 
 
 def _data_changed(src: Any, fingerprint: str) -> str | None:
@@ -361,7 +388,7 @@ def clean_stale(out: Path) -> list[str]:
             continue
         if manifest.get("host", platform.node()) == platform.node() and _pid_alive(manifest.get("pid")):
             continue  # another run in progress
-        for leftover in [*path.parent.glob(".*.part.ipynb"), *path.parent.glob(".*.tmp")]:
+        for leftover in [*path.parent.glob(".*.part.ipynb"), *path.parent.glob(".*.tmp"), *path.parent.glob(".context.json")]:
             leftover.unlink(missing_ok=True)
         manifest["status"] = "interrupted"
         manifest["error"] = "the run's process stopped without finishing (killed?); found by a later run"

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from cxlab.analyses import hypothesis as ah
-from cxlab.analyses.aa import fake_split_sums
+from cxlab.analyses.segments import sizing as segment_sizing
+from cxlab.compute.retro import fake_split_sums
 from cxlab.catalog import load_catalog
 from cxlab.compute import base, overview, propensity, retro, rfm
 from cxlab.compute import global_control as gcc
 from cxlab.compute import hypothesis as ch
-from cxlab.compute import segments as sg
 from cxlab.compute import triggers as ct
 from cxlab.data.connect import Source
 from cxlab.data.validate import validate
@@ -86,8 +86,7 @@ def _triggers(src: Source, catalog) -> dict[str, Any]:
 
 
 def _segments(src: Source, catalog, as_of: date) -> dict[str, Any]:
-    kept, _ = sg.applicable(list(catalog.segments.values()), base.product_lines(src))
-    sizing = sg.size(src, kept, as_of, sg.Uplift.of(None, 0.2, 0.1, 0.3))
+    sizing = segment_sizing(src, catalog, snapshot=as_of).sizing
     return {"03.sizes": sizing.sizes, "03.overlap": sizing.overlap, "03.flow": sizing.flow, "03.reach": sizing.reach,
             "03.base_rates": sizing.rates, "03.plan": sizing.plan, "03.white_space": sizing.white_space,
             "03.clients": {"clients": sizing.clients, "unassigned": sizing.unassigned}}

@@ -37,7 +37,6 @@ def test_status_grades_the_false_positive_rate():
 
 
 def test_splits_follow_the_planned_control_share(small_demo):
-    from cxlab.analyses.aa import fake_split_sums
     from cxlab.compute import retro
 
     cat = load_catalog(ROOT / "catalog")
@@ -46,15 +45,15 @@ def test_splits_follow_the_planned_control_share(small_demo):
     crowd = retro.people(src, camp)
     people = retro.persons(src, camp, crowd, cat.metrics)
     t = [retro.values(src, people, cat.metrics[n]) for n in ("cc_conversion", "card_spend")]
-    sums = fake_split_sums(src, t, 50, 0.2, seed=4)
+    sums = retro.fake_split_sums(src, t, 50, 0.2, seed=4)
     conv = sums["cc_conversion"]
     share = conv[conv.fake == "control"].n.sum() / conv.n.sum()
     assert share == pytest.approx(0.2, abs=0.01)
-    again = fake_split_sums(src, t, 50, 0.2, seed=4)
+    again = retro.fake_split_sums(src, t, 50, 0.2, seed=4)
     assert all(sums[k].equals(again[k]) for k in sums)
     # every metric sees the same split of the same people, and each its own sums
     assert (sums["card_spend"].n == conv.n).all()
-    alone = fake_split_sums(src, t[1:], 50, 0.2, seed=4)["card_spend"]
+    alone = retro.fake_split_sums(src, t[1:], 50, 0.2, seed=4)["card_spend"]
     assert alone.equals(sums["card_spend"])
 
 

@@ -75,7 +75,7 @@ def test_funnel_by_hand(shop):
     assert dict(zip(f.step, f.clients)) == {"all": 6, "active": 5, "repeat": 2, "multi_line": 1, "top": 1}
 
 
-def test_holding_matrix_next_line_and_lookalikes(shop):
+def test_holding_matrix_and_next_line(shop):
     m = cb.holding_matrix(shop, None, date(2025, 6, 1), date(2025, 6, 1), "held")
     assert dict(zip(m.product_line, m.holders)) == {"a": 3, "b": 1, "c": 1}  # open on 2025-06-01
     assert set(m.clients) == {6}
@@ -83,13 +83,6 @@ def test_holding_matrix_next_line_and_lookalikes(shop):
     pairs = {(r.from_line, None if pd.isna(r.to_line) else r.to_line): r.clients for r in nxt.itertuples()}
     # client 1: a → b; client 5: c (2023) → b; others one line only
     assert pairs == {("a", "b"): 1, ("a", None): 2, ("b", None): 2, ("c", "b"): 1, ("c", None): 1}
-    cells = pd.DataFrame({"a": [True, True, False, False], "b": [True, False, True, False], "n": [30, 10, 20, 40]})
-    looks = cb.lookalikes(cells, ["a", "b"], min_cell=1).set_index("product_line")
-    # line a: profile b=True → 30/50 hold; b=False → 10/50. Holders' median score: 0.6 (30 of 40 holders).
-    # Look-alikes: non-holders with score ≥ 0.6: the 20 in profile b=True; expected = 20 · 0.6.
-    assert looks.loc["a", "threshold"] == pytest.approx(0.6)
-    assert looks.loc["a", "lookalikes"] == 20
-    assert looks.loc["a", "expected"] == pytest.approx(12.0)
 
 
 def test_monthly_flows_by_hand(tmp_path):

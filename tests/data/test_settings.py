@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxlab.compute import base
+from cxlab.analyses.client_base import lookalikes
 from cxlab.data.settings import DataSettings, read_settings, settings_text
 from cxlab.errors import DataError
 from cxlab.report import Report, values
@@ -57,7 +57,7 @@ def test_the_report_says_what_the_value_is_and_warns_about_balances(monkeypatch)
 def test_lines_not_offered_are_not_ranked_but_still_shape_profiles():
     cells = pd.DataFrame({"a": [True, True, False, False], "b": [True, False, True, False],
                           "fees": [True, False, False, True], "n": [30, 30, 30, 30]})
-    every = base.lookalikes(cells, ["a", "b", "fees"], min_cell=1)
-    offered = base.lookalikes(cells, ["a", "b", "fees"], min_cell=1, targets=["a", "b"])
+    every = lookalikes(cells, ["a", "b", "fees"], min_cell=1)
+    offered = lookalikes(cells, ["a", "b", "fees"], min_cell=1, targets=["a", "b"])
     assert list(offered.product_line) == ["a", "b"]
     pd.testing.assert_frame_equal(offered, every[every.product_line != "fees"].reset_index(drop=True))

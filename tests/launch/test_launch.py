@@ -210,6 +210,7 @@ def test_the_registered_baseline_is_01s(small_demo):
 
 
 def test_lookalike_audience_is_05s_lookalikes(small_demo, cat, tmp_path):
+    from cxlab.analyses.client_base import lookalikes
     from cxlab.compute import base
 
     src, catalog = connect(small_demo), load_catalog(ROOT / "catalog")
@@ -217,7 +218,7 @@ def test_lookalike_audience_is_05s_lookalikes(small_demo, cat, tmp_path):
     a = L.audience(src, catalog, "alike", lookalike="insurance", snapshot=snap, arms={"control": 0.5, "email": 0.5}, salt="la")
     start, end = base.period(snap, 12)
     cells, lines = base.profile_cells(src, start, end, base.counting_mode(src))
-    want = base.lookalikes(cells, lines).set_index("product_line").lookalikes["insurance"]
+    want = lookalikes(cells, lines).set_index("product_line").lookalikes["insurance"]
     assert int(a.waterfall.set_index("step").people["matched"]) == want > 0
     out = tmp_path / "aud"
     assert main(_args(small_demo, cat, out, "alike", "--lookalike", "insurance", "--salt", "la")) == 0
