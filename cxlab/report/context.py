@@ -196,10 +196,13 @@ class Report:
 
     def count(self, value: Any) -> str:
         """A count of people for a sentence: formatted, or "<k" when it is 1 … min_cell_size−1."""
+        return self.fmt(self.people(value), "int")
+
+    def people(self, value: Any) -> Any:
+        """A count of people for a template's ``{n:int}``: the value, or the text "<k" when it is
+        1 … min_cell_size−1 (text passes through a template's format unchanged)."""
         x = privacy._number(value)
-        if 1 <= x < self.min_cell_size:
-            return f"<{self.min_cell_size}"
-        return self.fmt(value, "int")
+        return f"<{self.min_cell_size}" if 1 <= x < self.min_cell_size else value
 
     # --- tables and figures -----------------------------------------------------------------------
     def table(

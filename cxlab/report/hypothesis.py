@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -70,20 +71,29 @@ def baseline_hidden(p: Plan, rep: Report) -> bool:
     return small_share(p.flow.n.sum(), p.flow.x_sum.sum(), rep.min_cell_size)
 
 
-def baseline_values(p: Plan, rep: Report) -> dict[str, str]:
-    """The numbers of the baseline sentence, formatted ("—" where the conversions are too few)."""
-    lang = rep.lang
+def facts(p: Plan, rep: Report) -> dict[str, Any]:
+    """The raw figures the 01 sentences put into their templates (which carry the formats), judged for
+    privacy first: counts of people under the floor as "<k", and the baseline with everything computed
+    from it (sample sizes, duration, MDE, the target rate) None — shown as "—" — when its conversions
+    would give a small count away."""
+    h = p.hypothesis
     hidden = baseline_hidden(p, rep)
-    pct = lambda v: "—" if hidden else format_value(v, "pct", lang, 2)  # noqa: E731
-    return {"n": str(len(p.flow)), "first": p.flow.snapshot.iloc[0].date().isoformat(),
-            "last": p.flow.snapshot.iloc[-1].date().isoformat(), "rate": pct(p.baseline.estimate),
-            "low": pct(p.baseline.ci_low), "high": pct(p.baseline.ci_high), "window": str(p.trigger.window_days)}
-
-
-def flow_values(p: Plan, rep: Report) -> dict[str, str]:
-    """The numbers of the flow sentence, formatted (counts under the floor as "<k")."""
-    return {"fired": rep.count(p.flow.n.mean()), "first": p.flow.snapshot.iloc[0].date().isoformat(),
-            "stock": rep.count(p.stock), "new": rep.count(p.new_per_month)}
+    mde12 = p.mde_table.set_index("months").mde.get(LONG_MONTHS, math.nan)
+    out: dict[str, Any] = {
+        "snapshots": len(p.flow), "first": p.flow.snapshot.iloc[0].date().isoformat(),
+        "last": p.flow.snapshot.iloc[-1].date().isoformat(), "window": p.trigger.window_days,
+        "rate": p.baseline.estimate, "low": p.baseline.ci_low, "high": p.baseline.ci_high,
+        "metric": p.metrics[h.expected_effect.metric].label_in(rep.lang), "effect": p.expected_abs,
+        "target": p.baseline.estimate + p.expected_abs,
+        "fired": rep.people(p.flow.n.mean()), "stock": rep.people(p.stock), "new": rep.people(p.new_per_month),
+        "alpha": h.alpha, "power": h.power, "share": h.treatment_share, "nt": p.n_treatment, "nc": p.n_control,
+        "total": p.n_treatment + p.n_control, "months": p.months_needed, "weeks": p.weeks_needed,
+        "long": LONG_MONTHS, "mde12": mde12, "mde1": p.mde_table.mde.iloc[0],
+        "people": rep.people(p.power_table.people.max()) if len(p.power_table) else None,
+        "snapshot": p.flow.snapshot.iloc[-1].date().isoformat()}
+    if hidden:  # all of them are functions of the baseline rate
+        out |= dict.fromkeys(("rate", "low", "high", "target", "nt", "nc", "total", "months", "weeks", "mde12", "mde1"))
+    return out
 
 
 def flow_table(p: Plan, rep: Report) -> pd.DataFrame:
@@ -94,30 +104,6 @@ def flow_table(p: Plan, rep: Report) -> pd.DataFrame:
     frame = pd.DataFrame({t("hypothesis.col_snapshot", lang): shown.snapshot.dt.strftime("%Y-%m-%d"),
                           fired: shown.n.astype("Int64"), new: shown.new.astype("Int64")})
     return carry(shown, frame, {fired: "n", new: "new"})
-
-
-def sample_values(p: Plan, rep: Report) -> dict[str, str]:
-    """The numbers of the sample-size and duration sentences, formatted (observed counts under the floor
-    as "<k"; planned sizes are not people yet)."""
-    lang = rep.lang
-    h = p.hypothesis
-    mde12 = p.mde_table.set_index("months").mde.get(LONG_MONTHS, math.nan)
-    out = {"effect": format_value(p.expected_abs, "pp", lang), "alpha": format_value(h.alpha, "number", lang),
-            "power": format_value(h.power, "pct", lang, 0), "share": format_value(h.treatment_share, "pct", lang, 0),
-            "nt": format_value(p.n_treatment, "int", lang), "nc": format_value(p.n_control, "int", lang),
-            "total": format_value(p.n_treatment + p.n_control, "int", lang),
-            "months": format_value(p.months_needed, "number", lang, 1 if p.months_needed < 10 else 0),
-            "weeks": format_value(p.weeks_needed, "int", lang), "window": str(p.trigger.window_days),
-            "stock": rep.count(p.stock), "long": str(LONG_MONTHS),
-            "mde12": format_value(mde12, "pp", lang), "mde1": format_value(p.mde_table.mde.iloc[0], "pp", lang)}
-    if baseline_hidden(p, rep):  # all of them are functions of the baseline rate
-        out |= {k: "—" for k in ("nt", "nc", "total", "months", "weeks", "mde12", "mde1")}
-    return out
-
-
-def target(p: Plan, rep: Report) -> str:
-    """The rate the treated should reach: baseline + expected effect ("—" with the baseline hidden)."""
-    return "—" if baseline_hidden(p, rep) else rep.fmt(p.baseline.estimate + p.expected_abs, "pct", 2)
 
 
 def mde_table(p: Plan, rep: Report) -> pd.DataFrame:

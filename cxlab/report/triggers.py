@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -61,20 +62,38 @@ def hidden_groups(b: Backtest, rep: Report) -> dict[str, bool]:
             "other": small_share(b.rate_other.n_treatment, b.monthly.converted_other.sum(), rep.min_cell_size)}
 
 
-def summary_values(b: Backtest, rep: Report) -> dict[str, str]:
-    """The numbers of the summary sentence, formatted; "—" where a group's conversions are too few."""
-    lang = rep.lang
+def facts(b: Backtest, rep: Report) -> dict[str, Any]:
+    """The raw figures the 02 sentences put into their templates (which carry the formats), judged for
+    privacy first: counts of people under the floor as "<k"; a group's rate None (shown as "—") where its
+    conversions are too few, and everything comparing the groups None where either group's are."""
     hidden = hidden_groups(b, rep)
     both = hidden["fired"] or hidden["other"]
-    f = lambda v, k: "—" if both else format_value(v, k, lang)  # noqa: E731
-    lift = b.lift
-    return {"fired_rate": "—" if hidden["fired"] else format_value(b.rate_fired.estimate, "pct", lang, 2),
-            "other_rate": "—" if hidden["other"] else format_value(b.rate_other.estimate, "pct", lang, 2),
-            "uplift": f(b.diff.estimate, "pp"), "low": f(b.diff.ci_low, "pp"), "high": f(b.diff.ci_high, "pp"),
-            "lift": f(lift.estimate if lift else None, "lift"), "lift_low": f(lift.ci_low if lift else None, "lift"),
-            "lift_high": f(lift.ci_high if lift else None, "lift"),
-            "c_low": f(b.diff_clustered.ci_low if b.diff_clustered else None, "pp"),
-            "c_high": f(b.diff_clustered.ci_high if b.diff_clustered else None, "pp")}
+    lift, c, m = b.lift, b.diff_clustered, b.monthly
+    half = half_conversion_days(b, rep)
+    out: dict[str, Any] = {
+        "fired_rate": None if hidden["fired"] else b.rate_fired.estimate,
+        "other_rate": None if hidden["other"] else b.rate_other.estimate,
+        "uplift": b.diff.estimate, "low": b.diff.ci_low, "high": b.diff.ci_high,
+        "lift": lift.estimate if lift else None, "lift_low": lift.ci_low if lift else None,
+        "lift_high": lift.ci_high if lift else None,
+        "c_low": c.ci_low if c else None, "c_high": c.ci_high if c else None,
+        "fired_mean": rep.people(m.fired.mean()), "coverage": m.coverage.mean(),
+        "fired_low": rep.people(m.fired.min()), "fired_high": rep.people(m.fired.max()),
+        "half": half.get(True), "other_half": half.get(False), "window": b.trigger.window_days}
+    if both:
+        out |= dict.fromkeys(("uplift", "low", "high", "lift", "lift_low", "lift_high", "c_low", "c_high"))
+    a = headline(b, rep)["adjusted"]
+    if a is not None:
+        out |= {"covariates": ", ".join(a["covariates"]) or "—", "cells": a["cells"], "odds": a["odds_ratio"],
+                "odds_low": a["ci_low"], "odds_high": a["ci_high"], "odds_raw": a["unadjusted_odds_ratio"]}
+    if b.model is not None:
+        x = b.model
+        out |= {"test_from": x["test_from"], "sample": x["sample_rows"], "population": x["population_rows"],
+                "train": x["train_rows"], "test": x["test_rows"], "converters": rep.people(x["test_converters"]),
+                "features": x["features"], "k": x["volume"], "rule_k": x["rule_volume"], "pm": x["precision_model"],
+                "pr": x["precision_rule"], "base": x["base_rate"], "auc_m": x["auc_model"], "auc_r": x["auc_rule"],
+                "lm": x["lift_model"], "lr": x["lift_rule"]}
+    return out
 
 
 def monthly_table(b: Backtest, rep: Report) -> pd.DataFrame:
@@ -135,26 +154,6 @@ def model_labels(lang: str) -> dict[str, str]:
     """Titles and axis labels of the model-vs-rule figure."""
     keys = ("calibration", "predicted", "observed", "gains", "targeted", "reached", "random", "model", "rule")
     return {k: t(f"triggers.fig_{k}", lang) for k in keys}
-
-
-def coverage_values(b: Backtest, rep: Report) -> dict[str, str]:
-    """The numbers of the coverage sentence, counts under the floor as "<k"."""
-    return {"mean": rep.count(b.monthly.fired.mean()), "share": rep.fmt(b.monthly.coverage.mean(), "pct"),
-            "low": rep.count(b.monthly.fired.min()), "high": rep.count(b.monthly.fired.max())}
-
-
-def model_values(b: Backtest, rep: Report) -> dict[str, str]:
-    """The numbers of the model sentence, formatted (counts of people under the floor as "<k")."""
-    lang = rep.lang
-    m = b.model
-    pct = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
-    n = lambda v: format_value(v, "int", lang)  # noqa: E731
-    return {"test_from": m["test_from"], "sample": n(m["sample_rows"]), "population": n(m["population_rows"]),
-            "train": n(m["train_rows"]), "test": n(m["test_rows"]), "converters": rep.count(m["test_converters"]),
-            "features": n(m["features"]), "k": n(m["volume"]), "rule_k": n(m["rule_volume"]), "pm": pct(m["precision_model"]),
-            "pr": pct(m["precision_rule"]), "base": pct(m["base_rate"]), "auc_m": format_value(m["auc_model"], "number", lang, 3),
-            "auc_r": format_value(m["auc_rule"], "number", lang, 3),
-            "lm": format_value(m["lift_model"], "number", lang, 1), "lr": format_value(m["lift_rule"], "number", lang, 1)}
 
 
 def model_verdict(b: Backtest) -> str:

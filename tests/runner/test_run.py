@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from cxlab import cli
+from cxlab.data import context
 from cxlab.errors import CxlabError, DataError
 from cxlab.runner import run
 
@@ -22,7 +24,8 @@ def test_report_results_manifest_and_index_are_written(first_run, small_truth):
     out, result = first_run
     assert result.ok, [nb.error for nb in result.notebooks]
     folder = out / "first"
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.name for p in folder.iterdir())  # the run context handed to the kernels is taken back
+    assert context.ENV not in os.environ
     assert names == ["00-data-overview.html", "00-data-overview.ipynb", "00-data-overview.results.json", "manifest.json"]
     results = json.loads((folder / "00-data-overview.results.json").read_text())
     clients = next(t for t in results["tables"] if t["table"] == "clients")
