@@ -86,7 +86,7 @@ def configure(catalog: Path) -> Config:
 
 
 def cxlab(folder: Path, config: Config) -> dict[str, float]:
-    """``flags`` → ``overlap`` and ``waterfall``, as ``cxlab.compute.segments.size`` calls them."""
+    """``flags`` → ``overlap`` and ``waterfall``, as ``cxlab.analyses.segments.size`` calls them."""
     from cxlab.compute import segments as sg
     from cxlab.data import connect
 

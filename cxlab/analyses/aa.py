@@ -10,7 +10,6 @@ All fake splits of a metric are computed in one grouped query.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import ClassVar
 from dataclasses import dataclass
 

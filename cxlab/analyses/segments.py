@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import base, overview
 from cxlab.compute import segments as sg
 from cxlab.data.connect import Source
+from cxlab.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,34 @@ def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[
 
 
 @dataclass
-class Sizing(sg.Counts):
-    """Everything the 03 report shows about a set of segments at a snapshot: the engine's counts, the
-    uplift assumed and the plan built on them."""
+class Sizing:
+    """Everything the 03 report shows about a set of segments at a snapshot: the engine's counts
+    (:mod:`cxlab.compute.segments`), the uplift assumed and the plan built on them."""
 
+    segments: list[Segment]
+    snapshot: date
+    history_start: date
+    filters: sg.Filters
     uplift: Uplift
+    sizes: pd.DataFrame
+    overlap: pd.DataFrame
+    flow: pd.DataFrame
+    reach: pd.DataFrame
+    rates: pd.DataFrame
     plan: pd.DataFrame
+    white_space: pd.DataFrame
+    clients: int
+    unassigned: int
+
+    @property
+    def steps(self) -> list[str]:
+        """The waterfall steps this data supports, in order."""
+        return [s for s in sg.STEPS if s not in self.filters.skipped()]
+
+    def cards(self) -> pd.DataFrame:
+        """The segment cards in assignment order, as written."""
+        return pd.DataFrame([{"priority": s.priority, "segment": s.name, "title": s.title, "rule": s.rule,
+                              "product_line": s.product_line, "owner": s.owner} for s in self.segments])
 
 
 @dataclass(frozen=True)
@@ -138,9 +161,27 @@ def sizing(src: Source, catalog: Catalog, segments: Sequence[str] = (), snapshot
     chosen = [catalog.get("segments", name) for name in segments] if segments else list(catalog.segments.values())
     kept, dropped = sg.applicable_or_skip(chosen, lines, bool(segments), folder)
     assumed = Uplift.of(catalog.get("hypotheses", hypothesis) if hypothesis else None, uplift, uplift_low, uplift_high)
-    result = None
-    if kept:
-        counts = sg.size(src, kept, snap, channel, cap_messages, cap_days, history_days, value_per_contract)
-        result = Sizing(**{f.name: getattr(counts, f.name) for f in fields(counts)}, uplift=assumed,
-                        plan=plan(counts.reach, counts.rates, assumed, counts.values))
+    result = size(src, kept, snap, assumed, channel, cap_messages, cap_days, history_days, value_per_contract) if kept else None
     return SegmentSizing(snap, lines, kept, dropped, assumed, result)
+
+
+def size(src: Source, segments: Sequence[Segment], snapshot: date, uplift: Uplift, channel: str = "email",
+         cap_messages: int = 2, cap_days: int = 30, history_days: int = 60, value_per_contract: float = 0.0,
+         alpha: float = 0.05) -> Sizing:
+    """Size ``segments`` at ``snapshot``: the engine's assignment, overlaps, reach, base rates and white
+    space of each segment (product lines held at the snapshot), and the campaign plan on them."""
+    if not src.has("holdings") or not src.has("products"):
+        raise DataError("segment sizing needs the holdings and products tables")
+    segs = sg.ordered(segments)
+    filters = sg.Filters.of(src)
+    f = sg.flags(src, segs, snapshot, channel, cap_messages, cap_days)
+    over, flow = sg.overlap(src, f, segs)
+    table = sg.sizes(over, flow, segs)
+    reach = sg.waterfall(src, f, segs, filters)
+    rates, s0 = sg.base_rates(src, segs, snapshot, history_days, alpha, filters.holding)
+    lines = sorted({s.product_line for s in segs})
+    values = {line: value_per_contract for line in lines} if value_per_contract > 0 else sg.line_values(src, lines)
+    n_clients = sg.clients(src, f)
+    ws = sg.white_space(src, f, segs, snapshot)
+    return Sizing(segs, snapshot, s0, filters, uplift, table, over, flow, reach, rates, plan(reach, rates, uplift, values),
+                  ws, n_clients, n_clients - int(table.assigned.sum()))

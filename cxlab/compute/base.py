@@ -15,7 +15,6 @@ otherwise. Every function returns a small pandas frame (or a dataclass of them).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 

@@ -1,6 +1,6 @@
 """Segment sizing in the engine: exclusive assignment by priority, overlaps, the reachable waterfall,
-historical base rates and the value of a contract of each line (the campaign plan built on them is
-:mod:`cxlab.analyses.segments`).
+historical base rates, the value of a contract of each line and the white space (the sizing and the
+campaign plan built on them are :mod:`cxlab.analyses.segments`).
 
 A client belongs to the first segment (lowest ``priority``) whose rule matches at the snapshot. Every
 count is of people; rows per client never leave the engine — one aggregate query per question.
@@ -21,7 +21,7 @@ from cxlab.catalog.cards import Segment
 from cxlab.catalog.rules import evaluate_rules, quote
 from cxlab.compute.base import holding_matrix, product_lines
 from cxlab.data.connect import Source
-from cxlab.errors import CardError, DataError, NotApplicable, ParameterError
+from cxlab.errors import CardError, NotApplicable, ParameterError
 
 #: The reachable waterfall's filters, in the order they are applied.
 STEPS = ("assigned", "not_control", "consent", "contact_cap", "not_holding")
@@ -209,55 +209,14 @@ def line_values(src: Source, lines: Sequence[str]) -> dict[str, float]:
     return {line: float(got.get(line, math.nan)) for line in lines}
 
 
-@dataclass
-class Counts:
-    """What the engine counts about a set of segments at a snapshot (the 03 report's people); the plan
-    built on them is :class:`cxlab.analyses.segments.Sizing`."""
-
-    segments: list[Segment]
-    snapshot: date
-    history_start: date
-    filters: Filters
-    sizes: pd.DataFrame
-    overlap: pd.DataFrame
-    flow: pd.DataFrame
-    reach: pd.DataFrame
-    rates: pd.DataFrame
-    values: dict[str, float]
-    white_space: pd.DataFrame
-    clients: int
-    unassigned: int
-
-    @property
-    def steps(self) -> list[str]:
-        """The waterfall steps this data supports, in order."""
-        return [s for s in STEPS if s not in self.filters.skipped()]
-
-    def cards(self) -> pd.DataFrame:
-        """The segment cards in assignment order, as written."""
-        return pd.DataFrame([{"priority": s.priority, "segment": s.name, "title": s.title, "rule": s.rule,
-                              "product_line": s.product_line, "owner": s.owner} for s in self.segments])
+def clients(src: Source, f: ibis.Table) -> int:
+    """The clients existing at the snapshot of :func:`flags`."""
+    return int(src.con.execute(f.count()))
 
 
-def size(src: Source, segments: Sequence[Segment], snapshot: date, channel: str = "email", cap_messages: int = 2,
-         cap_days: int = 30, history_days: int = 60, value_per_contract: float = 0.0, alpha: float = 0.05) -> Counts:
-    """Count ``segments`` at ``snapshot``: assignment, overlaps, reach, base rates, the value of a contract
-    of each line (``value_per_contract``, or the line's mean) and the white space of each segment
-    (product lines held at the snapshot)."""
-    if not src.has("holdings") or not src.has("products"):
-        raise DataError("segment sizing needs the holdings and products tables")
+def white_space(src: Source, f: ibis.Table, segments: Sequence[Segment], snapshot: date) -> pd.DataFrame:
+    """Per segment (after exclusive assignment), the product lines its clients hold at ``snapshot``."""
     segs = ordered(segments)
-    filters = Filters.of(src)
-    f = flags(src, segs, snapshot, channel, cap_messages, cap_days)
-    over, flow = overlap(src, f, segs)
-    table = sizes(over, flow, segs)
-    reach = waterfall(src, f, segs, filters)
-    rates, s0 = base_rates(src, segs, snapshot, history_days, alpha, filters.holding)
-    lines = sorted({s.product_line for s in segs})
-    values = {line: value_per_contract for line in lines} if value_per_contract > 0 else line_values(src, lines)
-    n_clients = int(src.con.execute(f.count()))
     names = ibis.cases(*[(f.assigned == i, s.name) for i, s in enumerate(segs)], else_=ibis.null("string"))
     groups = f.filter(f.assigned.notnull()).select("client_id", group=names)
-    ws = holding_matrix(src, groups, snapshot, snapshot, "held")
-    return Counts(segs, snapshot, s0, filters, table, over, flow, reach, rates, values, ws, n_clients,
-                  n_clients - int(table.assigned.sum()))
+    return holding_matrix(src, groups, snapshot, snapshot, "held")

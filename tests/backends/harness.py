@@ -19,12 +19,12 @@ import pandas as pd
 
 from cxlab.analyses import hypothesis as ah
 from cxlab.analyses.segments import sizing as segment_sizing
-from cxlab.compute.retro import fake_split_sums
 from cxlab.catalog import load_catalog
 from cxlab.compute import base, overview, propensity, retro, rfm
 from cxlab.compute import global_control as gcc
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import triggers as ct
+from cxlab.compute.retro import fake_split_sums
 from cxlab.data.connect import Source
 from cxlab.data.validate import validate
 
