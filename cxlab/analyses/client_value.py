@@ -141,27 +141,11 @@ def _cell_scores(f: btyd.Fit, frame: pd.DataFrame, horizon: float, step: float, 
 
 
 def scored(src: Source, result: ClientValue, product_line: str = "") -> ibis.Table:
-    """Every client's forward-looking scores, as an engine expression (nothing is pulled into pandas).
-
-    Columns: ``client_id, frequency, recency, T, monetary, past_value`` (Σ of all purchases), ``p_alive``,
-    ``expected_purchases``, ``p_no_purchase`` (over the horizon), ``expected_spend`` (Gamma-Gamma),
-    ``value`` (discounted expected value over the horizon), ``alive_by_construction``.
-    """
-    s = rfm.summary(src, _scoring_split(result.split), product_line)
-    scores = ibis.memtable(result.cell_scores)
-    j = s.join(scores, ["frequency", "recency_periods", "T_periods"])
+    """Every client's forward-looking scores under ``result``'s model, as an engine expression
+    (:func:`cxlab.compute.rfm.scored`, which names the columns)."""
     gg = result.gamma_gamma
-    if gg is not None:
-        x = j.frequency.cast("float64")
-        w = gg.p * x / (gg.p * x + (gg.q - 1))
-        spend = (1 - w) * gg.population_mean + w * ibis.ifelse(j.frequency > 0, j.monetary, 0.0)
-    else:
-        spend = ibis.literal(result.spend_fallback)
-    past = j.first_value + j.monetary * j.frequency.cast("float64")
-    return j.select("client_id", "frequency", "recency", "T", "monetary", past_value=past, p_alive=j.p_alive,
-                    expected_purchases=j.expected_purchases, p_no_purchase=j.p_no_purchase,
-                    expected_spend=spend, value=spend * j.discounted_purchases,
-                    alive_by_construction=j.alive_by_construction)
+    return rfm.scored(src, _scoring_split(result.split), result.cell_scores,
+                      None if gg is None else (gg.p, gg.q, gg.population_mean), result.spend_fallback, product_line)
 
 
 def _scoring_split(split: rfm.Split) -> rfm.Split:
@@ -171,9 +155,7 @@ def _scoring_split(split: rfm.Split) -> rfm.Split:
 def at_risk(src: Source, result: ClientValue) -> ibis.Table:
     """The "at risk" list: repeat clients whose P(alive) is below the threshold, largest past value first
     (an engine expression; :func:`export_at_risk` writes it)."""
-    t = scored(src, result)
-    t = t.filter((t.frequency > 0) & (t.p_alive < result.p_alive_threshold))
-    return t.order_by([ibis.desc(t.past_value), t.client_id])
+    return rfm.at_risk(scored(src, result), result.p_alive_threshold)
 
 
 def export_at_risk(src: Source, result: ClientValue, path: str | Path) -> Path:
@@ -188,17 +170,6 @@ def export_at_risk(src: Source, result: ClientValue, path: str | Path) -> Path:
     else:
         raise ParameterError(f"at-risk list {path}: the file must end in .parquet or .csv")
     return path
-
-
-def _group_stats(src: Source, t: ibis.Table, key: str, threshold: float) -> pd.DataFrame:
-    g = t.group_by(key).aggregate(clients=t.count(), p_alive=t.p_alive.mean(), alive=t.p_alive.sum(),
-                                  expected_purchases=t.expected_purchases.sum(), value=t.value.sum(),
-                                  past_value=t.past_value.sum(),
-                                  at_risk=((t.frequency > 0) & (t.p_alive < threshold)).sum())
-    out = src.con.execute(g.order_by(key)).rename(columns={key: "group"})
-    out["value_per_client"] = out.value / out.clients
-    out["group"] = out["group"].astype(str)
-    return out.astype({"clients": "int64", "at_risk": "int64"})
 
 
 def _segment_column(src: Source, column: str) -> str:
@@ -280,12 +251,7 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
                           horizon_days, monthly_discount, p_alive_threshold, base_facts, pd.DataFrame(), pd.DataFrame(),
                           "", pd.DataFrame(), {}, scores)
     t = scored(src, partial)
-    totals = src.con.execute(t.aggregate(
-        clients=t.count(), alive=t.p_alive.sum(), expected_purchases=t.expected_purchases.sum(), value=t.value.sum(),
-        by_construction=t.alive_by_construction.sum(),
-        at_risk=((t.frequency > 0) & (t.p_alive < p_alive_threshold)).sum(),
-        at_risk_past_value=ibis.ifelse((t.frequency > 0) & (t.p_alive < p_alive_threshold), t.past_value, 0.0).sum(),
-        past_value=t.past_value.sum())).iloc[0]
+    totals = rfm.value_totals(src, t, p_alive_threshold)
     risk = {"expected_alive": float(totals.alive), "expected_purchases": float(totals.expected_purchases),
             "value": float(totals.value), "alive_by_construction": int(totals.by_construction),
             "at_risk_clients": int(totals.at_risk), "at_risk_past_value": float(totals.at_risk_past_value),
@@ -295,15 +261,10 @@ def client_value(src: Source, holdout_days: int = 182, period_days: int = 1, uni
     snap = split.observation_end + pd.Timedelta(days=1)
     start, end = base.period(snap, abc_months)
     classes = base.client_classes(src, start, end, "opened" if events else base.counting_mode(src), abc)
-    by_abc = _group_stats(src, t.join(classes, "client_id"), "group", p_alive_threshold)
+    by_abc = rfm.value_by(src, t, classes, "group", p_alive_threshold)
     column = _segment_column(src, segment_column)
-    if column:
-        c = src.table("clients").select("client_id", segment=src.table("clients")[column].cast("string"))
-        by_segment = _group_stats(src, t.join(c, "client_id"), "segment", p_alive_threshold)
-    else:
-        by_segment = pd.DataFrame()
-    lines = base.counted(src, date(1900, 1, 1), snap, "opened").select("client_id", "product_line").distinct()
-    by_line = _group_stats(src, t.join(lines, "client_id"), "product_line", p_alive_threshold)
+    by_segment = rfm.value_by(src, t, rfm.segment_groups(src, column), "segment", p_alive_threshold) if column else pd.DataFrame()
+    by_line = rfm.value_by(src, t, base.lines_held(src, snap), "product_line", p_alive_threshold)
     return ClientValue(split, model, fits, comparison, diagnostics, scoring_fit, gg, independence, fallback,
                        horizon_days, monthly_discount, p_alive_threshold, base_facts, by_abc, by_segment, column,
                        by_line, risk, scores, len(frame))

@@ -335,3 +335,8 @@ def profile_cells(src: Source, start: date, end: date, mode: str) -> tuple[pd.Da
     keys = [f"l{i}" for i in range(len(lines))]
     cells = src.con.execute(f.group_by(keys).aggregate(n=f.count()).order_by(keys))
     return cells.rename(columns=dict(zip(keys, lines))), lines
+
+
+def lines_held(src: Source, snapshot: date) -> ibis.Table:
+    """client_id and each product line the client opened a contract of before ``snapshot`` (one row per pair)."""
+    return counted(src, date(1900, 1, 1), snapshot, "opened").select("client_id", "product_line").distinct()

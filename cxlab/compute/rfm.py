@@ -228,3 +228,69 @@ def summary_facts(src: Source, summary_table: ibis.Table) -> pd.DataFrame:
 
 __all__ = ["ORIGIN", "Split", "cells", "cohort_days", "default_split", "monetary_cells", "monetary_moments", "period_start",
            "repeat_by_period", "summary", "summary_facts"]
+
+
+def scored(src: Source, split: Split, cell_scores: pd.DataFrame, gamma_gamma: tuple[float, float, float] | None,
+           fallback: float, product_line: str = "") -> ibis.Table:
+    """Every client's forward-looking scores, as an engine expression (nothing is pulled into pandas): the
+    per-cell predictions ``cell_scores`` (keyed by frequency, recency_periods, T_periods) joined back to the
+    clients, and the spend per purchase — Gamma-Gamma's posterior mean from ``gamma_gamma`` = (p, q, the
+    population mean), or ``fallback`` for everyone.
+
+    Columns: ``client_id, frequency, recency, T, monetary, past_value`` (Σ of all purchases), ``p_alive``,
+    ``expected_purchases``, ``p_no_purchase`` (over the horizon), ``expected_spend``, ``value`` (discounted
+    expected value over the horizon), ``alive_by_construction``.
+    """
+    s = summary(src, split, product_line)
+    j = s.join(ibis.memtable(cell_scores), ["frequency", "recency_periods", "T_periods"])
+    if gamma_gamma is not None:
+        p, q, mean = gamma_gamma
+        x = j.frequency.cast("float64")
+        w = p * x / (p * x + (q - 1))
+        spend = (1 - w) * mean + w * ibis.ifelse(j.frequency > 0, j.monetary, 0.0)
+    else:
+        spend = ibis.literal(fallback)
+    past = j.first_value + j.monetary * j.frequency.cast("float64")
+    return j.select("client_id", "frequency", "recency", "T", "monetary", past_value=past, p_alive=j.p_alive,
+                    expected_purchases=j.expected_purchases, p_no_purchase=j.p_no_purchase,
+                    expected_spend=spend, value=spend * j.discounted_purchases,
+                    alive_by_construction=j.alive_by_construction)
+
+
+def _at_risk(t: ibis.Table, threshold: float) -> ibis.BooleanValue:
+    return (t.frequency > 0) & (t.p_alive < threshold)
+
+
+def at_risk(t: ibis.Table, threshold: float) -> ibis.Table:
+    """Repeat clients of a :func:`scored` table whose P(alive) is below ``threshold``, largest past value first."""
+    t = t.filter(_at_risk(t, threshold))
+    return t.order_by([ibis.desc(t.past_value), t.client_id])
+
+
+def value_totals(src: Source, t: ibis.Table, threshold: float) -> pd.Series:
+    """Sums over a :func:`scored` table: clients, expected alive, purchases and value, the clients alive by
+    construction, the at-risk clients and their past value, and the past value of all."""
+    risk = _at_risk(t, threshold)
+    return src.con.execute(t.aggregate(
+        clients=t.count(), alive=t.p_alive.sum(), expected_purchases=t.expected_purchases.sum(), value=t.value.sum(),
+        by_construction=t.alive_by_construction.sum(), at_risk=risk.sum(),
+        at_risk_past_value=ibis.ifelse(risk, t.past_value, 0.0).sum(), past_value=t.past_value.sum())).iloc[0]
+
+
+def value_by(src: Source, t: ibis.Table, groups: ibis.Table, key: str, threshold: float) -> pd.DataFrame:
+    """A :func:`scored` table summed per ``groups.key`` (``groups``: client_id, key): clients, mean and sum of
+    P(alive), expected purchases, value, past value and the at-risk clients; value per client."""
+    t = t.join(groups, "client_id")
+    g = t.group_by(key).aggregate(clients=t.count(), p_alive=t.p_alive.mean(), alive=t.p_alive.sum(),
+                                  expected_purchases=t.expected_purchases.sum(), value=t.value.sum(),
+                                  past_value=t.past_value.sum(), at_risk=_at_risk(t, threshold).sum())
+    out = src.con.execute(g.order_by(key)).rename(columns={key: "group"})
+    out["value_per_client"] = out.value / out.clients
+    out["group"] = out["group"].astype(str)
+    return out.astype({"clients": "int64", "at_risk": "int64"})
+
+
+def segment_groups(src: Source, column: str) -> ibis.Table:
+    """client_id and the client column ``column`` as text, named ``segment``."""
+    c = src.table("clients")
+    return c.select("client_id", segment=c[column].cast("string"))
