@@ -246,9 +246,7 @@ def match(src: Source, campaign: Campaign, metrics: list[Metric], alpha: float =
             placebo += _placebo(frame, metrics, kept_t & in_arm, kept_c, alpha, a)
     matched_ids, control_ids = frame.client_id[kept_t].to_numpy(), frame.client_id[kept_c].to_numpy()
     caliper_used = caliper
-    keep = pd.DataFrame({"client_id": np.concatenate([matched_ids, control_ids])})
-    kept = ibis.memtable(keep.astype({"client_id": frame.client_id.dtype}))
-    people = src.cache(both.join(kept, "client_id").select("client_id", "arm", "t0", "rows"))
+    people = retro.restricted(src, both, pd.Series(np.concatenate([matched_ids, control_ids]), dtype=frame.client_id.dtype))
     bal = pd.concat(balance, ignore_index=True)
     bal = bal[["arm", *[c for c in bal.columns if c != "arm"]]]
     return Matched(campaign, people, treated_total, int(is_t.sum()), int(len(matched_ids)), pool_total, int((~is_t).sum()),

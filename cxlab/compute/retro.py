@@ -385,3 +385,10 @@ def fake_split_sums(src: Source, values: Sequence[Values], runs: int, control_sh
     out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
     return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
             .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}
+
+
+def restricted(src: Source, people: ibis.Table, client_ids: pd.Series) -> ibis.Table:
+    """``people`` (client_id, arm, t0, rows) kept to ``client_ids`` (chosen outside the engine: the matched
+    clients), computed once into the engine."""
+    kept = ibis.memtable(pd.DataFrame({"client_id": client_ids}))
+    return src.cache(people.join(kept, "client_id").select("client_id", "arm", "t0", "rows"))
