@@ -139,3 +139,14 @@ def test_a_sentence_formats_raw_values_by_its_template_and_escapes_them(monkeypa
     fragment, text = shown[0]
     assert text == "**+1.23 pp** for <b>x</b> of 12,345"
     assert "<strong>+1.23 pp</strong>" in fragment and "&lt;b&gt;x&lt;/b&gt;" in fragment and "12,345" in fragment
+
+
+def test_a_template_formats_raw_facts_and_small_counts_stay_hidden():
+    rep = Report(lang="ru", min_cell_size=10)
+    assert rep.people(3) == "<10" and rep.people(0) == 0 and rep.people(12.4) == 12.4
+    facts = {"fired": rep.people(1234.6), "stock": rep.people(4), "first": "2025-01-01", "new": rep.people(None)}
+    # the message's {fired:int} formats the raw mean; a hidden count passes as its "<k" text; None is a dash
+    text = rep.t("hypothesis.flow_text", **facts)
+    assert "1\u00a0235" in text and "<10" in text and "—" in text
+    assert rep.t("triggers.summary_text", fired_rate=0.12345, other_rate=None, uplift=0.01, low=-0.002, high=0.02,
+                 lift=0.5, lift_low=0.1, lift_high=1.5).startswith("Подходящие клиенты конвертировались в 12,35%")
