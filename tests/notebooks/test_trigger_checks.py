@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from cxlab.analyses.triggers import contamination, volume_falls
 from cxlab.analyses.propensity import _volume_diff_ci
+from cxlab.analyses.triggers import contamination, volume_falls
 from cxlab.report.trigger_checks import model_sentences, warnings
 from cxlab.report.triggers import model_verdict
 
