@@ -207,7 +207,7 @@ def suppress_records(value: Any, k: int, cells: Cells | None = None) -> tuple[An
             hide = mask(frame, spec, k)
             hidden = int(hide[[c for c in spec.counts if c in frame.columns]].to_numpy().sum())
             value = [{key: (None if key in hide.columns and hide.at[i, key] else v) for key, v in r.items()}
-                     for i, r in zip(frame.index, value)]
+                     for i, r in zip(frame.index, value, strict=True)]
         out = []
         for r in value:
             row, n = _inner(r, k)

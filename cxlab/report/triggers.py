@@ -11,8 +11,8 @@ from cxlab.catalog.load import Catalog
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 from cxlab.report.markup import message_md
+from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 
 #: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
 MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
@@ -51,7 +51,7 @@ def summary_table(b: Backtest, rep: Report) -> pd.DataFrame:
                         "ci_low": [b.rate_fired.ci_low, b.rate_other.ci_low], "ci_high": [b.rate_fired.ci_high, b.rate_other.ci_high]})
     x = rep.suppress(raw, cells=SUMMARY)
     frame = pd.DataFrame({t("triggers.group", lang): x.group, "n": x.n.astype("Int64"), t("triggers.rate", lang): x.rate.map(f),
-                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high)]})
+                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high, strict=True)]})
     return carry(x, frame, {"n": "n"})
 
 

@@ -200,7 +200,7 @@ def uplift_by_percentile(y: np.ndarray, t: np.ndarray, score: np.ndarray, bins: 
     if not isinstance(bins, int) or not 0 < bins < len(y):
         raise ValueError(f"bins must be a whole number between 1 and the number of people − 1, got {bins}")
     order = np.argsort(score, kind="mergesort")[::-1]
-    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins))
+    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins), strict=True)
     rows: dict[str, list[float]] = {k: [] for k in ("n_treatment", "n_control", "rate_treatment", "rate_control",
                                                     "uplift", "std_treatment", "std_control", "std_uplift",
                                                     "ci_low", "ci_high", "score_mean")}
@@ -276,8 +276,8 @@ def _grid_curves(y: np.ndarray, t: np.ndarray, w: np.ndarray, cut: np.ndarray, g
     x, q = _start(n / total, _qini_values(nt, yt, nc, yc) / total)
     _, u = _start(n / total, _uplift_values(n, nt, yt, nc, yc) / total)
     x2, q2, u2 = np.atleast_2d(x), np.atleast_2d(q), np.atleast_2d(u)
-    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2)])
-    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2)])
+    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2, strict=True)])
+    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2, strict=True)])
     return uq, qq
 
 

@@ -59,7 +59,7 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7, chunk_clients: int
     sums: tr.Sums | None = None
     with atomic_folder(Path(out)) as tmp:
         first = 1
-        for i, (n, stream) in enumerate(tqdm(list(zip(sizes, streams)), desc="demo chunks", unit="chunk",
+        for i, (n, stream) in enumerate(tqdm(list(zip(sizes, streams, strict=True)), desc="demo chunks", unit="chunk",
                                              disable=not progress)):
             g = ChunkGenerator(first, n, np.random.default_rng(stream))
             tables = g.run()

@@ -28,8 +28,26 @@ import pyarrow as pa
 from pandas.api.types import union_categoricals
 
 from cxlab.data.demo.plan import (
-    BACKGROUND, CAMPAIGN, CAMPAIGN_SEND, CHANNELS, DAY, END, HOUR, INCOME, INCOME_P, INITIAL_HOLDING, LINE_VALUE,
-    LINES, MONTHS, PRODUCTS, PROGRAMME, REGIONS, SNAPSHOTS, START, TRIGGERS, UPLIFT_BY_INCOME,
+    BACKGROUND,
+    CAMPAIGN,
+    CAMPAIGN_SEND,
+    CHANNELS,
+    DAY,
+    END,
+    HOUR,
+    INCOME,
+    INCOME_P,
+    INITIAL_HOLDING,
+    LINE_VALUE,
+    LINES,
+    MONTHS,
+    PRODUCTS,
+    PROGRAMME,
+    REGIONS,
+    SNAPSHOTS,
+    START,
+    TRIGGERS,
+    UPLIFT_BY_INCOME,
 )
 
 #: Column types the files get where memory-lean types differ from them (strings are written as strings).
