@@ -21,7 +21,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, overload
 
 
 def _check(name: str, value: float, *, integer: bool = False, minimum: float | None = 0.0) -> None:
@@ -203,6 +203,16 @@ class ValueCounts:
         return ValueCounts.of(merged.keys(), merged.values())
 
 
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["proportion"]) -> ProportionStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["mean"]) -> SampleMeanStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["cuped"]) -> RegressionAdjustedStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["ratio"]) -> RatioStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: str) -> ProportionStats | SampleMeanStats | RegressionAdjustedStats | RatioStats: ...
 def from_row(row: Mapping[str, Any], kind: str) -> ProportionStats | SampleMeanStats | RegressionAdjustedStats | RatioStats:
     """The statistics record of one aggregate row (a dict or a pandas Series) — see the module docstring.
 

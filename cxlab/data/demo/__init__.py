@@ -71,6 +71,7 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7, chunk_clients: int
             del g, tables  # before the next chunk is made, or two chunks would be in memory at once
             first += n
         _write(product_table, tmp / "products.parquet")
+        assert sums is not None  # sizes has at least one chunk
         result = tr.truth(sums, turnover, product_table, seed)
         (tmp / "truth.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return result

@@ -274,8 +274,8 @@ class ChunkGenerator:
             self._open(who, line, s + _days(rng, len(who), 3, 27), close_share=0.05)
             if line == "credit_card" and s == CAMPAIGN_SEND:
                 self.converted_at_campaign = converts
-        for line, p in BACKGROUND.items():
-            who = self.ids[existing & ~self.holds(line, s) & (rng.random(self.n) < p)]
+        for line, rate in BACKGROUND.items():
+            who = self.ids[existing & ~self.holds(line, s) & (rng.random(self.n) < rate)]
             self._open(who, line, s + _days(rng, len(who), 3, 27))
 
     def campaign_p(self, arm: np.ndarray) -> np.ndarray:

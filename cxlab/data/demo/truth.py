@@ -190,6 +190,10 @@ def _correlation(m: Sums) -> float:
     return sxy / math.sqrt(sxx * syy)
 
 
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 def _campaign(c: Sums) -> dict[str, Any]:
     arms = list(CAMPAIGN["split"])
     people = c["people"]
@@ -204,7 +208,7 @@ def _campaign(c: Sums) -> dict[str, Any]:
         "people": people,
         "rows": c["rows"],
         "expected_conversion": expected,
-        "expected_uplift_abs": {a: expected[a] - expected["control"] for a in arms if a != "control"},
+        "expected_uplift_abs": {a: _minus(expected[a], expected["control"]) for a in arms if a != "control"},
         "expected_spend_uplift": {a: CAMPAIGN["spend_uplift"][a] for a in arms if a != "control"},
         "pre_post_spend_correlation": rho,
         "expected_cuped_variance_reduction": rho**2,
