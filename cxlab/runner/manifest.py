@@ -41,7 +41,7 @@ def git_commit(folder: Path) -> str:
 
 def environment(folder: Path) -> dict[str, Any]:
     """Python, platform, cxlab and library versions, and the git commit."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
