@@ -10,8 +10,8 @@ All fake splits of a metric are computed in one grouped query.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd

@@ -34,7 +34,7 @@ def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, target
     for line in (lines if targets is None else [x for x in lines if x in targets]):
         others = [x for x in lines if x != line]
         by = cells.groupby(others, dropna=False) if others else cells.assign(_all=True).groupby("_all")
-        prof = by.apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
+        prof = by.apply(lambda g, line=line: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
         overall = prof.holders.sum() / max(total, 1)
         prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
         prof["non"] = prof.n - prof.holders

@@ -160,7 +160,7 @@ def value_shape(src: Source, start: date, end: date, mode: str, top_share: float
                                                       min_turnover=k.turnover.min()).order_by("abc"))
     out["client_share"] = out.clients / n
     out["turnover_share"] = out.turnover / total
-    summary["abc_sizes"] = dict(zip(out.abc, out.clients.astype(int)))
+    summary["abc_sizes"] = dict(zip(out.abc, out.clients.astype(int), strict=True))
     return ValueShape(summary, pareto, out[["abc", "clients", "client_share", "turnover", "turnover_share", "min_turnover"]])
 
 
@@ -334,7 +334,7 @@ def profile_cells(src: Source, start: date, end: date, mode: str) -> tuple[pd.Da
     f = _line_flags(src, start, end, mode, lines)
     keys = [f"l{i}" for i in range(len(lines))]
     cells = src.con.execute(f.group_by(keys).aggregate(n=f.count()).order_by(keys))
-    return cells.rename(columns=dict(zip(keys, lines))), lines
+    return cells.rename(columns=dict(zip(keys, lines, strict=True))), lines
 
 
 def lines_held(src: Source, snapshot: date) -> ibis.Table:

@@ -12,8 +12,8 @@ from cxlab.catalog.load import Catalog
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 from cxlab.report.markup import message_md
+from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 
 #: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
 MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
@@ -52,7 +52,7 @@ def summary_table(b: Backtest, rep: Report) -> pd.DataFrame:
                         "ci_low": [b.rate_fired.ci_low, b.rate_other.ci_low], "ci_high": [b.rate_fired.ci_high, b.rate_other.ci_high]})
     x = rep.suppress(raw, cells=SUMMARY)
     frame = pd.DataFrame({t("triggers.group", lang): x.group, "n": x.n.astype("Int64"), t("triggers.rate", lang): x.rate.map(f),
-                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high)]})
+                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high, strict=True)]})
     return carry(x, frame, {"n": "n"})
 
 
@@ -156,9 +156,15 @@ def model_labels(lang: str) -> dict[str, str]:
     return {k: t(f"triggers.fig_{k}", lang) for k in keys}
 
 
+def _model(b: Backtest) -> dict[str, Any]:
+    if b.model is None:
+        raise ValueError("this backtest has no model comparison (it was run without one)")
+    return b.model
+
+
 def model_verdict(b: Backtest) -> str:
     """The message key of the model's verdict: better on both counts, better only in AUC, or not better."""
-    m = b.model
+    m = _model(b)
     # better at equal volume only when the difference is beyond its interval (noise otherwise)
     at_volume = m["precision_model"] > m["precision_rule"] and m.get("difference_low", math.nan) > 0
     overall = m["auc_model"] > m["auc_rule"]
