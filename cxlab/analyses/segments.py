@@ -44,7 +44,8 @@ class Uplift:
         if hypothesis is None:
             return cls("relative", uplift, low, high, "parameters")
         e = hypothesis.expected_effect
-        kind, size = ("relative", e.relative) if e.relative is not None else ("absolute", e.absolute)
+        # the card holds exactly one of the two (ExpectedEffect's validator)
+        kind, size = ("relative", e.relative) if e.relative is not None else ("absolute", float(e.absolute or 0.0))
         size = size if e.sign == "+" else -size
         return cls(kind, size, min(0.5 * size, 1.5 * size), max(0.5 * size, 1.5 * size), f"hypothesis {hypothesis.id}")
 
