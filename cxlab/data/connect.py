@@ -8,6 +8,7 @@ downstream is an Ibis expression.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +169,9 @@ def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
     con.raw_sql("SET TimeZone = 'UTC'")  # timezone-aware timestamps are read as UTC (Source.__post_init__)
+    threads = os.environ.get("CXLAB_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:  # set by `cxlab run --jobs N` so N kernels share the cores
+        con.raw_sql(f"SET threads = {int(threads)}")
     return con
 
 
