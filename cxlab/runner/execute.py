@@ -15,22 +15,22 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-import papermill
-from papermill.exceptions import PapermillExecutionError
-
-from cxlab.data.connect import connect
 from cxlab.errors import CxlabError, NotebookFailed, ParameterError
+from cxlab.files import folder_fingerprint
 from cxlab.paths import project_root, resolve, resolve_source
-from cxlab.report.markup import active_content
-from cxlab.runner.html import take_results, to_html
 from cxlab.runner import cache
 from cxlab.runner.index import manifests, safe_run_id, write_index
-from cxlab.runner.kernel import WarmKernel, thread_caps
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
+
+if TYPE_CHECKING:
+    from cxlab.runner.kernel import WarmKernel
+
+# papermill, nbformat, nbconvert, the kernel machinery and the data engine are imported where they are
+# used: a run answered from the cache needs none of them.
+
 
 @dataclass
 class NotebookRun:
@@ -181,6 +181,12 @@ def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
 
 def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
              progress: bool, kernel: WarmKernel) -> NotebookRun:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     part = folder / f".{nb.name}.part.ipynb"
     start = time.perf_counter()
     try:
@@ -221,6 +227,16 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
 def _publish(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
              part: Path, start: float) -> NotebookRun:
     """The executed notebook ``part`` → results.json, the HTML report and the .ipynb beside them."""
+    import nbformat
+
+    from cxlab.report.markup import active_content
+    from cxlab.runner.html import take_results, to_html
+
+    import nbformat
+
+    from cxlab.report.markup import active_content
+    from cxlab.runner.html import take_results, to_html
+
     executed = nbformat.read(part, as_version=4)
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
@@ -265,14 +281,15 @@ def run(
                              "validated and fingerprinted).")
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
-    src = connect(source)
-    fingerprint = src.fingerprint()
+    src = None if (quick := folder_fingerprint(source)) else _connect(source)
+    fingerprint = quick or src.fingerprint()  # type: ignore[union-attr]
     keys = _keys(work, fingerprint)
     target = resolve(out)
     found = {} if force or not target.is_dir() else cache.earlier(target)
     reuse = {i: found[k] for i, k in enumerate(keys) if k in found and cache.cacheable(work[i][1])}
     todo = [(i, nb, parameters) for i, (nb, parameters) in enumerate(work) if i not in reuse]
     if todo:  # a reused notebook's inputs were checked by the run that made it
+        src = src or _connect(source)
         if check_data:
             from cxlab.data.validate import validate
 
@@ -292,7 +309,8 @@ def run(
     manifest: dict[str, Any] = {
         "run_id": run_id, "started_at": now(), "status": "running", "environment": env,
         "pid": os.getpid(), "host": platform.node(), "jobs": jobs,
-        "data": {"source": source, "fingerprint": fingerprint, "timezone_normalised": src.normalised},
+        "data": {"source": source, "fingerprint": fingerprint,  # not connected (null) when every notebook is reused
+                 "timezone_normalised": src.normalised if src is not None else None},
         "notebooks": [],
     }
     try:
@@ -328,7 +346,7 @@ def run(
                       "commit": env["git_commit"]}
         _run_all(_longest_first(todo, out), folder, provenance, jobs, progress, len(work), record)
         manifest["status"] = "ok" if result.ok else "failed"
-        changed = _data_changed(src, fingerprint) if todo else None
+        changed = _data_changed(src, fingerprint) if src is not None else None
         if changed:
             manifest["status"], manifest["error"] = "failed", changed
             raise NotebookFailed(f"{changed}; the run {run_id} is marked failed")
@@ -343,6 +361,13 @@ def run(
         manifest["finished_at"] = now()
         _record(folder, manifest, out)
     return result
+
+
+def _connect(source: str) -> Any:
+    """The open source (the engine is imported here: a run answered from the cache of a data folder needs none)."""
+    from cxlab.data.connect import connect
+
+    return connect(source)
 
 
 def _keys(work: list[tuple[Notebook, dict[str, Any]]], fingerprint: str) -> list[str]:
@@ -370,6 +395,14 @@ def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, pro
     """Execute ``todo`` on ``jobs`` warm kernels (this thread's own when ``jobs`` is 1), calling
     ``record(i, outcome)`` as each notebook finishes. Ctrl-C or SIGTERM stops every kernel; notebooks
     cut short leave no files and are not recorded."""
+    if not todo:
+        return
+    from cxlab.runner.kernel import WarmKernel, thread_caps
+
+    if not todo:
+        return
+    from cxlab.runner.kernel import WarmKernel, thread_caps
+
     queue = list(todo)
     take = threading.Lock()
     stop = threading.Event()
