@@ -184,9 +184,6 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     part = folder / f".{nb.name}.part.ipynb"
     start = time.perf_counter()
     try:
@@ -227,11 +224,6 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
 def _publish(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
              part: Path, start: float) -> NotebookRun:
     """The executed notebook ``part`` → results.json, the HTML report and the .ipynb beside them."""
-    import nbformat
-
-    from cxlab.report.markup import active_content
-    from cxlab.runner.html import take_results, to_html
-
     import nbformat
 
     from cxlab.report.markup import active_content
