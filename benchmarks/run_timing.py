@@ -62,7 +62,7 @@ def table(rows: list[tuple[str, float]], notebooks: list[str], data: str, before
     lines = [f"Notebooks {' '.join(notebooks)} on `{data}`, {stamp}, {os.cpu_count()} cores; load average "
              f"(1/5/15 min) {before} at the start, {after} at the end.", "",
              "| run | wall | ratio to serial cold |", "|---|---:|---:|"]
-    lines += [f"| {name} | {seconds:.1f} s | {seconds / reference:.2f} |" for name, seconds in rows]
+    lines += [f"| {name} | {seconds:.1f} s | {seconds / reference:.3f} |" for name, seconds in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -368,7 +368,7 @@ def _keys(work: list[tuple[Notebook, dict[str, Any]]], fingerprint: str) -> list
     every = [{name: p.default for name, p in nb.parameters.items()} | parameters for nb, parameters in work]
     folders = sorted({resolve("catalog")} | {resolve(values["catalog"]) for values in every if values.get("catalog")})
     catalog = "+".join(cache.folder_hash(folder) for folder in folders)
-    return [cache.key(nb.path, values, fingerprint, catalog) for (nb, _), values in zip(work, every)]
+    return [cache.key(nb.path, values, fingerprint, catalog) for (nb, _), values in zip(work, every, strict=True)]
 
 
 def _longest_first(todo: list[tuple[int, Notebook, dict[str, Any]]], out: Path) -> list[tuple[int, Notebook, dict[str, Any]]]:
@@ -389,8 +389,6 @@ def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, pro
     cut short leave no files and are not recorded."""
     if not todo:
         return
-    from cxlab.runner.kernel import WarmKernel, thread_caps
-
     if not todo:
         return
     from cxlab.runner.kernel import WarmKernel, thread_caps

@@ -174,7 +174,7 @@ def test_jobs_2_writes_the_same_results_as_a_serial_run(small_demo, tmp_path):
                    jobs=2)
     assert serial.ok and parallel.ok, [nb.error for nb in [*serial.notebooks, *parallel.notebooks]]
     assert [nb.name for nb in parallel.notebooks] == [nb.name for nb in serial.notebooks]  # plan order
-    for a, b in zip(serial.notebooks, parallel.notebooks):
+    for a, b in zip(serial.notebooks, parallel.notebooks, strict=True):
         assert (serial.folder / a.results).read_bytes() == (parallel.folder / b.results).read_bytes(), a.name
     assert _manifest(parallel.folder)["jobs"] == 2
 
