@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def measure(data: str, notebooks: list[str], jobs: int) -> tuple[list[tuple[str,
 
 def table(rows: list[tuple[str, float]], notebooks: list[str], data: str, before: str, after: str) -> str:
     reference = rows[1][1]
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"Notebooks {' '.join(notebooks)} on `{data}`, {stamp}, {os.cpu_count()} cores; load average "
              f"(1/5/15 min) {before} at the start, {after} at the end.", "",
              "| run | wall | ratio to serial cold |", "|---|---:|---:|"]

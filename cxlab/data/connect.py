@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 
 from cxlab.data import spark
 from cxlab.data.contract import TABLES
-from cxlab.files import hash_files, table_files
 from cxlab.errors import DataError
+from cxlab.files import hash_files, table_files
+
 
 @dataclass
 class Source:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-
 KINDS = ("number", "int", "pct", "pp", "money", "pvalue", "lift", "text")
 _DEFAULT_DIGITS = {"number": 3, "int": 0, "pct": 1, "pp": 2, "money": 2, "pvalue": 3, "lift": 1, "text": 0}
 #: Below this a p-value is shown as "< 1e-300" (doubles underflow near 1e-308; 0 means "too small to compute").

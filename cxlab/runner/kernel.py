@@ -115,7 +115,8 @@ class WarmClient(PapermillNotebookClient):
     """Papermill's client on a kernel it does not own: cleans the namespace before the first cell."""
 
     def papermill_execute_cells(self) -> None:
-        reply = self.wait_for_reply(self.kc.execute(CLEAN, silent=True, store_history=False))
+        kc: Any = getattr(self, "kc", None)  # started by setup_kernel before the cells run
+        reply = self.wait_for_reply(kc.execute(CLEAN, silent=True, store_history=False))
         if reply is None or reply["content"].get("status") != "ok":
             content = reply["content"] if reply else {}
             raise RuntimeError(f"cannot clean the warm kernel: {content.get('ename')}: {content.get('evalue')}")
@@ -125,8 +126,9 @@ class WarmClient(PapermillNotebookClient):
         try:
             return super().execute(**kwargs)
         finally:  # the kernel stays up for the next notebook; this notebook's channels do not
-            if self.kc is not None:
-                self.kc.stop_channels()
+            kc: Any = getattr(self, "kc", None)
+            if kc is not None:
+                kc.stop_channels()
                 self.kc = None
 
 
