@@ -10,7 +10,7 @@ JOBS ?= 2
 SCALES ?= 1M 10M 100M
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports demo-data test lint test-slow test-browser test-postgres test-spark lab bench clean
+.PHONY: help install reports demo-data test lint test-slow test-browser test-postgres test-spark lab bench bench-run clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,9 @@ lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
 
 bench: $(STAMP) ## benchmark cxlab vs hand-written SQL vs pandas (SCALES="1M 10M 100M" events) into benchmarks/results.md
 	$(PY) -m benchmarks.run --scales $(SCALES)
+
+bench-run: $(STAMP) $(DEMO)/truth.json ## time `cxlab run` on the demo: fresh kernels, serial, --jobs 2, cache (docs/run-timing.md)
+	$(PY) -m benchmarks.run_timing --data $(DEMO)
 
 clean: ## remove generated reports and demo data (keeps .venv)
 	rm -rf $(OUT) $(DEMO)

@@ -124,10 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cxlab.runner import raise_for_failures, run
 
     result = run(args.notebooks, data=args.data, out=args.out, params=_params(args.param), run_id=args.run_id,
-                 lang=args.lang, progress=not args.quiet)
+                 lang=args.lang, progress=not args.quiet, jobs=args.jobs, force=args.force)
     for nb in result.notebooks:
         where = result.folder / (nb.html or nb.notebook) if nb.html or nb.notebook else f"— {nb.error}"
-        print(f"{nb.status:>7}  {nb.name}  {nb.seconds:6.1f}s  {where}")
+        how = f"reused from {nb.reused_from}" if nb.reused_from else f"{nb.seconds:6.1f}s"
+        print(f"{nb.status:>7}  {nb.name}  {how}  {where}")
     print(f"index: {result.folder.parent / 'index.html'}")
     raise_for_failures(result)
     return 0
@@ -321,6 +322,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--run-id", default=None, help="name of the run folder (default: the start time, YYYYMMDD-HHMMSS)")
     s.add_argument("--lang", default=None, choices=("en", "ru"),
                    help="report language for every notebook (default: each notebook's lang parameter, en)")
+    s.add_argument("--jobs", "-j", type=int, default=1,
+                   help="notebooks run at once, each on its own kernel reused across its notebooks; the cores "
+                        "are shared between them (results are the same as with 1)")
+    s.add_argument("--force", action="store_true",
+                   help="run every notebook again, even those unchanged since an earlier run in --out "
+                        "(default: reuse them)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_run)
 

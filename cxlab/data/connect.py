@@ -8,6 +8,7 @@ downstream is an Ibis expression.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +19,7 @@ import pyarrow.parquet as pq
 from cxlab.data import spark
 from cxlab.data.contract import TABLES
 from cxlab.errors import DataError
-
-_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".csv.gz": "csv", ".tsv": "csv"}
+from cxlab.files import hash_files, table_files
 
 
 @dataclass
@@ -73,10 +73,7 @@ class Source:
         for name in sorted(self.tables):
             h.update(name.encode())
             if name in self.files:
-                for path in self.files[name]:
-                    with open(path, "rb") as f:
-                        for chunk in iter(lambda: f.read(1 << 20), b""):
-                            h.update(chunk)
+                hash_files(h, self.files[name])
             else:
                 t = self.tables[name]
                 h.update(str(t.schema()).encode())
@@ -84,34 +81,9 @@ class Source:
         return h.hexdigest()[:16]
 
 
-def _table_files(folder: Path) -> dict[str, list[Path]]:
-    """Map table name → files: ``name.parquet``, ``name.csv[.gz]`` or a folder ``name/`` of parquet parts.
-
-    Hidden files (``.name``, such as macOS ``._clients.parquet`` copies) are not data and are skipped.
-    """
-    found: dict[str, list[Path]] = {}
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith("."):
-            continue
-        if p.is_dir():
-            parts = sorted(q for q in p.rglob("*.parquet") if not q.name.startswith("."))
-            if parts:
-                found[p.name] = parts
-            continue
-        for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-            if p.name.endswith(suffix):
-                name = p.name[: -len(suffix)]
-                if name in found:
-                    first = found[name][0].relative_to(folder)
-                    raise DataError(f"{folder}: table '{name}' is given twice ({first} and {p.name}).")
-                found[name] = [p]
-                break
-    return found
-
-
 def _open_folder(folder: Path, con: ibis.BaseBackend, description: str) -> Source:
     """Every table file of ``folder`` registered in ``con`` (DuckDB in-process, or a local Spark session)."""
-    files = _table_files(folder)
+    files = table_files(folder)
     if not files:
         raise DataError(f"{folder}: no tables found (expected clients.parquet, events.csv, … or folders of parquet).")
     tables: dict[str, ibis.Table] = {}
@@ -170,6 +142,9 @@ def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
     con.raw_sql("SET TimeZone = 'UTC'")  # timezone-aware timestamps are read as UTC (Source.__post_init__)
+    threads = os.environ.get("CXLAB_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:  # set by `cxlab run --jobs N` so N kernels share the cores
+        con.raw_sql(f"SET threads = {int(threads)}")
     return con
 
 

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cxlab.files import current_umask
+
 #: Rows per row group: pyarrow's default, so writing a row group at a time gives the bytes one
 #: ``write_table`` call gives, while only one row group is ever converted to arrow at once.
 ROW_GROUP_ROWS = 1024 * 1024
@@ -74,13 +76,6 @@ def atomic_folder(out: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def current_umask() -> int:
-    """The process's umask (read by setting it and setting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def write_tables(out: Path, tables: dict[str, pd.DataFrame], texts: dict[str, str] | None = None) -> None:

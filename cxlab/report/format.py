@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
-
 KINDS = ("number", "int", "pct", "pp", "money", "pvalue", "lift", "text")
 _DEFAULT_DIGITS = {"number": 3, "int": 0, "pct": 1, "pp": 2, "money": 2, "pvalue": 3, "lift": 1, "text": 0}
 #: Below this a p-value is shown as "< 1e-300" (doubles underflow near 1e-308; 0 means "too small to compute").
@@ -37,6 +35,8 @@ def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int
         raise ValueError(f"format kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if kind == "text":
         return str(value)
+    import pandas as pd  # here, not at the top: the index page formats nothing and needs no pandas
+
     if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
         return "—"
     try:

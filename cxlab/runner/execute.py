@@ -10,25 +10,27 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-import papermill
-from papermill.exceptions import PapermillExecutionError
-
-from cxlab.data.connect import connect
 from cxlab.errors import CxlabError, NotebookFailed, ParameterError
+from cxlab.files import folder_fingerprint
 from cxlab.paths import project_root, resolve, resolve_source
-from cxlab.report.markup import active_content
-from cxlab.runner.html import take_results, to_html
+from cxlab.runner import cache
 from cxlab.runner.index import manifests, safe_run_id, write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
+
+if TYPE_CHECKING:
+    from cxlab.runner.kernel import WarmKernel
+
+# papermill, nbformat, nbconvert, the kernel machinery and the data engine are imported where they are
+# used: a run answered from the cache needs none of them.
 
 
 @dataclass
@@ -43,6 +45,8 @@ class NotebookRun:
     notebook: str | None = None
     results: str | None = None
     error: str | None = None
+    key: str | None = None
+    reused_from: str | None = None
 
 
 @dataclass
@@ -177,14 +181,16 @@ def _new_run_folder(out: Path, run_id: str | None) -> tuple[str, Path]:
 
 
 def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
-             progress: bool) -> NotebookRun:
+             progress: bool, kernel: WarmKernel) -> NotebookRun:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     part = folder / f".{nb.name}.part.ipynb"
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(nb.path), str(part), parameters=parameters, kernel_name="python3",
-            progress_bar=progress, cwd=str(project_root()), language="python",
-            kernel_manager_class="cxlab.runner.kernel.QuietKernelManager",
+            str(nb.path), str(part), parameters=parameters, kernel_name="python3", progress_bar=progress,
+            language="python", engine_name="cxlab-warm", km=kernel.manager(),
         )
     except PapermillExecutionError as e:
         if e.ename == "NotApplicable":  # the report cannot apply to this data: skipped with its reason, not failed
@@ -219,6 +225,11 @@ def _execute(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance:
 def _publish(nb: Notebook, parameters: dict[str, Any], folder: Path, provenance: dict[str, str], lang: str,
              part: Path, start: float) -> NotebookRun:
     """The executed notebook ``part`` → results.json, the HTML report and the .ipynb beside them."""
+    import nbformat
+
+    from cxlab.report.markup import active_content
+    from cxlab.runner.html import take_results, to_html
+
     executed = nbformat.read(part, as_version=4)
     results = take_results(executed)
     write_json(folder / f"{nb.name}.results.json", results)
@@ -245,32 +256,45 @@ def run(
     lang: str | None = None,
     progress: bool = True,
     check_data: bool = True,
+    jobs: int = 1,
+    force: bool = False,
 ) -> RunResult:
-    """Run ``names`` (all notebooks if empty) on ``data`` into ``out/<run_id>/``.
+    """Run ``names`` (all notebooks if empty) on ``data`` into ``out/<run_id>/``, ``jobs`` notebooks at a time.
 
-    Raises CxlabError (exit 2) on bad input before writing anything; a notebook that fails is
-    recorded in the result (exit 1 from the CLI) and the remaining notebooks still run.
+    A notebook unchanged since an earlier run into ``out`` is reused from it unless ``force`` (see
+    :mod:`cxlab.runner.cache`). Raises CxlabError (exit 2) on bad input before writing anything; a notebook
+    that fails is recorded in the result (exit 1 from the CLI) and the remaining notebooks still run.
     """
     if run_id is not None:
         check_run_id(run_id)
+    if jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}.")
     if "data" in (params or {}):
         raise ParameterError("-p data=… is not accepted: give the data source with --data (one source per run, "
                              "validated and fingerprinted).")
     source = resolve_source(data)
     work = plan(names, dict(params or {}), {"data": source, "lang": lang})
-    src = connect(source)
+    src = None if (quick := folder_fingerprint(source)) else _connect(source)
+    fingerprint = quick or src.fingerprint()  # type: ignore[union-attr]
+    keys = _keys(work, fingerprint)
+    target = resolve(out)
+    found = {} if force or not target.is_dir() else cache.earlier(target)
+    reuse = {i: found[k] for i, k in enumerate(keys) if k in found and cache.cacheable(work[i][1])}
+    todo = [(i, nb, parameters) for i, (nb, parameters) in enumerate(work) if i not in reuse]
     report = None
-    if check_data:
-        from cxlab.data.validate import validate
+    if todo:  # a reused notebook's inputs were checked by the run that made it
+        src = src or _connect(source)
+        if check_data:
+            from cxlab.data.validate import validate
 
-        report = validate(src)
-        report.raise_for_errors()
-        for failure in report.warnings:
-            print(f"warning: {failure.message}", file=sys.stderr)
-    preflight(work, src)  # broken cards first: their messages name the file, line and field
-    check_cards(work, src)
-    fingerprint = src.fingerprint()
-    out = _writable(resolve(out))
+            report = validate(src)
+            report.raise_for_errors()
+            for failure in report.warnings:
+                print(f"warning: {failure.message}", file=sys.stderr)
+        rest = [(nb, parameters) for _, nb, parameters in todo]
+        preflight(rest, src)  # broken cards first: their messages name the file, line and field
+        check_cards(rest, src)
+    out = _writable(target)
     clean_stale(out)
     run_id, folder = _new_run_folder(out, run_id)
     env = environment(project_root())
@@ -278,8 +302,9 @@ def run(
 
     manifest: dict[str, Any] = {
         "run_id": run_id, "started_at": now(), "status": "running", "environment": env,
-        "pid": os.getpid(), "host": platform.node(),
-        "data": {"source": source, "fingerprint": fingerprint, "timezone_normalised": src.normalised},
+        "pid": os.getpid(), "host": platform.node(), "jobs": jobs,
+        "data": {"source": source, "fingerprint": fingerprint,  # not connected (null) when every notebook is reused
+                 "timezone_normalised": src.normalised if src is not None else None},
         "notebooks": [],
     }
     try:
@@ -291,19 +316,32 @@ def run(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = RunResult(run_id, folder)
     handover = _hand_over(folder, source, src, fingerprint, report)
-    try:
-        for i, (nb, parameters) in enumerate(work, 1):
-            if progress:
-                print(f"[{i}/{len(work)}] {nb.name}", file=sys.stderr, flush=True)
-            provenance = {"run_id": run_id, "version": env["cxlab"], "fingerprint": fingerprint,
-                          "commit": env["git_commit"], "finished": now()}
-            nb_lang = parameters.get("lang", "en")
-            outcome = _execute(nb, parameters, folder, provenance, nb_lang, progress)
-            result.notebooks.append(outcome)
-            manifest["notebooks"].append(vars(outcome))
+    outcomes: list[NotebookRun | None] = [None] * len(work)
+    lock = threading.Lock()
+
+    def record(i: int, outcome: NotebookRun) -> None:
+        with lock:
+            outcome.key = keys[i]
+            outcomes[i] = outcome
+            result.notebooks = [o for o in outcomes if o is not None]
+            manifest["notebooks"] = [vars(o) for o in result.notebooks]
             write_json(folder / "manifest.json", manifest)
+
+    try:
+        for i, (earlier_run, entry) in sorted(reuse.items()):
+            nb, parameters = work[i]
+            cache.bring(entry, out / earlier_run, folder)
+            origin = str(entry.get("reused_from") or earlier_run)
+            record(i, NotebookRun(nb.name, entry["status"], 0.0, parameters, html=entry.get("html"),
+                                  notebook=entry.get("notebook"), results=entry.get("results"),
+                                  error=entry.get("error"), reused_from=origin))
+            if progress:
+                print(f"{nb.name} unchanged since run {origin}, reused", file=sys.stderr, flush=True)
+        provenance = {"run_id": run_id, "version": env["cxlab"], "fingerprint": fingerprint,
+                      "commit": env["git_commit"]}
+        _run_all(_longest_first(todo, out), folder, provenance, jobs, progress, len(work), record)
         manifest["status"] = "ok" if result.ok else "failed"
-        changed = _data_changed(src, fingerprint)
+        changed = _data_changed(src, fingerprint) if src is not None else None
         if changed:
             manifest["status"], manifest["error"] = "failed", changed
             raise NotebookFailed(f"{changed}; the run {run_id} is marked failed")
@@ -342,6 +380,99 @@ def _hand_over(folder: Path, source: str, src: Any, fingerprint: str, report: An
         else:
             os.environ[context.ENV] = before
     return take_back
+
+
+def _connect(source: str) -> Any:
+    """The open source (the engine is imported here: a run answered from the cache of a data folder needs none)."""
+    from cxlab.data.connect import connect
+
+    return connect(source)
+
+
+def _keys(work: list[tuple[Notebook, dict[str, Any]]], fingerprint: str) -> list[str]:
+    """Each notebook's cache key: its parameters with defaults resolved, the data, the code, and every
+    catalogue folder the run reads (so any card changed invalidates every notebook of the run)."""
+    every = [{name: p.default for name, p in nb.parameters.items()} | parameters for nb, parameters in work]
+    folders = sorted({resolve("catalog")} | {resolve(values["catalog"]) for values in every if values.get("catalog")})
+    catalog = "+".join(cache.folder_hash(folder) for folder in folders)
+    return [cache.key(nb.path, values, fingerprint, catalog) for (nb, _), values in zip(work, every, strict=True)]
+
+
+def _longest_first(todo: list[tuple[int, Notebook, dict[str, Any]]], out: Path) -> list[tuple[int, Notebook, dict[str, Any]]]:
+    """``todo`` with the notebooks that took longest in earlier runs into ``out`` first (so that with
+    ``--jobs`` the long one does not start last); notebooks never run before keep their order, first."""
+    seconds: dict[str, float] = {}
+    for _, manifest in manifests(out):
+        for entry in manifest.get("notebooks") or []:
+            if isinstance(entry, dict) and entry.get("status") == "ok" and not entry.get("reused_from"):
+                seconds[str(entry.get("name"))] = float(entry.get("seconds") or 0.0)
+    return sorted(todo, key=lambda item: -seconds.get(item[1].name, float("inf")))
+
+
+def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, provenance: dict[str, str], jobs: int,
+             progress: bool, total: int, record: Any) -> None:
+    """Execute ``todo`` on ``jobs`` warm kernels (this thread's own when ``jobs`` is 1), calling
+    ``record(i, outcome)`` as each notebook finishes. Ctrl-C or SIGTERM stops every kernel; notebooks
+    cut short leave no files and are not recorded."""
+    if not todo:
+        return
+    from cxlab.runner.kernel import WarmKernel, thread_caps
+
+    queue = list(todo)
+    take = threading.Lock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    env = thread_caps(jobs)
+    kernels = [WarmKernel(project_root(), env) for _ in range(min(jobs, len(todo)))]
+
+    def work(kernel: WarmKernel) -> None:
+        try:
+            while not stop.is_set():
+                with take:
+                    if not queue:
+                        return
+                    i, nb, parameters = queue.pop(0)
+                if progress:
+                    print(f"[{i + 1}/{total}] {nb.name}", file=sys.stderr, flush=True)
+                outcome = _execute(nb, parameters, folder, provenance | {"finished": now()},
+                                   parameters.get("lang", "en"), progress and jobs == 1, kernel)
+                if stop.is_set():  # cut short by Ctrl-C: nothing of it stays
+                    for name in (outcome.html, outcome.notebook, outcome.results):
+                        if name:
+                            (folder / name).unlink(missing_ok=True)
+                    return
+                record(i, outcome)
+        except BaseException as e:  # noqa: BLE001 (handed to the main thread)
+            stop.set()
+            errors.append(e)
+        finally:
+            kernel.close()
+
+    if len(kernels) <= 1:
+        for kernel in kernels:
+            work(kernel)
+            if errors:
+                raise errors[0]
+        return
+    threads = [threading.Thread(target=work, args=(k,), name=f"cxlab-job-{n}", daemon=True)
+               for n, k in enumerate(kernels, 1)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:
+        stop.set()
+        for k in kernels:
+            k.kill()
+        for t in threads:
+            t.join(30)
+        for leftover in folder.glob(".*.part.ipynb"):
+            leftover.unlink(missing_ok=True)
+        raise
+    if errors:
+        raise errors[0]
 
 
 def _data_changed(src: Any, fingerprint: str) -> str | None:

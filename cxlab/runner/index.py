@@ -67,6 +67,8 @@ def _row(m: dict) -> dict:
             continue
         status = str(nb.get("status", "?"))
         label = str(nb.get("name", "?")) + ("" if status == "ok" else f" ({status})")
+        if nb.get("reused_from"):  # unchanged since that run: its files, brought into this one
+            label += f" (reused from {nb['reused_from']})"
         error = str(nb.get("error") or "")
         notebooks.append({"label": label, "href": run_link(m.get("run_id"), nb.get("html") or nb.get("notebook")),
                           "skipped": error if status == "skipped" else "", "error": error if status == "failed" else ""})

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import cxlab
-from cxlab.data.write import current_umask
+from cxlab.files import current_umask
 
 #: The libraries whose versions decide the numbers in a report.
 PACKAGES = (

@@ -1,16 +1,19 @@
 """Notebooks and their parameters: discovered from ``notebooks/NN-slug.ipynb`` and the cell tagged
-``parameters`` (names, type hints, defaults and ``# help`` comments, read by papermill)."""
+``parameters``: one ``name: type = value  # help`` line each (read here with the standard library, so that
+listing the notebooks, or answering a run from the cache, imports neither papermill nor nbformat)."""
 
 from __future__ import annotations
 
 import ast
 import difflib
+import io
+import json
 import re
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import papermill
 import yaml
 
 from cxlab.errors import ParameterError
@@ -88,38 +91,53 @@ class Notebook:
         return bound
 
 
-def _default(text: str | None, notebook: str, name: str) -> Any:
+_LINE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>\w+)\s*=\s*(?P<rest>.+)$")
+
+
+def _parameters_cell(path: Path) -> str:
+    """The source of the cell tagged ``parameters``."""
     try:
-        return ast.literal_eval(text) if text else None
-    except (ValueError, SyntaxError):
-        raise ParameterError(f"{notebook}: default of parameter '{name}' is not a literal: {text}") from None
-
-
-def _declared_names(path: Path) -> list[str]:
-    """Names assigned in the cell tagged ``parameters`` (papermill skips lines it cannot parse)."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ParameterError(f"{path.name}: cannot read the notebook: {e}") from None
+    cell = next((c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if cell is None:
         raise ParameterError(f"{path.name}: no cell is tagged 'parameters'.")
-    return re.findall(r"^([A-Za-z_]\w*)\s*[:=]", cell.source, flags=re.M)
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _value_and_help(rest: str) -> tuple[str, str]:
+    """``value  # help`` split where the comment starts (a ``#`` inside a string is part of the value)."""
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(rest).readline):
+            if tok.type == tokenize.COMMENT:
+                return rest[: tok.start[1]].strip(), tok.string[1:].strip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return rest.strip(), ""
 
 
 def read_notebook(path: Path) -> Notebook:
     """Read one notebook's parameters (every one must have a type hint from str/int/float/bool/list)."""
     params: dict[str, Parameter] = {}
-    found = papermill.inspect_notebook(str(path))
-    declared = _declared_names(path)
-    unparsed = [name for name in declared if name not in found]
-    if unparsed:
-        raise ParameterError(f"{path.name}: parameter line(s) for {', '.join(unparsed)} cannot be read; "
-                             "write `name: type = value  # help` with no quotes in the comment.")
-    for name, info in found.items():
-        kind = info["inferred_type_name"]
+    for line in _parameters_cell(path).splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line.strip())
+        if match is None:
+            name = re.match(r"^([A-Za-z_]\w*)\s*[:=]", line.strip())
+            raise ParameterError(f"{path.name}: parameter line for {name.group(1) if name else repr(line)} cannot be "
+                                 "read; write `name: type = value  # help`, one parameter per line.")
+        name, kind = match["name"], match["type"]
         if kind not in _TYPES:
             raise ParameterError(f"{path.name}: parameter '{name}' needs a type hint, one of {', '.join(_TYPES)} (got {kind}).")
-        params[name] = Parameter(name, kind, _default(info["default"], path.name, name), info["help"] or "")
+        value, help_text = _value_and_help(match["rest"])
+        try:
+            default = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ParameterError(f"{path.name}: default of parameter '{name}' is not a literal: {value}") from None
+        params[name] = Parameter(name, kind, default, help_text)
     return Notebook(path, params)
 
 

@@ -80,9 +80,10 @@ def test_a_read_only_out_is_refused(small_demo, tmp_path, capsys):
 
 @pytest.mark.slow  # a real kernel killed mid-run: timing-dependent and heavy on a loaded machine
 def test_a_kernel_that_dies_fails_its_notebook_and_the_others_still_run(small_demo, tmp_path, monkeypatch):
+    import papermill
     from nbclient.exceptions import DeadKernelError
 
-    real = execute.papermill.execute_notebook
+    real = papermill.execute_notebook
 
     def dying(path, output, **kwargs):
         if "00-" in str(path):
@@ -90,7 +91,7 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_others_still_run(small_de
             raise DeadKernelError("Kernel died")
         return real(path, output, **kwargs)
 
-    monkeypatch.setattr(execute.papermill, "execute_notebook", dying)
+    monkeypatch.setattr(papermill, "execute_notebook", dying)
     result = run(["00", "05"], data=small_demo, out=tmp_path, run_id="dead", progress=False)
     first, second = result.notebooks
     assert first.status == "failed" and "the kernel stopped before the notebook finished (Kernel died)" in first.error
