@@ -158,3 +158,11 @@ def test_spark_paths_resolve_like_folders(tmp_path, monkeypatch):
     assert resolve_source("spark:demo") == f"spark:{tmp_path / 'demo'}"
     assert resolve_source("spark://master:7077") == "spark://master:7077"
     assert resolve_source("sc://host:15002") == "sc://host:15002"
+
+
+def test_duckdb_memory_is_limited(tmp_path):
+    """A folder's DuckDB session spills beyond MEMORY_LIMIT instead of growing to 80% of RAM."""
+    pd.DataFrame({"client_id": [1]}).to_parquet(tmp_path / "clients.parquet")
+    con = connect(tmp_path).con
+    limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in ("488.2MiB", "512.0MB"), limit
