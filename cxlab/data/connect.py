@@ -7,7 +7,10 @@ downstream is an Ibis expression.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +176,11 @@ MEMORY_LIMIT = "512MB"
 def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # DuckDB spills in-memory sessions to ./.tmp under fixed file names: two processes in one folder (a run
+    # beside a benchmark) overwrote each other's blocks ("Corrupt temporary file"). One folder per process.
+    spill = tempfile.mkdtemp(prefix="cxlab-duckdb-")
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
+    con.raw_sql(f"SET temp_directory = '{spill}'")
     con.raw_sql("SET enable_progress_bar = false")  # its Jupyter widget would end up in the HTML reports
     con.raw_sql("SET TimeZone = 'UTC'")  # timezone-aware timestamps are read as UTC (Source.__post_init__)
     return con

@@ -166,3 +166,10 @@ def test_duckdb_memory_is_limited(tmp_path):
     con = connect(tmp_path).con
     limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in ("488.2MiB", "512.0MB"), limit
+
+
+def test_each_session_spills_into_its_own_folder(tmp_path):
+    """Two sessions never share DuckDB's spill files (they overwrote each other's blocks in ./.tmp)."""
+    pd.DataFrame({"client_id": [1]}).to_parquet(tmp_path / "clients.parquet")
+    dirs = {connect(tmp_path).con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] for _ in range(2)}
+    assert len(dirs) == 2 and all("cxlab-duckdb-" in d for d in dirs)
