@@ -79,11 +79,17 @@ def first_event_day(src: Source) -> date:
 
 
 def _by_month(src: Source, t: ibis.Table, ts: str, key: str, rows: str) -> pd.DataFrame:
-    """Rows (named ``rows``) and distinct clients per calendar month of ``ts`` and value of ``key``."""
+    """Rows (named ``rows``) and distinct clients per calendar month of ``ts`` and value of ``key``.
+
+    Counted in two plain group-bys, per (month, key, client) and then per (month, key), rather than with
+    COUNT(DISTINCT): DuckDB keeps a distinct set per group in memory (4 GB for 89M events of 1M clients),
+    while a plain aggregate spills to disk under the memory limit. Null clients are not counted as clients,
+    as COUNT(DISTINCT) would not."""
     month = t[ts].cast("timestamp").truncate("M").cast("date")
+    per = t.group_by(month=month, **{key: t[key]}, client_id=t.client_id).aggregate(_rows=t.count())
     out = src.con.execute(
-        t.group_by(month=month, **{key: t[key]})
-        .aggregate(**{rows: t.count()}, clients=t.client_id.nunique())
+        per.group_by(["month", key])
+        .aggregate(**{rows: per._rows.sum()}, clients=per.client_id.count())
         .order_by(["month", key])
     )
     out["month"] = pd.to_datetime(out["month"])

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cxlab.data import connect
-from cxlab.errors import DataError
+from cxlab.errors import DataError, ParameterError
 
 CLIENTS = pd.DataFrame({"client_id": [1, 2, 3], "region": ["север", "south east", "юг"]})
 
@@ -158,3 +158,29 @@ def test_spark_paths_resolve_like_folders(tmp_path, monkeypatch):
     assert resolve_source("spark:demo") == f"spark:{tmp_path / 'demo'}"
     assert resolve_source("spark://master:7077") == "spark://master:7077"
     assert resolve_source("sc://host:15002") == "sc://host:15002"
+
+
+def test_duckdb_memory_is_limited(tmp_path):
+    """A folder's DuckDB session spills beyond MEMORY_LIMIT instead of growing to 80% of RAM."""
+    pd.DataFrame({"client_id": [1]}).to_parquet(tmp_path / "clients.parquet")
+    con = connect(tmp_path).con
+    limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in ("488.2MiB", "512.0MB"), limit
+
+
+def test_each_session_spills_into_its_own_folder(tmp_path):
+    """Two sessions never share DuckDB's spill files (they overwrote each other's blocks in ./.tmp)."""
+    pd.DataFrame({"client_id": [1]}).to_parquet(tmp_path / "clients.parquet")
+    dirs = {connect(tmp_path).con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] for _ in range(2)}
+    assert len(dirs) == 2 and all("cxlab-duckdb-" in d for d in dirs)
+
+
+def test_memory_limit_can_be_raised_and_is_checked(tmp_path, monkeypatch):
+    """CXLAB_DUCKDB_MEMORY raises the limit for data that needs more; a value that is not a size is refused."""
+    pd.DataFrame({"client_id": [1]}).to_parquet(tmp_path / "clients.parquet")
+    monkeypatch.setenv("CXLAB_DUCKDB_MEMORY", "2GB")
+    limit = connect(tmp_path).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in ("1.8GiB", "1.9GiB", "2.0GB"), limit
+    monkeypatch.setenv("CXLAB_DUCKDB_MEMORY", "2GB'; DROP TABLE x; --")
+    with pytest.raises(ParameterError, match="CXLAB_DUCKDB_MEMORY"):
+        connect(tmp_path)
