@@ -504,7 +504,7 @@ def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) 
                      cs.uplift_at_k(sb, 0.3), binary)
 
 
-def head_to_head(campaign: Campaign, metric: Metric, sums: pd.DataFrame, effects: pd.DataFrame,
+def head_to_head(metric: Metric, sums: pd.DataFrame, effects: pd.DataFrame,
                  alpha: float) -> HeadToHead | None:
     """The best treatment arm against the second best on the primary metric (best in the metric's
     direction), on the arms' sums, with Bonferroni over every comparison of the primary metric made (each
@@ -625,7 +625,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     registered = None if registration is None else {"analysis": registration["analysis"], "primary": registration["primary"]}
     return Retro(campaign, metrics, alpha, health,
                  Effects(effects, primary.name, primary.direction, correction, alpha, strata, caps, registered,
-                         head_to_head(campaign, primary, primary_sums, effects, alpha)),
+                         head_to_head(primary, primary_sums, effects, alpha)),
                  Value(incremental, cost, value), trend,
                  Heterogeneity(_heterogeneity(src, campaign, primary, crowd, alpha, correction), correction, alpha),
                  _qini(src, campaign, primary, crowd), checked)

@@ -76,8 +76,8 @@ def test_people_in_two_arms_are_excluded_and_counted(tmp_path, catalog):
 def test_a_broken_split_raises_the_srm_flag(tmp_path, catalog):
     arms = ["control"] * 400 + ["email"] * 300 + ["email_offer"] * 300  # planned 20/40/40
     r = analyse(connect(fixture(tmp_path, arms)), catalog, "cc_spring_2025")
-    assert r.srm.flagged and r.srm.p_value < 1e-10
-    assert r.headline["srm"]["flagged"] is True
+    assert r.health.srm.flagged and r.health.srm.p_value < 1e-10
+    assert r.facts()["srm"]["flagged"] is True
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_hillstrom_figures_and_welch_match_the_rows(hillstrom, catalog):
     folder, csv = hillstrom
     r = analyse(connect(folder), catalog, "hillstrom")
     rows = pd.read_csv(csv)
-    e = r.effects.set_index(["metric", "arm"])
+    e = r.effects.table.set_index(["metric", "arm"])
     # SOURCE.md: per-arm visit, conversion and spend per customer
     assert e.loc[("hs_spend", "mens"), "value_t"] == pytest.approx(1.422617, abs=5e-7)
     assert e.loc[("hs_spend", "mens"), "value_c"] == pytest.approx(0.652789, abs=5e-7)
@@ -144,10 +144,10 @@ def test_hillstrom_figures_and_welch_match_the_rows(hillstrom, catalog):
         ci = ref.confidence_interval()
         row = e.loc[("hs_spend", arm)]
         assert (row.ci_low, row.ci_high, row.p_value) == pytest.approx((ci.low, ci.high, ref.pvalue), rel=1e-6)
-    assert r.srm.p_value == pytest.approx(0.904, abs=5e-4)
+    assert r.health.srm.p_value == pytest.approx(0.904, abs=5e-4)
     # history (past-year spend) barely correlates with two-week spend: CUPED removes almost nothing
     assert e.loc[("hs_spend", "mens"), "variance_reduction"] < 0.01
-    assert r.did is None  # no pre-period in this test
+    assert r.trend is None  # no pre-period in this test
 
 
 def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):

@@ -130,15 +130,15 @@ def fixture(tmp_path: Path, n: int = 600, seed: int = 3) -> Path:
 def test_competing_exposure_that_depends_on_the_arm_is_flagged_and_can_be_excluded(tmp_path, catalog):
     src = connect(fixture(tmp_path))
     r = analyse(src, catalog, "cc_spring_2025")
-    e = r.exposure.set_index("arm")
+    e = r.health.exposure.set_index("arm")
     assert e.loc["email", "exposed"] == e.loc["email", "people"] and e.loc["control", "exposed"] == 0
-    assert r.exposure_p < 1e-10 and not r.excluded_competing
-    assert list(r.competitors.campaign_id) == ["push_2025_04"]
+    assert r.health.exposure_p < 1e-10 and not r.health.excluded_competing
+    assert list(r.health.competitors.campaign_id) == ["push_2025_04"]
     dropped = analyse(src, catalog, "cc_spring_2025", exclude_competing=True)
-    steps = dict(zip(dropped.people.step, dropped.people["count"]))
+    steps = dict(zip(dropped.health.people.step, dropped.health.people["count"]))
     assert steps["excluded_competing"] == e.loc["email", "people"]
     assert steps["analysed"] == e.people.sum() - e.loc["email", "people"]
-    assert "email" not in set(dropped.sends.arm)
+    assert "email" not in set(dropped.health.sends.arm)
 
 
 def test_a_pre_period_difference_between_arms_is_flagged(tmp_path, catalog):
@@ -149,11 +149,11 @@ def test_a_pre_period_difference_between_arms_is_flagged(tmp_path, catalog):
     ev.loc[march & ev.client_id.map(arms).eq("email_offer").to_numpy(), "value"] *= 3  # a broken split: richer before
     ev.to_parquet(folder / "events.parquet")
     r = analyse(connect(folder), catalog, "cc_spring_2025")
-    assert "card_spend" in set(r.balance_flagged.metric)
+    assert "card_spend" in set(r.health.balance_flagged.metric)
     from cxlab.report import Report
     from cxlab.report.retro import verdict
 
-    assert not r.srm.flagged
+    assert not r.health.srm.flagged
     first = verdict(r, Report(lang="en"))[0]
     assert first[0] == "bad" and "before the send" in first[1]
 
@@ -162,7 +162,7 @@ def test_a_metric_nobody_varies_on_is_reported_untestable(tmp_path, catalog):
     folder = fixture(tmp_path)
     pd.DataFrame({"client_id": [1], "event_type": ["card_spend"], "ts": [T("2025-04-10")], "value": [5.0]}).to_parquet(folder / "events.parquet")
     r = analyse(connect(folder), catalog, "cc_spring_2025")
-    capped = r.effects[r.effects.metric == "card_spend_capped"]  # the 99th percentile of spend is 0: all capped to 0
+    capped = r.effects.table[r.effects.table.metric == "card_spend_capped"]  # the 99th percentile of spend is 0: all capped to 0
     assert (capped.verdict == "untestable").all() and capped.untestable.str.contains("zero variance").all()
     assert capped.p_adjusted.isna().all() or (capped.p_adjusted >= 0).all()
 
@@ -173,18 +173,18 @@ def test_hillstrom_newbies_are_a_stratum_and_history_barely_predicts_spend(hills
     r = analyse(connect(folder), catalog, "hillstrom")
     raw = pd.read_csv(csv)
     arm = raw.segment.map({"No E-Mail": "control", "Mens E-Mail": "mens", "Womens E-Mail": "womens"})
-    s = r.strata[(r.strata.metric == "hs_spend") & (r.strata.arm == "mens")].set_index("stratum")
+    s = r.effects.strata[(r.effects.strata.metric == "hs_spend") & (r.effects.strata.arm == "mens")].set_index("stratum")
     both = arm.isin(["mens", "control"])
     assert s.loc["new", "people"] == (raw.newbie[both] == 1).sum()
     assert s.loc["history", "people"] == (raw.newbie[both] == 0).sum()
-    spend = r.effects[(r.effects.metric == "hs_spend")].set_index("arm")
+    spend = r.effects.table[(r.effects.table.metric == "hs_spend")].set_index("arm")
     # numpy: correlation of history and spend within the mens and control arms, pooled
     part = raw[both]
     dev = part[["history", "spend"]] - part.groupby(arm[both])[["history", "spend"]].transform("mean")
     rho = (dev.history * dev.spend).sum() / np.sqrt((dev.history**2).sum() * (dev.spend**2).sum())
     assert spend.loc["mens", "pre_correlation"] == pytest.approx(rho, rel=1e-9)
     assert abs(rho) < 0.05 and spend.loc["mens", "variance_reduction"] < 0.01
-    order = r.effects[r.effects.metric == "hs_order_value"].set_index("arm")
+    order = r.effects.table[r.effects.table.metric == "hs_order_value"].set_index("arm")
     buyers = raw[raw.conversion == 1]
     aov = buyers.groupby(arm[raw.conversion == 1]).spend.sum() / buyers.groupby(arm[raw.conversion == 1]).size()
     assert order.loc["mens", "value_t"] == pytest.approx(aov["mens"], rel=1e-9)

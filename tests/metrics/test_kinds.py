@@ -92,9 +92,8 @@ def test_quantile_kind_is_neither_summed_nor_planned():
 def _retro(direction: str) -> SimpleNamespace:
     effects = pd.DataFrame({"metric": "m", "arm": ["a", "b", "c"], "uplift": [0.02, -0.03, 0.01]})
     m = card(type="mean", source="events", aggregate="count", direction=direction)
-    r = SimpleNamespace(metrics={"m": m}, campaign=SimpleNamespace(metrics=SimpleNamespace(primary="m")), effects=effects)
-    r.primary = effects
-    return r
+    return SimpleNamespace(metrics={"m": m}, campaign=SimpleNamespace(metrics=SimpleNamespace(primary="m")),
+                           effects=SimpleNamespace(primary=effects, direction=direction))
 
 
 def test_best_arm_follows_the_metric_direction():
