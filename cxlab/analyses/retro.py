@@ -663,10 +663,3 @@ def headline(r: Retro) -> dict[str, Any]:
         "recommended": e.recommended(),
     } | ({"registration": h.registration} if h.registration is not None else {})
 
-
-def best_arm(r: Retro) -> pd.Series:
-    """The treatment arm whose primary uplift is best in the metric's direction: the largest for a
-    metric to increase, the smallest (most negative) for one to decrease."""
-    p = r.effects.primary
-    better = p.uplift.idxmin() if r.effects.direction == "decrease" else p.uplift.idxmax()
-    return p.loc[better]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from cxlab.analyses.retro import Retro, best_arm
+from cxlab.analyses.retro import Retro
 from cxlab.catalog.cards import Metric
 from cxlab.metrics import kind
 from cxlab.report.context import Report

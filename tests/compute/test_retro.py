@@ -87,11 +87,11 @@ def demo_retro(small_demo, catalog):
 
 def test_planted_uplift_is_recovered(demo_retro, small_truth):
     truth = small_truth["campaign"]
-    p = demo_retro.primary.set_index("arm")
+    p = demo_retro.effects.primary.set_index("arm")
     for arm, uplift in truth["expected_uplift_abs"].items():
         assert p.loc[arm, "ci_low"] <= uplift <= p.loc[arm, "ci_high"], arm
-    assert dict(zip(demo_retro.sends.arm, demo_retro.sends.people)) == truth["people"]
-    assert demo_retro.headline["people"]["rows"] == truth["rows"]
+    assert dict(zip(demo_retro.health.sends.arm, demo_retro.health.sends.people)) == truth["people"]
+    assert demo_retro.facts()["people"]["rows"] == truth["rows"]
 
 
 def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth, catalog):
@@ -104,7 +104,7 @@ def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth
 
 def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth):
     truth = small_truth["campaign"]
-    spend = demo_retro.effects[demo_retro.effects.metric == "card_spend"].set_index("arm")
+    spend = demo_retro.effects.table[demo_retro.effects.table.metric == "card_spend"].set_index("arm")
     for arm, uplift in truth["expected_spend_uplift"].items():
         row = spend.loc[arm]
         assert row.cuped_low <= uplift <= row.cuped_high, arm
@@ -113,10 +113,10 @@ def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth)
 
 
 def test_did_covers_the_planted_spend_uplift_and_trends_are_parallel(demo_retro, small_truth):
-    did = demo_retro.did.set_index("arm")
+    did = demo_retro.trend.did.set_index("arm")
     for arm, uplift in small_truth["campaign"]["expected_spend_uplift"].items():
         assert did.loc[arm, "ci_low"] <= uplift <= did.loc[arm, "ci_high"]
-    assert demo_retro.parallel is not None and not demo_retro.parallel.significant
+    assert demo_retro.trend.parallel is not None and not demo_retro.trend.parallel.significant
 
 
 def test_guardrail_verdicts():
@@ -165,7 +165,7 @@ def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):
 
 
 def test_split_is_checked_within_each_breakdown(demo_retro):
-    by = demo_retro.srm_by_segment
+    by = demo_retro.health.srm_by_segment
     assert set(by.breakdown) == {"income_band", "region"}
-    assert by.people[by.breakdown == "region"].sum() == demo_retro.sends.people.sum()
+    assert by.people[by.breakdown == "region"].sum() == demo_retro.health.sends.people.sum()
     assert not by.flagged.any()  # the demo's split is random within every band and region
