@@ -47,22 +47,22 @@ def rows(small_demo):
 
 
 def test_cap_is_the_percentile_of_everybody_and_applies_to_every_arm(demo, rows):
-    caps = demo.caps[demo.caps.metric == "card_spend_capped"].set_index("column").cap
+    caps = demo.effects.caps[demo.effects.caps.metric == "card_spend_capped"].set_index("column").cap
     # numpy: np.percentile(per-person spend, 99) — linear interpolation, as percentile_cont in the engine
     assert caps["x"] == pytest.approx(np.percentile(rows.x, 99), rel=1e-9)
     assert caps["pre"] == pytest.approx(np.percentile(rows.pre, 99), rel=1e-9)
     capped = rows.x.clip(upper=caps["x"]).groupby(rows.arm).mean()
-    e = demo.effects[demo.effects.metric == "card_spend_capped"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "card_spend_capped"].set_index("arm")
     for arm in e.index:
         assert e.loc[arm, "value_t"] == pytest.approx(capped[arm], rel=1e-9)
         assert e.loc[arm, "value_c"] == pytest.approx(capped["control"], rel=1e-9)
-    raw = demo.effects[demo.effects.metric == "card_spend"].set_index("arm")
+    raw = demo.effects.table[demo.effects.table.metric == "card_spend"].set_index("arm")
     # capping a heavy right tail narrows the interval
     assert ((e.ci_high - e.ci_low) < (raw.ci_high - raw.ci_low)).all()
 
 
 def test_median_metric_equals_the_rows_median(demo, rows):
-    e = demo.effects[demo.effects.metric == "card_spend_median"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "card_spend_median"].set_index("arm")
     step = e.resolution.iloc[0]
     rounded = np.floor(rows.x / step + 0.5) * step  # halves up, as the engine rounds
     for arm in e.index:
@@ -77,7 +77,7 @@ def test_ratio_metric_is_a_ratio_of_sums_per_arm(demo, small_demo, rows):
     cards = h[h.product_line == "credit_card"].join(rows[["arm", "t0"]], on="client_id", how="inner")
     cards = cards[(cards.opened_at > cards.t0) & (cards.opened_at <= cards.t0 + WINDOW)]
     per = cards.groupby("arm").agg(value=("value", "sum"), n=("value", "size"))
-    e = demo.effects[demo.effects.metric == "value_per_card"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "value_per_card"].set_index("arm")
     for arm in e.index:
         assert e.loc[arm, "value_t"] == pytest.approx(per.loc[arm, "value"] / per.loc[arm, "n"], rel=1e-9)
     assert (e.verdict != "harm").all()  # card value does not depend on the arm in the demo
@@ -96,7 +96,7 @@ def test_new_clients_are_those_who_joined_inside_the_pre_period(small_demo, cata
 
 
 def test_gatekeeping_adjusts_the_secondaries_behind_the_primary(demo):
-    e = demo.effects
+    e = demo.effects.table
     for arm, part in e.groupby("arm"):
         primary = part[part.role == "primary"].p_value.iloc[0]
         sec = part[part.role == "secondary"]
