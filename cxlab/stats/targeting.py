@@ -46,7 +46,7 @@ def _check(y: np.ndarray, t: np.ndarray, score: np.ndarray | None = None) -> tup
             raise ValueError(f"{name} must be 0/1 (a binary outcome and a treated flag), got values {np.unique(a)[:5]}")
     if t.sum() == 0 or t.sum() == t.size:
         raise ValueError("both treated and control people are needed to evaluate uplift")
-    if score is not None and not np.isfinite(arrays[2]).all():
+    if score is not None and not np.isfinite(arrays[-1]).all():
         raise ValueError("score has NaN or infinite values")
     return arrays
 
@@ -200,7 +200,7 @@ def uplift_by_percentile(y: np.ndarray, t: np.ndarray, score: np.ndarray, bins: 
     if not isinstance(bins, int) or not 0 < bins < len(y):
         raise ValueError(f"bins must be a whole number between 1 and the number of people − 1, got {bins}")
     order = np.argsort(score, kind="mergesort")[::-1]
-    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins))
+    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins), strict=True)
     rows: dict[str, list[float]] = {k: [] for k in ("n_treatment", "n_control", "rate_treatment", "rate_control",
                                                     "uplift", "std_treatment", "std_control", "std_uplift",
                                                     "ci_low", "ci_high", "score_mean")}
@@ -276,8 +276,8 @@ def _grid_curves(y: np.ndarray, t: np.ndarray, w: np.ndarray, cut: np.ndarray, g
     x, q = _start(n / total, _qini_values(nt, yt, nc, yc) / total)
     _, u = _start(n / total, _uplift_values(n, nt, yt, nc, yc) / total)
     x2, q2, u2 = np.atleast_2d(x), np.atleast_2d(q), np.atleast_2d(u)
-    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2)])
-    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2)])
+    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2, strict=True)])
+    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2, strict=True)])
     return uq, qq
 
 
@@ -304,7 +304,10 @@ def qini_band(y: np.ndarray, t: np.ndarray, score: np.ndarray, alpha: float = 0.
         w = _poisson_weights(rng, min(100, draws - start), len(ys))
         qq, uu = _coefficients(ys, ts, w, cut)
         a, b = _grid_curves(ys, ts, w, cut, grid)
-        qs.append(qq), us.append(uu), ub.append(a), qb.append(b)
+        qs.append(qq)
+        us.append(uu)
+        ub.append(a)
+        qb.append(b)
     qs_, us_ = np.concatenate(qs), np.concatenate(us)
     ub_, qb_ = np.concatenate(ub), np.concatenate(qb)
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
@@ -312,10 +315,12 @@ def qini_band(y: np.ndarray, t: np.ndarray, score: np.ndarray, alpha: float = 0.
     qint = np.nanpercentile(qs_, [lo, hi])
     uint = np.nanpercentile(us_, [lo, hi])
     p = (1 + np.sum(shuffled >= q0)) / (1 + shuffles)
+    u_low, u_high = np.nanpercentile(ub_, [lo, hi], axis=0)
+    q_low, q_high = np.nanpercentile(qb_, [lo, hi], axis=0)
     return QiniBand(
         Estimate(float(q0), float(qint[0]), float(qint[1]), "qini coefficient (sklift), Poisson bootstrap", alpha),
         Estimate(float(u0), float(uint[0]), float(uint[1]), "uplift AUC (sklift), Poisson bootstrap", alpha),
-        grid, uc, *np.nanpercentile(ub_, [lo, hi], axis=0), qc, *np.nanpercentile(qb_, [lo, hi], axis=0),
+        grid, uc, u_low, u_high, qc, q_low, q_high,
         float(np.percentile(shuffled, lo)), float(np.percentile(shuffled, hi)), float(p), draws,
         {"shuffles": shuffles, "people": int(len(y))})
 
@@ -411,11 +416,12 @@ def profit_curve(y: np.ndarray, t: np.ndarray, predicted: np.ndarray, cost_per_c
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
     best = int(np.argmax(profit))
     best_boot = grid[np.argmax(boot, axis=1)]
-    return ProfitCurve(grid, base * grid, base * u0, profit, *np.percentile(boot, [lo, hi], axis=0),
-                       Estimate(float(grid[best]), *map(float, np.percentile(best_boot, [lo, hi])),
-                                "best share (bootstrap of the argmax)", alpha),
-                       Estimate(float(profit[best]), *map(float, np.percentile(boot[:, best], [lo, hi])),
-                                "profit at the best share (bootstrap)", alpha),
+    profit_low, profit_high = np.percentile(boot, [lo, hi], axis=0)
+    share_low, share_high = np.percentile(best_boot, [lo, hi])
+    best_low, best_high = np.percentile(boot[:, best], [lo, hi])
+    return ProfitCurve(grid, base * grid, base * u0, profit, profit_low, profit_high,
+                       Estimate(float(grid[best]), float(share_low), float(share_high), "best share (bootstrap of the argmax)", alpha),
+                       Estimate(float(profit[best]), float(best_low), float(best_high), "profit at the best share (bootstrap)", alpha),
                        cost_per_contact, value_per_conversion)
 
 
