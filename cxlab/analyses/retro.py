@@ -138,7 +138,7 @@ class Effects(Result):
                 p.loc[arm, ["uplift", "ci_low", "ci_high", "p_value"]] = [reg["uplift"], reg["ci_low"], reg["ci_high"], reg["p_value"]]
         up = self.direction != "decrease"
         p["outcome"] = ["win" if (lo > 0 if up else hi < 0) else "loss" if (hi < 0 if up else lo > 0) else "flat"
-                        for lo, hi in zip(p.ci_low, p.ci_high)]
+                        for lo, hi in zip(p.ci_low, p.ci_high, strict=True)]
         return p
 
     def harmed(self) -> dict[str, list[str]]:

@@ -117,7 +117,8 @@ def verdict(r: Retro, rep: Report) -> list[tuple[str, str]]:
         key = "retro.recommend_only" if not others else \
             "retro.recommend_apart" if duel and duel["separated"] and duel["best"] == chosen else \
             "retro.recommend_larger" if duel and duel["best"] == chosen else "retro.recommend_safe"
-        out.append(("good", t(key, lang, arm=chosen, metric=metric.label_in(lang), uplift=f(math.nan if pd.isna(shown.loc[chosen].uplift) else decided.loc[chosen].uplift, dk),
+        uplift = math.nan if pd.isna(shown.loc[chosen].uplift) else decided.loc[chosen].uplift
+        out.append(("good", t(key, lang, arm=chosen, metric=metric.label_in(lang), uplift=f(uplift, dk),
                               other=(duel or {}).get("second", ", ".join(others)))))
         inc = incremental(r, rep, count=False).set_index("arm")
         if chosen in inc.index:

@@ -1,9 +1,7 @@
 """Metric kinds: the sums each kind declares, computed in DuckDB, equal numpy's on the rows; each kind's
-record and test agree with the statistics functions on the same numbers; a decrease metric's best arm
-is the one with the most negative uplift."""
+record and test agree with the statistics functions on the same numbers."""
 
 from __future__ import annotations
-
 
 import ibis
 import numpy as np
