@@ -236,7 +236,7 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
             "CUPED": f"{format_value(x.cuped_uplift, k, lang)} [{format_value(x.cuped_low, k, lang)} … {format_value(x.cuped_high, k, lang)}]{mark}",
             "Var ↓": format_value(x.variance_reduction, "pct", lang),
             "": t("retro.verdict_not_significant_adjusted" if x.verdict == "not_significant" and x.role == "secondary"
-                  and (x.ci_low > 0 or x.ci_high < 0) else f"retro.verdict_{x.verdict}", lang),
+                  and pd.notna(x.ci_low) and pd.notna(x.ci_high) and (x.ci_low > 0 or x.ci_high < 0) else f"retro.verdict_{x.verdict}", lang),
         })
     return pd.DataFrame(rows)
 
