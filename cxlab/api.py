@@ -78,8 +78,9 @@ def segments(src: Source, names: Sequence[str] = (), catalog: str | Path | Catal
 
 
 def retro(src: Source, campaign: str, catalog: str | Path | Catalog | None = None, **options) -> Retro:
-    """04 — a campaign card's retrospective: per-person uplift with intervals, SRM, CUPED, DiD, guardrails
-    (:func:`cxlab.analyses.retro.analyse`; ``options`` are its keyword arguments)."""
+    """04 — a campaign card's retrospective: per-person uplift with intervals, SRM, CUPED, DiD, guardrails,
+    the best arms head to head, in typed parts (:func:`cxlab.analyses.retro.analyse`; ``options`` are its
+    keyword arguments)."""
     from cxlab.analyses.retro import analyse
     return analyse(src, _catalog(catalog), campaign, **options)
 

@@ -41,7 +41,7 @@ def test_retro_through_the_api_equals_the_analysis(src):
     r = cxlab.retro(src, "cc_spring_2025")
     direct = analyse(src, load_catalog("catalog"), "cc_spring_2025")
     as_text = lambda d: json.dumps(d, default=str, sort_keys=True)  # noqa: E731 — NaN == NaN as text
-    assert as_text(r.facts()) == as_text(direct.headline)
+    assert as_text(r.facts()) == as_text(direct.facts())
     assert r.facts()["campaign"] == "cc_spring_2025"
     assert "<table>" in r._repr_html_()
 

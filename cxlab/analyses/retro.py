@@ -4,7 +4,7 @@ frames and figures a report shows. One call, :func:`analyse`; the notebook only 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,44 +28,30 @@ BALANCE_ALPHA = 0.001
 MIN_STRATUM = 20
 
 
-@dataclass
-class Retro(Result):
-    """Everything the 04 report shows, as small frames and result records."""
+@dataclass(frozen=True)
+class Health(Result):
+    """Can the comparison be trusted: rows to people, the split against the plan (overall and per
+    breakdown value), the arms' pre-period balance, competing campaigns, the registered plan's deviations
+    and, for a matched campaign, the matching."""
 
-    title: ClassVar[str] = "Campaign retrospective"
+    title: ClassVar[str] = "Campaign retrospective: health"
 
-    campaign: Campaign
-    metrics: dict[str, Metric]
     people: pd.DataFrame
     sends: pd.DataFrame
+    #: the arms' planned shares of the people analysed (a matched campaign: treated arms and their matches)
+    planned: dict[str, float]
     srm: cs.SRMResult
     srm_by_segment: pd.DataFrame
     balance: pd.DataFrame
-    effects: pd.DataFrame
-    incremental: pd.DataFrame
-    trend: pd.DataFrame | None
-    did: pd.DataFrame | None
-    parallel: cs.Estimate | None
-    did_metric: str | None
-    heterogeneity: pd.DataFrame
-    qini: dict[str, Any] | None
-    alpha: float
-    strata: pd.DataFrame = field(default_factory=pd.DataFrame)
-    caps: pd.DataFrame = field(default_factory=pd.DataFrame)
-    exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
-    competitors: pd.DataFrame = field(default_factory=pd.DataFrame)
-    excluded_competing: bool = False
-    aa: AAResult | None = None
-    headline: dict[str, Any] = field(default_factory=dict)
-    registration: dict[str, Any] | None = None  # against the registered plan (cards written by a launch)
-    #: the arms' planned shares of the people analysed (a matched campaign: treated arms and their matches)
-    planned: dict[str, float] = field(default_factory=dict)
+    #: the pre-period window of the balance covariate, in days before each person's first send
+    pre_period_days: int
+    exposure: pd.DataFrame
+    competitors: pd.DataFrame
+    excluded_competing: bool
+    #: against the registered plan (cards written by a launch), None without one
+    registration: dict[str, Any] | None = None
     #: a ``control: matched`` campaign: the matching, balance and placebo (weaker evidence than randomisation)
     matched: Any = None
-
-    @property
-    def primary(self) -> pd.DataFrame:
-        return self.effects[self.effects.metric == self.campaign.metrics.primary]
 
     @property
     def balance_flagged(self) -> pd.DataFrame:
@@ -79,6 +65,192 @@ class Retro(Result):
         if e.empty or e.exposed.sum() == 0 or (e.exposed == e.people).all():
             return math.nan
         return float(sps.chi2_contingency(np.column_stack([e.exposed, e.people - e.exposed]))[1])
+
+    def facts(self) -> dict[str, Any]:
+        reg = self.registration or {}
+        return {"srm_p": self.srm.p_value, "srm_flagged": bool(self.srm.flagged),
+                "segments_flagged": int(self.srm_by_segment.flagged.sum()), "exposure_p": self.exposure_p,
+                "exposure_flagged": bool(self.exposure_p < BALANCE_ALPHA), "exposed": int(self.exposure.exposed.sum()) if len(self.exposure) else 0,
+                "pre_days": self.pre_period_days, "balance_alpha": BALANCE_ALPHA,
+                "salt": reg.get("salt", ""), "by": reg.get("sign_off", {}).get("by", ""),
+                "at": reg.get("sign_off", {}).get("at", ""), "deviations": len(reg.get("deviations", ()))}
+
+
+@dataclass(frozen=True)
+class HeadToHead(Result):
+    """The two best treatment arms on the primary metric, one against the other: the difference with an
+    interval at α / ``comparisons`` (Bonferroni over every comparison of the primary metric the report
+    makes: each arm against control and this one) and its p-value multiplied likewise."""
+
+    title: ClassVar[str] = "Campaign retrospective: head to head"
+
+    best: str
+    second: str
+    estimate: cs.Estimate
+    comparisons: int
+    p_adjusted: float
+
+    @property
+    def separated(self) -> bool:
+        """The corrected interval excludes zero: the better arm can be told apart from the other."""
+        return self.estimate.ci_low > 0 or self.estimate.ci_high < 0
+
+    def facts(self) -> dict[str, Any]:
+        e = self.estimate
+        return {"best": self.best, "second": self.second, "difference": e.estimate, "low": e.ci_low,
+                "high": e.ci_high, "p": e.p_value, "p_adjusted": self.p_adjusted, "comparisons": self.comparisons,
+                "separated": self.separated, "level": 1 - e.alpha}
+
+
+@dataclass(frozen=True)
+class Effects(Result):
+    """Every metric of the card for every treatment arm against control (primary, secondaries behind it,
+    guardrails against their margins), the CUPED strata and caps, the registered primary analysis, the
+    head-to-head of the two best arms and the variant to roll out."""
+
+    title: ClassVar[str] = "Campaign retrospective: effects"
+
+    table: pd.DataFrame
+    primary_metric: str
+    direction: str
+    correction: str
+    alpha: float
+    strata: pd.DataFrame
+    caps: pd.DataFrame
+    #: the registered primary analysis ("plain" or "cuped") and its per-arm figures, None without a plan
+    registered: dict[str, Any] | None = None
+    head_to_head: HeadToHead | None = None
+
+    @property
+    def primary(self) -> pd.DataFrame:
+        return self.table[self.table.metric == self.primary_metric]
+
+    @property
+    def secondary_tests(self) -> int:
+        return int(self.table[self.table.role == "secondary"].metric.nunique())
+
+    def decided(self) -> pd.DataFrame:
+        """Per treatment arm, the primary effect by the registered analysis: uplift, interval, p and whether
+        it lies beyond its interval in the metric's direction (``win``), against it (``loss``) or neither."""
+        p = self.primary.set_index("arm")[["uplift", "ci_low", "ci_high", "p_value"]].copy()
+        for arm, reg in ((self.registered or {}).get("primary") or {}).items():
+            if self.registered["analysis"] == "cuped" and arm in p.index:
+                p.loc[arm, ["uplift", "ci_low", "ci_high", "p_value"]] = [reg["uplift"], reg["ci_low"], reg["ci_high"], reg["p_value"]]
+        up = self.direction != "decrease"
+        p["outcome"] = ["win" if (lo > 0 if up else hi < 0) else "loss" if (hi < 0 if up else lo > 0) else "flat"
+                        for lo, hi in zip(p.ci_low, p.ci_high, strict=True)]
+        return p
+
+    def harmed(self) -> dict[str, list[str]]:
+        """Arm → the guardrails it harmed (the interval wholly on the harmful side)."""
+        g = self.table[(self.table.role == "guardrail") & (self.table.verdict == "harm")]
+        return {arm: list(part.metric) for arm, part in g.groupby("arm", sort=False)}
+
+    def recommended(self) -> str | None:
+        """The variant to roll out: among the arms whose primary effect lies beyond its interval in the
+        metric's direction and that harm no guardrail, the one with the larger effect; None when none does."""
+        d = self.decided()
+        ok = d[(d.outcome == "win") & ~d.index.isin(list(self.harmed()))]
+        if ok.empty:
+            return None
+        return str(ok.uplift.idxmin() if self.direction == "decrease" else ok.uplift.idxmax())
+
+    def facts(self) -> dict[str, Any]:
+        return {"primary_metric": self.primary_metric, "tests": self.secondary_tests, "correction": self.correction,
+                "alpha": self.alpha, "level": 1 - self.alpha, "recommended": self.recommended() or "",
+                "analysis": (self.registered or {}).get("analysis", "plain")}
+
+
+@dataclass(frozen=True)
+class Value(Result):
+    """Incremental contracts, value and ROI per arm, built on the primary uplift."""
+
+    title: ClassVar[str] = "Campaign retrospective: value"
+
+    table: pd.DataFrame
+    cost_per_contact: float
+    value_per_conversion: float
+
+    def facts(self) -> dict[str, Any]:
+        return {"value": self.value_per_conversion, "cost": self.cost_per_contact}
+
+
+@dataclass(frozen=True)
+class Trend(Result):
+    """Difference in differences on one metric: per-window means, the DiD per arm and the pre-send slope
+    of the gap between arms (parallel trends)."""
+
+    title: ClassVar[str] = "Campaign retrospective: trend"
+
+    metric: str
+    trend: pd.DataFrame
+    did: pd.DataFrame
+    parallel: cs.Estimate | None
+    periods: int = 3
+
+    def facts(self) -> dict[str, Any]:
+        p = self.parallel
+        return {"periods": self.periods, "parallel_checked": p is not None,
+                "parallel_drift": bool(p is not None and p.significant),
+                "slope": p.estimate if p else math.nan, "low": p.ci_low if p else math.nan, "high": p.ci_high if p else math.nan}
+
+
+@dataclass(frozen=True)
+class Heterogeneity(Result):
+    """The primary effect within each breakdown value, p-values adjusted for the number of tests."""
+
+    title: ClassVar[str] = "Campaign retrospective: heterogeneity"
+
+    table: pd.DataFrame
+    correction: str
+    alpha: float
+
+    def facts(self) -> dict[str, Any]:
+        return {"tests": int(len(self.table)), "correction": self.correction,
+                "significant": int((self.table.p_adjusted < self.alpha).sum()) if len(self.table) else 0}
+
+
+@dataclass(frozen=True)
+class Targeting(Result):
+    """The campaign's model score against the primary outcome: per decile, the qini curve and coefficient
+    (normalised only for a proportion: the perfect curve needs outcomes of 0 or 1), uplift in the top 30%."""
+
+    title: ClassVar[str] = "Campaign retrospective: targeting"
+
+    bins: pd.DataFrame
+    curve_people: np.ndarray
+    curve_incremental: np.ndarray
+    qini: float
+    qini_area: float
+    uplift_at_30: float
+    binary: bool
+
+    def facts(self) -> dict[str, Any]:
+        return {"qini": self.qini, "area": self.qini_area, "top": self.uplift_at_30}
+
+
+@dataclass(frozen=True)
+class Retro(Result):
+    """Everything the 04 report shows, in typed parts."""
+
+    title: ClassVar[str] = "Campaign retrospective"
+
+    campaign: Campaign
+    metrics: dict[str, Metric]
+    alpha: float
+    health: Health
+    effects: Effects
+    value: Value
+    trend: Trend | None
+    heterogeneity: Heterogeneity
+    targeting: Targeting | None
+    aa: AAResult | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return headline(self)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {"effects": self.effects.table, "sends": self.health.sends, "incremental": self.value.table}
 
 
 def _compare(kind: Proportion | Mean, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
@@ -165,10 +337,12 @@ def guardrail_verdict(metric: Metric, ci_low: float, ci_high: float, control_lev
 
 
 def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd: retro.People, alpha: float,
-             correction: str, seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+             correction: str, seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every metric of the card for every treatment arm; returns the effects, per metric the per-arm
-    sums (for the balance check), the has-history strata and the winsorisation caps."""
+    sums (for the balance check), the has-history strata, the winsorisation caps and the primary metric's
+    per-arm sums (for the head-to-head)."""
     rows, by_metric, strata, caps = [], {}, [], []
+    primary_sums = pd.DataFrame()
     ctrl = campaign.control_arm
     people = retro.persons(src, campaign, crowd, metrics)  # every metric in one pass per source table
     for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
@@ -187,6 +361,8 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
                 frame = cells.drop(columns="stratum").groupby("arm").sum()
                 if k.has_cuped:
                     by_metric[name] = frame
+                if role == "primary":
+                    primary_sums = frame
                 arms = set(frame.index)
             if ctrl not in arms:
                 raise ParameterError(f"campaign '{campaign.name}': no people in the control arm '{ctrl}'")
@@ -214,7 +390,7 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
         guardrail_verdict(metrics[e.metric], e.ci_low, e.ci_high, e.value_c) if e.role == "guardrail" else
         "significant" if (e.ci_low > 0 or e.ci_high < 0) and e.p_adjusted < alpha else "not_significant"
         for e in effects.itertuples()]
-    return effects, by_metric, pd.DataFrame(strata), pd.DataFrame(caps, columns=["metric", "column", "percentile", "cap"])
+    return effects, by_metric, pd.DataFrame(strata), pd.DataFrame(caps, columns=["metric", "column", "percentile", "cap"]), primary_sums
 
 
 def _successes(metric: Metric, frame: pd.DataFrame | None, arm: str, ctrl: str) -> dict[str, float]:
@@ -314,18 +490,38 @@ def _heterogeneity(src: Source, campaign: Campaign, metric: Metric, crowd: retro
     return out
 
 
-def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) -> dict[str, Any] | None:
+def _qini(src: Source, campaign: Campaign, metric: Metric, crowd: retro.People) -> Targeting | None:
     if not campaign.score_column or not src.has("communications") or \
             campaign.score_column not in src.table("communications").columns:
         return None
     bins = retro.score_bins(src, campaign, metric, crowd)
     if bins.empty or bins.n_c.sum() == 0 or bins.n_t.sum() == 0:
         return None
-    sb = cs.ScoreBins(bins.n_t.to_numpy(), bins.y_t.to_numpy(), bins.n_c.to_numpy(), bins.y_c.to_numpy())
+    binary = metric.type == "proportion"  # a mean's outcome sums are not conversions
+    sb = cs.ScoreBins(bins.n_t.to_numpy(), bins.y_t.to_numpy(), bins.n_c.to_numpy(), bins.y_c.to_numpy(), binary=binary)
     x, q = cs.qini_curve(sb)
     per_bin = pd.DataFrame(cs.uplift_by_bin(sb)).assign(bin=bins.bin.to_numpy(), y_t=bins.y_t.to_numpy(), y_c=bins.y_c.to_numpy())
-    return {"bins": per_bin, "curve_people": x, "curve_incremental": q, "qini": cs.qini_normalised(sb),
-            "qini_area": cs.qini_coefficient(sb), "uplift_at_30": cs.uplift_at_k(sb, 0.3)}
+    return Targeting(per_bin, x, q, cs.qini_normalised(sb) if binary else math.nan, cs.qini_coefficient(sb),
+                     cs.uplift_at_k(sb, 0.3), binary)
+
+
+def head_to_head(metric: Metric, sums: pd.DataFrame, effects: pd.DataFrame,
+                 alpha: float) -> HeadToHead | None:
+    """The best treatment arm against the second best on the primary metric (best in the metric's
+    direction), on the arms' sums, with Bonferroni over every comparison of the primary metric made (each
+    arm against control, and this one); None with fewer than two treatment arms or nothing to test."""
+    p = effects[(effects.metric == metric.name) & (effects.untestable == "")].dropna(subset=["uplift"])
+    if len(p) < 2:
+        return None
+    order = p.sort_values("uplift", ascending=metric.direction == "decrease").arm.tolist()
+    best, second = order[0], order[1]
+    k = kind(metric)
+    m = len(p) + 1
+    try:
+        est = k.diff(k.record(sums.loc[best]), k.record(sums.loc[second]), alpha / m)
+    except ValueError:  # neither arm varies: nothing to tell apart
+        return None
+    return HeadToHead(best, second, est, m, min(1.0, float(est.p_value) * m))
 
 
 def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float,
@@ -402,38 +598,45 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     observed = dict(zip(sends.arm, sends.people.astype(int), strict=True))
     planned = planned_shares(campaign)
     srm = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=srm_min_deviation)
-    effects, by_metric, strata, caps = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
+    effects, by_metric, strata, caps, primary_sums = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
     cost = cost_per_contact or campaign.cost_per_contact or 0.0
     value = value_per_conversion or campaign.value_per_conversion or 0.0
     incremental = _incremental(campaign, effects, sends, cost, value)
     # by default, the first goal metric that has a level before the send too (a sum such as spend)
     did_name = did_metric or next((n for n in names if metrics[n].aggregate == "sum" and metrics[n].role == "goal"
                                    and isinstance(kind(metrics[n]), Mean)), "")
-    trend = did = parallel = None
+    trend = None
     if did_name and campaign.pre_period_days > 0:  # without a pre-period there is no trend to difference out
         if did_name not in metrics:
             metrics[did_name] = catalog.get("metrics", did_name)
-        trend, did, parallel = _did(src, campaign, metrics[did_name], crowd, alpha)
+        trend = Trend(did_name, *_did(src, campaign, metrics[did_name], crowd, alpha))
     checked = aa(src, catalog, campaign_name, runs=aa_runs, alpha=alpha, seed=seed + 1, progress=False,
                  exclude_competing=exclude_competing) if aa_runs else None
-    result = Retro(campaign, metrics, crowd.summary, sends, srm, _srm_by_segment(src, campaign, crowd, srm_min_deviation),
-                   _balance(campaign, by_metric, alpha, metrics), effects,
-                   incremental, trend, did, parallel, did_name or None,
-                   _heterogeneity(src, campaign, primary, crowd, alpha, correction), _qini(src, campaign, primary, crowd),
-                   alpha, strata, caps, crowd.exposure, crowd.competitors, exclude_competing, checked,
-                   planned=planned, matched=matched)
+    registration = None
     if campaign.registration is not None:
         from cxlab.analyses.launch import registration_check
         analysed = int(crowd.summary.set_index("step")["count"]["analysed"])
-        result.registration = registration_check(src, catalog, campaign, crowd.table, analysed, srm, effects, alpha)
-    result.headline = headline(result)
-    return result
+        registration = registration_check(src, catalog, campaign, crowd.table, analysed, srm, effects, alpha)
+        if registration["analysis"] == "cuped":  # the primary's verdict follows the registered analysis
+            is_primary = effects.metric == primary.name
+            effects.loc[is_primary, "verdict"] = [registration["primary"][a]["verdict"] for a in effects.arm[is_primary]]
+    health = Health(crowd.summary, sends, planned, srm, _srm_by_segment(src, campaign, crowd, srm_min_deviation),
+                    _balance(campaign, by_metric, alpha, metrics), campaign.pre_period_days, crowd.exposure,
+                    crowd.competitors, exclude_competing, registration, matched)
+    registered = None if registration is None else {"analysis": registration["analysis"], "primary": registration["primary"]}
+    return Retro(campaign, metrics, alpha, health,
+                 Effects(effects, primary.name, primary.direction, correction, alpha, strata, caps, registered,
+                         head_to_head(primary, primary_sums, effects, alpha)),
+                 Value(incremental, cost, value), trend,
+                 Heterogeneity(_heterogeneity(src, campaign, primary, crowd, alpha, correction), correction, alpha),
+                 _qini(src, campaign, primary, crowd), checked)
 
 
 def headline(r: Retro) -> dict[str, Any]:
-    """The figures results.json carries: per arm and metric, SRM, CUPED, DiD, qini."""
-    effects = {}
-    for _, row in r.effects.iterrows():
+    """The figures results.json carries: per arm and metric, SRM, CUPED, DiD, qini, the head-to-head."""
+    effects: dict[str, dict[str, Any]] = {}
+    h, e, t, q = r.health, r.effects, r.trend, r.targeting
+    for _, row in e.table.iterrows():
         effects.setdefault(row.metric, {})[row.arm] = {
             k: row[k] for k in ("people_t", "people_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
                                 "lift", "lift_low", "lift_high", "cuped_uplift", "cuped_low", "cuped_high",
@@ -441,29 +644,23 @@ def headline(r: Retro) -> dict[str, Any]:
                                 "always_valid_high", "p_adjusted", "verdict")}
     return {
         "campaign": r.campaign.name, "primary_metric": r.campaign.metrics.primary,
-        "people": dict(zip(r.people.step, r.people["count"], strict=True)),
-        "srm": r.srm.to_dict(), "srm_segments_flagged": int(r.srm_by_segment.flagged.sum()), "effects": effects,
-        "incremental": r.incremental.to_dict(orient="records"),
-        "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),
-                                            "parallel_trends_slope": None if r.parallel is None else r.parallel.to_dict()},
-        "qini": None if r.qini is None else {"coefficient": r.qini["qini"], "area_unnormalised": r.qini["qini_area"],
-                                              "uplift_at_30pct": r.qini["uplift_at_30"]},
-        "balance_flagged": sorted(set(r.balance_flagged.metric)),
-        "caps": r.caps.to_dict(orient="records"),
-        "strata": r.strata.to_dict(orient="records"),
-        "competing": {"excluded": r.excluded_competing, "exposure_p": r.exposure_p,
-                      "by_arm": r.exposure.to_dict(orient="records")},
+        "people": dict(zip(h.people.step, h.people["count"], strict=True)),
+        "srm": h.srm.to_dict(), "srm_segments_flagged": int(h.srm_by_segment.flagged.sum()), "effects": effects,
+        "incremental": r.value.table.to_dict(orient="records"),
+        "did": None if t is None else {"metric": t.metric, "by_arm": t.did.to_dict(orient="records"),
+                                       "parallel_trends_slope": None if t.parallel is None else t.parallel.to_dict()},
+        "qini": None if q is None else {"coefficient": q.qini, "area_unnormalised": q.qini_area,
+                                        "uplift_at_30pct": q.uplift_at_30},
+        "balance_flagged": sorted(set(h.balance_flagged.metric)),
+        "caps": e.caps.to_dict(orient="records"),
+        "strata": e.strata.to_dict(orient="records"),
+        "competing": {"excluded": h.excluded_competing, "exposure_p": h.exposure_p,
+                      "by_arm": h.exposure.to_dict(orient="records")},
         "aa": None if r.aa is None else {"runs": r.aa.runs, "metrics": r.aa.table.to_dict(orient="records")},
-        "control": r.campaign.control, "matched": None if r.matched is None else r.matched.facts(),
-        "heterogeneity_tests": int(len(r.heterogeneity)),
-        "heterogeneity_significant_after_correction": int((r.heterogeneity.p_adjusted < r.alpha).sum()) if len(r.heterogeneity) else 0,
-    } | ({"registration": r.registration} if r.registration is not None else {})
-
-
-def best_arm(r: Retro) -> pd.Series:
-    """The treatment arm whose primary uplift is best in the metric's direction: the largest for a
-    metric to increase, the smallest (most negative) for one to decrease."""
-    p = r.primary
-    better = p.uplift.idxmin() if r.metrics[r.campaign.metrics.primary].direction == "decrease" else p.uplift.idxmax()
-    return p.loc[better]
+        "control": r.campaign.control, "matched": None if h.matched is None else h.matched.facts(),
+        "heterogeneity_tests": int(len(r.heterogeneity.table)),
+        "heterogeneity_significant_after_correction": r.heterogeneity.facts()["significant"],
+        "head_to_head": None if e.head_to_head is None else e.head_to_head.facts(),
+        "recommended": e.recommended(),
+    } | ({"registration": h.registration} if h.registration is not None else {})
 

@@ -6,12 +6,14 @@ A notebook creates one :class:`Report` from its parameters and calls it; it defi
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import html
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ import pandas as pd
 
 from cxlab.report import markup, privacy
 from cxlab.report.format import format_value
-from cxlab.report.i18n import catalogue
+from cxlab.report.i18n import Formatter, catalogue
 from cxlab.report.i18n import t as translate
 from cxlab.report.markup import Md, escape_md
 from cxlab.report.privacy import Cells
@@ -82,6 +84,7 @@ class Report:
     suppressed: int = 0
     people_columns: set[str] = dataclasses.field(default_factory=lambda: set(PEOPLE_COLUMNS))
     _anchors: set[str] = dataclasses.field(default_factory=set, repr=False)
+    _folded: list[str] | None = dataclasses.field(default=None, repr=False)  # what a :meth:`details` block holds
 
     def __post_init__(self) -> None:
         translate("common.parameters", self.lang)  # fail early on an unknown language
@@ -90,8 +93,9 @@ class Report:
 
     # --- words -------------------------------------------------------------------------------------
     def t(self, key: str, **values: Any) -> str:
-        """The message ``key`` in this report's language."""
-        return translate(key, self.lang, **values)
+        """The message ``key`` in this report's language (``{x:money}`` fields in its currency)."""
+        text = self._message(key)
+        return Formatter(self.lang, self.currency).format(text, **values) if values else text
 
     def t_md(self, key: str, **values: Any) -> Md:
         """The message ``key`` as Markdown (``values`` escaped), to put into another message as Markdown."""
@@ -101,7 +105,7 @@ class Report:
         """A translated heading (level 1 is the report title); ``values`` are shown as text."""
         if not 1 <= level <= 6:
             raise ValueError(f"heading level must be 1 to 6, got {level}")
-        body = markup.inline(self._message(key), values, self.lang)
+        body = markup.inline(self._message(key), values, self.lang, self.currency)
         anchor = self._anchor(markup.plain(body))
         self._html(f'<h{level} id="{anchor}">{body}</h{level}>', markup.plain(body))
 
@@ -116,7 +120,7 @@ class Report:
 
     def say(self, key: str, **values: Any) -> None:
         """Show one translated paragraph; ``values`` are put in as text (an :class:`Md` value as Markdown)."""
-        self._html(markup.markdown(self._message(key), values, self.lang), self.t(key, **values))
+        self._html(markup.markdown(self._message(key), values, self.lang, self.currency), self.t(key, **values))
 
     def banner(self, text: str, kind: str = "info") -> None:
         """A coloured box for verdicts and warnings (``kind``: info, good, warn, bad); ``text`` is text,
@@ -141,9 +145,27 @@ class Report:
         self._anchors.add(anchor)
         return anchor
 
-    @staticmethod
-    def _html(fragment: str, text: str) -> None:
-        _display({"text/html": fragment, "text/plain": text}, raw=True)
+    def _html(self, fragment: str, text: str) -> None:
+        if self._folded is not None:
+            self._folded.append(fragment)
+        else:
+            _display({"text/html": fragment, "text/plain": text}, raw=True)
+
+    @contextlib.contextmanager
+    def details(self, key: str, **values: Any) -> Iterator[None]:
+        """Fold everything shown inside the ``with`` block under a summary line (the message ``key``,
+        ``values`` as text): one ``<details>`` element, which opens without JavaScript and holds the same
+        escaped, suppressed tables, sentences and embedded figures as the page around it."""
+        if self._folded is not None:
+            raise ValueError("details blocks do not nest")
+        self._folded = []
+        try:
+            yield
+            parts = self._folded
+        finally:
+            self._folded = None
+        summary = markup.inline(self._message(key), values, self.lang, self.currency)
+        self._html(f'<details class="cx-details"><summary>{summary}</summary>{"".join(parts)}</details>', markup.plain(summary))
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
@@ -254,12 +276,19 @@ class Report:
                 cells.append(f"<td{attr}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        cells_attr = self._cells_attr(shown, spec)
+        self._block(f'<table class="cx-table"{cells_attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+        if note:
+            self._block(f'<p class="cx-note">{html.escape(note)}</p>')
+
+    def _block(self, fragment: str) -> None:
+        """An HTML block (a table, a note): into the open :meth:`details` block, else displayed."""
+        if self._folded is not None:
+            self._folded.append(fragment)
+            return
         from IPython.display import HTML
 
-        cells_attr = self._cells_attr(shown, spec)
-        _display(HTML(f'<table class="cx-table"{cells_attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'))
-        if note:
-            _display(HTML(f'<p class="cx-note">{html.escape(note)}</p>'))
+        _display(HTML(fragment))
 
     def column_label(self, name: Any) -> str:
         """A table header: the ``columns.<name>`` message if there is one, else the name as given."""
@@ -276,6 +305,9 @@ class Report:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         plt.close(fig)
+        if self._folded is not None:  # embedded as the page embeds every other figure
+            self._folded.append(f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}">')
+            return
         _display(Image(data=buffer.getvalue(), format="png"))
 
     def privacy_note(self) -> None:

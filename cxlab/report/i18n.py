@@ -37,17 +37,20 @@ def catalogue(lang: str) -> dict[str, str]:
 class Formatter(string.Formatter):
     """``{uplift:pp}``, ``{share:pct.0}``, ``{p:number.3}``, ``{n:int}``, ``{cost:money}``: a template
     carries the format of each figure, so a notebook passes raw values (``**result.facts()``) and the same
-    number reads alike in every report and language. Other specs are Python's; text passes as it is."""
+    number reads alike in every report and language (money in ``currency``). Other specs are Python's;
+    text passes as it is."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, currency: str = "") -> None:
         self.lang = lang
+        self.currency = currency
 
     def format_field(self, value: Any, format_spec: str) -> str:
         kind, _, digits = format_spec.partition(".")
         if kind in KINDS:
             if isinstance(value, str):
                 return value
-            return format_value(value, kind, self.lang, int(digits) if digits else None)
+            return format_value(value, kind, self.lang, int(digits) if digits else None,
+                                self.currency if kind == "money" else "")
         return super().format_field(value, format_spec)
 
 

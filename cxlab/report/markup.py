@@ -56,7 +56,7 @@ def escape_md(value: Any) -> Md:
     return Md(_MD_SPECIAL.sub(r"\\\1", text))
 
 
-def _interpolate(template: str, values: dict[str, Any], lang: str = "en") -> tuple[str, list[str]]:
+def _interpolate(template: str, values: dict[str, Any], lang: str = "en", currency: str = "") -> tuple[str, list[str]]:
     """``template`` with each value replaced by a token; the tokens' texts, in order (a ``{x:pct}``-style
     field formats its raw value first, as :class:`cxlab.report.i18n.Formatter` does)."""
     texts: list[str] = []
@@ -69,7 +69,7 @@ def _interpolate(template: str, values: dict[str, Any], lang: str = "en") -> tup
             texts.append(formatted)
             return f"{_OPEN}{len(texts) - 1}{_CLOSE}"
 
-    return Tokens(lang).vformat(template, (), values), texts
+    return Tokens(lang, currency).vformat(template, (), values), texts
 
 
 def _fill(rendered: str, texts: list[str]) -> str:
@@ -81,22 +81,23 @@ def _strip_tokens(text: str) -> str:
     return text.replace(_OPEN, "").replace(_CLOSE, "")
 
 
-def _source(text: str, values: dict[str, Any] | None, lang: str) -> tuple[str, list[str]]:
+def _source(text: str, values: dict[str, Any] | None, lang: str, currency: str = "") -> tuple[str, list[str]]:
     """The Markdown to render (each value a token) and the tokens' texts."""
     if not values:
         return _strip_tokens(text), []
-    return _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang)
+    return _interpolate(_strip_tokens(text), {k: _clean(v) for k, v in values.items()}, lang, currency)
 
 
-def markdown(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
-    """Trusted Markdown ``text`` (``{name}`` placeholders filled from ``values`` as text) as safe HTML."""
-    source, texts = _source(text, values, lang)
+def markdown(text: str, values: dict[str, Any] | None = None, lang: str = "en", currency: str = "") -> str:
+    """Trusted Markdown ``text`` (``{name}`` placeholders filled from ``values`` as text; ``{x:money}`` in
+    ``currency``) as safe HTML."""
+    source, texts = _source(text, values, lang, currency)
     return _fill(_MD.render(source), texts)
 
 
-def inline(text: str, values: dict[str, Any] | None = None, lang: str = "en") -> str:
+def inline(text: str, values: dict[str, Any] | None = None, lang: str = "en", currency: str = "") -> str:
     """As :func:`markdown`, for one line without the enclosing paragraph (headings, captions)."""
-    source, texts = _source(text, values, lang)
+    source, texts = _source(text, values, lang, currency)
     return _fill(_MD.renderInline(source), texts)
 
 

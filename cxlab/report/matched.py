@@ -34,5 +34,5 @@ def placebo_table(m: Matched, labels: dict[str, str]) -> pd.DataFrame:
 
 def control_zero(r) -> bool:
     """Nobody in the comparison group has the primary outcome: the data may record it only on contact."""
-    p = r.primary
+    p = r.effects.primary
     return bool(len(p)) and bool((p.value_c == 0).all())

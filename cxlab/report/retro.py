@@ -3,11 +3,12 @@ follows from the numbers through message templates; nothing is hand-written."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import pandas as pd
 
-from cxlab.analyses.retro import Retro, best_arm
+from cxlab.analyses.retro import Retro
 from cxlab.catalog.cards import Metric
 from cxlab.metrics import kind
 from cxlab.report.context import Report
@@ -43,6 +44,8 @@ HETEROGENEITY = Cells(people=("people_t", "people_c"), successes={"x_t": "people
                       groups=("breakdown", "arm"))
 #: Per score decile: people and converters of each side; the deciles add up to the arms.
 QINI = Cells(people=("n_treatment", "n_control"), successes={"y_t": "n_treatment", "y_c": "n_control"}, safe=("bin",))
+#: The same for a primary metric that sums an amount (spend): its outcome sums count nobody.
+QINI_SUMS = Cells(people=("n_treatment", "n_control"), safe=("bin",))
 #: From communication rows to people: the people found = those analysed + those excluded (three ways).
 PEOPLE_STEPS = Cells(people=("people", "people_with_several_rows", "excluded_several_arms", "excluded_global_control",
                              "excluded_competing", "analysed"),
@@ -64,57 +67,99 @@ def level(r: Retro, lang: str) -> str:
 
 
 def verdict(r: Retro, rep: Report) -> list[tuple[str, str]]:
-    """(banner kind, sentence) pairs: SRM and balance first, then the primary result, guardrails, value
-    and the A/A check. The figures quoted are those the tables show (small cells hidden)."""
+    """(banner kind, sentence) pairs: SRM and balance first, then the primary result of every arm (by the
+    registered analysis), the two best arms head to head, the guardrails with the arms they concern, the
+    variant to roll out and why, its value and the A/A check. The figures quoted are those the tables
+    show (small cells hidden)."""
     lang = rep.lang
     out: list[tuple[str, str]] = []
     f = lambda v, k, d=None: format_value(v, k, lang, d)  # noqa: E731
-    if r.srm.flagged:
-        out.append(("bad", t("retro.verdict_srm", lang, p=f(r.srm.p_value, "pvalue"))))
-    if len(r.balance_flagged):
-        out.append(("bad", t("retro.verdict_balance", lang, metrics=labels(r, r.balance_flagged.metric, lang))))
+    h = r.health
+    if h.srm.flagged:
+        out.append(("bad", t("retro.verdict_srm", lang, p=f(h.srm.p_value, "pvalue"))))
+    if len(h.balance_flagged):
+        out.append(("bad", t("retro.verdict_balance", lang, metrics=labels(r, h.balance_flagged.metric, lang))))
     name = r.campaign.metrics.primary
     metric = r.metrics[name]
-    raw = best_arm(r)
-    shown = effects(r, rep, [name], count=False)
-    best = shown[shown.arm == raw.arm].iloc[0]
-    values = dict(arm=best.arm, metric=metric.label_in(lang), level=level(r, lang), control=f(best.value_c, _level(r, name)),
-                  treated=f(best.value_t, _level(r, name)), uplift=f(best.uplift, _kind(r, name)),
-                  low=f(best.ci_low, _kind(r, name)), high=f(best.ci_high, _kind(r, name)), p=f(best.p_value, "pvalue"))
-    low, high = raw.ci_low, raw.ci_high
-    registered = (r.registration or {}).get("primary", {}).get(raw.arm) if r.registration else None
-    if registered and r.registration["analysis"] == "cuped":  # the verdict follows the registered analysis
-        low, high = registered["ci_low"], registered["ci_high"]
-        if not pd.isna(best.uplift):  # an arm hidden for its small cells stays hidden in every analysis
-            values |= dict(uplift=f(registered["uplift"], _kind(r, name)), low=f(low, _kind(r, name)),
-                           high=f(high, _kind(r, name)), p=f(registered["p_value"], "pvalue"))
-    worse = (high < 0) if metric.direction == "increase" else (low > 0)
-    better = (low > 0) if metric.direction == "increase" else (high < 0)
-    key = "retro.verdict_win" if better else "retro.verdict_loss" if worse else "retro.verdict_flat"
-    out.append(("good" if better else "bad" if worse else "warn", t(key, lang, **values)))
-    if r.registration:
-        dev = r.registration["deviations"]
-        out.append(("warn" if dev else "good", t("launch.verdict_registration", lang, analysis=r.registration["analysis"],
+    dk, lk = _kind(r, name), _level(r, name)
+    shown = effects(r, rep, [name], count=False).set_index("arm")
+    decided = r.effects.decided()
+    for arm in _arm_order(r):
+        x, d = shown.loc[arm], decided.loc[arm]
+        hidden = pd.isna(x.uplift)  # an arm hidden for its small cells stays hidden in every analysis
+        values = dict(arm=arm, metric=metric.label_in(lang), level=level(r, lang), control=f(x.value_c, lk),
+                      treated=f(x.value_t, lk), uplift=f(math.nan if hidden else d.uplift, dk),
+                      low=f(math.nan if hidden else d.ci_low, dk), high=f(math.nan if hidden else d.ci_high, dk),
+                      p=f(math.nan if hidden else d.p_value, "pvalue"))
+        kind_ = {"win": "good", "loss": "bad", "flat": "warn"}[d.outcome]
+        out.append((kind_, t(f"retro.verdict_{d.outcome}", lang, **values)))
+    duel = head_to_head_values(r, rep)
+    if duel:
+        out.append(("info", t("retro.h2h_apart" if duel["separated"] else "retro.h2h_together", lang, **duel)))
+    if h.registration:
+        dev = h.registration["deviations"]
+        out.append(("warn" if dev else "good", t("launch.verdict_registration", lang, analysis=h.registration["analysis"],
                                                   deviations=len(dev), what=", ".join(d["what"] for d in dev) or "—")))
-    guards = r.effects[r.effects.role == "guardrail"]
-    harmed = sorted({r.metrics[m].label_in(lang) for m in guards[guards.verdict == "harm"].metric})
-    unclear = sorted({r.metrics[m].label_in(lang) for m in guards[guards.verdict == "cannot_rule_out_harm"].metric} - set(harmed))
+    guards = r.effects.table[r.effects.table.role == "guardrail"]
+    harmed = _in_arms(r, guards[guards.verdict == "harm"], lang)
+    unclear = _in_arms(r, guards[guards.verdict == "cannot_rule_out_harm"], lang)
     if harmed:
-        out.append(("bad", t("retro.verdict_guardrail_harm", lang, metrics=", ".join(harmed))))
+        out.append(("bad", t("retro.verdict_guardrail_harm", lang, metrics=harmed)))
     if unclear:
-        out.append(("warn", t("retro.verdict_guardrail_unclear", lang, metrics=", ".join(unclear))))
+        out.append(("warn", t("retro.verdict_guardrail_unclear", lang, metrics=unclear)))
     if not harmed and not unclear and len(guards):
         out.append(("good", t("retro.verdict_guardrails_ok", lang)))
-    inc = incremental(r, rep, count=False).set_index("arm")
-    if better and best.arm in inc.index:
-        row = inc.loc[best.arm]
-        out.append(("info", t("retro.verdict_value", lang, arm=best.arm, level=level(r, lang), n=f(row.incremental, "number", 0),
-                              low=f(row.incremental_low, "number", 0), high=f(row.incremental_high, "number", 0),
-                              value=f(row.value, "money"), cost=f(row.cost, "money"))))
+    chosen = r.effects.recommended()
+    if chosen is None:
+        out.append(("warn", t("retro.recommend_none", lang, metric=metric.label_in(lang))))
+    else:
+        others = [a for a in _arm_order(r) if a != chosen]
+        key = "retro.recommend_only" if not others else \
+            "retro.recommend_apart" if duel and duel["separated"] and duel["best"] == chosen else \
+            "retro.recommend_larger" if duel and duel["best"] == chosen else "retro.recommend_safe"
+        uplift = math.nan if pd.isna(shown.loc[chosen].uplift) else decided.loc[chosen].uplift
+        out.append(("good", t(key, lang, arm=chosen, metric=metric.label_in(lang), uplift=f(uplift, dk),
+                              other=(duel or {}).get("second", ", ".join(others)))))
+        inc = incremental(r, rep, count=False).set_index("arm")
+        if chosen in inc.index:
+            row = inc.loc[chosen]
+            out.append(("info", t("retro.verdict_value", lang, arm=chosen, level=level(r, lang), n=f(row.incremental, "number", 0),
+                                  low=f(row.incremental_low, "number", 0), high=f(row.incremental_high, "number", 0),
+                                  value=f(row.value, "money"), cost=f(row.cost, "money"))))
     inflated = aa_inflated(r)
     if inflated:
         out.append(("bad", t("retro.aa_inflated", lang, metrics=labels(r, inflated, lang))))
     return out
+
+
+def _arm_order(r: Retro) -> list[str]:
+    """The treatment arms with a primary effect, in the card's order."""
+    present = set(r.effects.primary.arm)
+    return [a for a in r.campaign.treatment_arms if a in present]
+
+
+def _in_arms(r: Retro, rows: pd.DataFrame, lang: str) -> str:
+    """``label in arm, arm; label in arm``: each metric of ``rows`` with the arms it concerns."""
+    return "; ".join(t("retro.metric_in_arms", lang, metric=r.metrics[m].label_in(lang), arms=", ".join(part.arm))
+                     for m, part in rows.groupby("metric", sort=False))
+
+
+def head_to_head_values(r: Retro, rep: Report) -> dict[str, object] | None:
+    """The head-to-head for a sentence, its figures formatted; hidden (None) when either arm is (its
+    difference would give a small arm's level away)."""
+    duel = r.effects.head_to_head
+    if duel is None:
+        return None
+    shown = effects(r, rep, [r.campaign.metrics.primary], count=False).set_index("arm")
+    if shown.loc[[duel.best, duel.second]].uplift.isna().any():
+        return None
+    dk = _kind(r, r.campaign.metrics.primary)
+    facts = duel.facts()
+    return facts | {"metric": r.metrics[r.campaign.metrics.primary].label_in(rep.lang),
+                    "difference": format_value(facts["difference"], dk, rep.lang),
+                    "low": format_value(facts["low"], dk, rep.lang), "high": format_value(facts["high"], dk, rep.lang),
+                    "p_adjusted": format_value(facts["p_adjusted"], "pvalue", rep.lang),
+                    "level": format_value(facts["level"], "pct", rep.lang, 1)}
 
 
 def labels(r: Retro, names: Iterable[str], lang: str) -> str:
@@ -124,7 +169,7 @@ def labels(r: Retro, names: Iterable[str], lang: str) -> str:
 
 def untestable(r: Retro) -> dict[str, list[str]]:
     """Reason → metrics that could not be tested for it (e.g. nobody varies)."""
-    e = r.effects[r.effects.untestable != ""]
+    e = r.effects.table[r.effects.table.untestable != ""]
     return {reason: list(dict.fromkeys(part.metric)) for reason, part in e.groupby("untestable", sort=False)}
 
 
@@ -136,9 +181,9 @@ def aa_inflated(r: Retro) -> list[str]:
 def arm_marks(r: Retro, rep: Report, frame: pd.DataFrame, treated: tuple[str, ...], control: tuple[str, ...] = ()) -> pd.DataFrame:
     """``frame`` (a row per arm, or per metric and arm) marked with the arms the split table hides: its
     ``treated`` columns where its arm is hidden, its ``control`` columns everywhere if the control is."""
-    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    sends = rep.suppress(r.health.sends.reset_index(drop=True), cells=SENDS, count=False)
     hidden = set(sends.arm[sends.people.isna()])
-    small = {a for a, n in zip(r.sends.arm, r.sends.people, strict=True) if 1 <= n < rep.min_cell_size}
+    small = {a for a, n in zip(r.health.sends.arm, r.health.sends.people, strict=True) if 1 <= n < rep.min_cell_size}
     frame = frame.reset_index(drop=True)
     ctrl = r.campaign.control_arm
     for attr, arms in (("cx_hidden", hidden), ("cx_small", small)):
@@ -151,7 +196,7 @@ def arm_marks(r: Retro, rep: Report, frame: pd.DataFrame, treated: tuple[str, ..
 def effects(r: Retro, rep: Report, names: list[str] | None = None, count: bool = True) -> pd.DataFrame:
     """The effects of ``names`` (all when None) with small cells hidden (:data:`EFFECTS`), the arms hidden
     as in the split table."""
-    e = r.effects if names is None else r.effects[r.effects.metric.isin(names)]
+    e = r.effects.table if names is None else r.effects.table[r.effects.table.metric.isin(names)]
     return rep.suppress(arm_marks(r, rep, e, ("people_t",), ("people_c",)), cells=EFFECTS, count=count)
 
 
@@ -184,18 +229,32 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
         if adjusted:
             row["p adj."] = format_value(x.p_adjusted, "pvalue", lang)
         mark = " †" if x.cuped_method == "strata" else ""
+        if x.role == "guardrail":
+            row[t("retro.margin", lang)] = _margin(r, x, lang)
         rows.append(row | {
             "lift": format_value(x.lift, "pct", lang),
             "CUPED": f"{format_value(x.cuped_uplift, k, lang)} [{format_value(x.cuped_low, k, lang)} … {format_value(x.cuped_high, k, lang)}]{mark}",
             "Var ↓": format_value(x.variance_reduction, "pct", lang),
-            "": t(f"retro.verdict_{x.verdict}", lang),
+            "": t("retro.verdict_not_significant_adjusted" if x.verdict == "not_significant" and x.role == "secondary"
+                  and pd.notna(x.ci_low) and pd.notna(x.ci_high) and (x.ci_low > 0 or x.ci_high < 0) else f"retro.verdict_{x.verdict}", lang),
         })
     return pd.DataFrame(rows)
 
 
+def _margin(r: Retro, x: pd.Series, lang: str) -> str:
+    """A guardrail's tolerated worsening: its share of the control level and that change in the metric's
+    units, signed the harmful way (—  for a metric without a margin, or with its control hidden)."""
+    m = r.metrics[x.metric]
+    if not m.margin or pd.isna(x.value_c):
+        return "—"
+    sign = 1 if m.direction == "decrease" else -1
+    return t("retro.margin_value", lang, margin=format_value(m.margin, "pct", lang, 0),
+             absolute=format_value(sign * m.margin * abs(x.value_c), _kind(r, x.metric), lang))
+
+
 def quantile_step(r: Retro, names: list[str], lang: str) -> str:
     """The rounding step of the quantile metrics among ``names``, formatted (empty when there are none)."""
-    e = r.effects[r.effects.metric.isin(names)]
+    e = r.effects.table[r.effects.table.metric.isin(names)]
     if "resolution" not in e or not e.resolution.notna().any():
         return ""
     step = float(e.resolution.max())
@@ -205,8 +264,9 @@ def quantile_step(r: Retro, names: list[str], lang: str) -> str:
 def balance_table(r: Retro, rep: Report) -> pd.DataFrame:
     """The pre-period balance with metric labels in the report's language, judged with the people and
     pre-period outcomes behind each level (:data:`BALANCE`, not shown)."""
-    b = rep.suppress(r.balance.reset_index(drop=True), cells=BALANCE)
-    b = b.assign(metric=[r.metrics[m].label_in(rep.lang) for m in b.metric])
+    b = rep.suppress(r.health.balance.reset_index(drop=True), cells=BALANCE)
+    b = b.assign(metric=[t("retro.balance_covariate", rep.lang, metric=r.metrics[m].label_in(rep.lang),
+                           days=r.health.pre_period_days) for m in b.metric])
     keep = b.attrs
     b = b[["metric", "arm", "pre_t", "pre_c", "difference", "p_value"]]
     b.attrs = keep
@@ -218,7 +278,7 @@ def caps_table(r: Retro, lang: str) -> pd.DataFrame:
     return pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang),
                           "percentile": _percentile(x.percentile, lang),
                           "column": {"x": t("retro.window_after", lang), "pre": t("retro.window_before", lang)}[x.column],
-                          "cap": format_value(x.cap, "number", lang)} for x in r.caps.itertuples()])
+                          "cap": format_value(x.cap, "number", lang)} for x in r.effects.caps.itertuples()])
 
 
 def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame:
@@ -226,10 +286,10 @@ def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame
     for the metrics where CUPED removes at least ``threshold`` of the variance (elsewhere it hardly acts);
     small strata hidden first (:data:`STRATA`)."""
     lang = rep.lang
-    acting = set(r.effects[r.effects.variance_reduction >= threshold].metric)
-    if r.strata.empty:
+    acting = set(r.effects.table[r.effects.table.variance_reduction >= threshold].metric)
+    if r.effects.strata.empty:
         return pd.DataFrame()
-    shown = rep.suppress(arm_marks(r, rep, r.strata[r.strata.metric.isin(acting)], ("people",)), cells=STRATA)
+    shown = rep.suppress(arm_marks(r, rep, r.effects.strata[r.effects.strata.metric.isin(acting)], ("people",)), cells=STRATA)
     frame = pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.arm", lang): x.arm,
                           "stratum": t(f"retro.stratum_{x.stratum}", lang), "people": x.people,
                           "share": format_value(x.share, "pct", lang), "θ": format_value(x.theta, "number", lang, 3),
@@ -243,7 +303,7 @@ def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame
 
 def new_share(r: Retro) -> float:
     """Share of the analysed people in the ``new`` stratum (no full pre-period)."""
-    first = r.strata[(r.strata.metric == r.strata.metric.iloc[0]) & (r.strata.arm == r.strata.arm.iloc[0])]
+    first = r.effects.strata[(r.effects.strata.metric == r.effects.strata.metric.iloc[0]) & (r.effects.strata.arm == r.effects.strata.arm.iloc[0])]
     new = first[first.stratum == "new"]
     return float(new.share.sum()) if len(first) else 0.0
 
@@ -251,7 +311,7 @@ def new_share(r: Retro) -> float:
 def weak_cuped(r: Retro, lang: str, threshold: float = 0.02) -> str:
     """The metrics where CUPED removed under ``threshold`` of the variance, each with its pre/post
     correlation, as ``label (ρ = …)``; empty when there are none."""
-    e = r.effects.dropna(subset=["variance_reduction"])
+    e = r.effects.table.dropna(subset=["variance_reduction"])
     weak = e[e.variance_reduction < threshold].groupby("metric", sort=False).pre_correlation.mean()
     return ", ".join(f"{r.metrics[m].label_in(lang)} (ρ = {format_value(rho, 'number', lang, 2)})" for m, rho in weak.items())
 
@@ -259,7 +319,7 @@ def weak_cuped(r: Retro, lang: str, threshold: float = 0.02) -> str:
 def exposure_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Per arm: people analysed before any exclusion, and how many a competing campaign reached (small
     cells hidden)."""
-    e = r.exposure.copy()
+    e = r.health.exposure.copy()
     e["share"] = e.exposed / e.people
     return rep.suppress(arm_marks(r, rep, e, ("people",)), cells=EXPOSURE)
 
@@ -275,8 +335,11 @@ def aa_table(r: Retro, lang: str) -> pd.DataFrame:
                           "": t(f"retro.aa_{x.status}_status", lang)} for x in a.itertuples()])
 
 
-def definitions(r: Retro, names: list[str], lang: str) -> Md:
-    """Markdown lines with each metric's definition, counts and exclusions."""
+def definitions(r: Retro, names: list[str] | None, lang: str) -> Md:
+    """Markdown lines with each metric's definition, counts and exclusions (every metric of the card
+    when ``names`` is None)."""
+    c = r.campaign.metrics
+    names = [c.primary, *c.secondary, *c.guardrails] if names is None else names
     lines = []
     for n in names:
         m = r.metrics[n]
@@ -292,7 +355,7 @@ def _how(r: Retro, m: Metric, lang: str) -> Md:
         return Md(" " + message_md("retro.how_ratio", lang, num=r.metrics[m.numerator].label_in(lang), den=r.metrics[m.denominator].label_in(lang)))
     if m.type == "quantile":
         return Md(" " + message_md("retro.how_quantile", lang, q=format_value(m.quantile, "number", lang)))
-    caps = r.caps[(r.caps.metric == m.name) & (r.caps.column == "x")]
+    caps = r.effects.caps[(r.effects.caps.metric == m.name) & (r.effects.caps.column == "x")]
     if len(caps):
         return Md(" " + message_md("retro.how_capped", lang, q=_percentile(m.winsorize, lang), cap=format_value(caps.cap.iloc[0], "number", lang)))
     return Md("")
@@ -307,7 +370,7 @@ def _percentile(share: float, lang: str) -> str:
 def people_steps(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
     """The steps from rows to people as one row (a column per step), small cells hidden by
     :data:`PEOPLE_STEPS` (an exclusion of a few people must not be the difference of two shown counts)."""
-    row = pd.DataFrame([dict(zip(r.people.step, r.people["count"], strict=True))])
+    row = pd.DataFrame([dict(zip(r.health.people.step, r.health.people["count"], strict=True))])
     return rep.suppress(row, cells=PEOPLE_STEPS, count=count)
 
 
@@ -321,10 +384,10 @@ def people_table(r: Retro, rep: Report) -> pd.DataFrame:
     """From communication rows to the people analysed, each step named in the report's language."""
     lang = rep.lang
     row = people_steps(r, rep)
-    frame = pd.DataFrame({t("retro.step", lang): [t(f"retro.step_{s}", lang) for s in r.people.step],
-                          "count": pd.array([row.iloc[0][s] for s in r.people.step], dtype="Int64")})
+    frame = pd.DataFrame({t("retro.step", lang): [t(f"retro.step_{s}", lang) for s in r.health.people.step],
+                          "count": pd.array([row.iloc[0][s] for s in r.health.people.step], dtype="Int64")})
     hidden = row.attrs.get("cx_hidden", {})
-    frame.attrs["cx_hidden"] = {"count": {i for i, s in enumerate(r.people.step) if 0 in hidden.get(s, ())}}
+    frame.attrs["cx_hidden"] = {"count": {i for i, s in enumerate(r.health.people.step) if 0 in hidden.get(s, ())}}
     frame.attrs["cx_cells"] = Cells(people=("count",), margins=False)
     return frame
 
@@ -332,8 +395,8 @@ def people_table(r: Retro, rep: Report) -> pd.DataFrame:
 def incremental(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
     """Per arm: people, contacts, incremental contracts, value and ROI — judged with the primary metric's
     people and converters of both sides (:data:`INCREMENTAL`)."""
-    p = r.primary[["arm", "people_c", "x_t", "x_c"]]
-    frame = arm_marks(r, rep, r.incremental.merge(p, on="arm", how="left", sort=False), ("people",), ("people_c",))
+    p = r.effects.primary[["arm", "people_c", "x_t", "x_c"]]
+    frame = arm_marks(r, rep, r.value.table.merge(p, on="arm", how="left", sort=False), ("people",), ("people_c",))
     return rep.suppress(frame, cells=INCREMENTAL, count=count)
 
 
@@ -374,9 +437,9 @@ def headline(r: Retro, rep: Report) -> dict:
     """results.json's figures (:func:`cxlab.analyses.retro.headline`) with every count of people and
     everything built on a small one hidden by the same declarations as the tables. Each effect also
     carries its arms' people with the outcome (``x_t``, ``x_c``), the counts it is judged by."""
-    h = dict(r.headline)
+    h = dict(r.facts())
     h["people"] = people_values(r, rep)
-    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    sends = rep.suppress(r.health.sends.reset_index(drop=True), cells=SENDS, count=False)
     h["srm"] = {**h["srm"], "observed": {a: (None if pd.isna(n) else int(n)) for a, n in zip(sends.arm, sends.people, strict=True)}}
     e = effects(r, rep, count=False)
     keys = ("people_t", "people_c", "x_t", "x_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
@@ -387,22 +450,22 @@ def headline(r: Retro, rep: Report) -> dict:
         out.setdefault(row.metric, {})[row.arm] = {k: (None if pd.isna(row[k]) else row[k]) for k in keys}
     h["effects"] = out
     inc = incremental(r, rep, count=False)
-    h["incremental"] = inc[list(r.incremental.columns)]
-    if len(r.strata):
-        h["strata"] = rep.suppress(arm_marks(r, rep, r.strata, ("people",)), cells=STRATA, count=False)
-    exposure = rep.suppress(arm_marks(r, rep, r.exposure, ("people",)), cells=EXPOSURE, count=False)
+    h["incremental"] = inc[list(r.value.table.columns)]
+    if len(r.effects.strata):
+        h["strata"] = rep.suppress(arm_marks(r, rep, r.effects.strata, ("people",)), cells=STRATA, count=False)
+    exposure = rep.suppress(arm_marks(r, rep, r.health.exposure, ("people",)), cells=EXPOSURE, count=False)
     h["competing"] = {**h["competing"], "by_arm": exposure}
-    if r.did is not None and h.get("did"):
-        did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+    if r.trend is not None and h.get("did"):
+        did = rep.suppress(arm_marks(r, rep, r.trend.did.merge(r.health.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
                            cells=Cells(people=("people",), margins=False), count=False)
-        h["did"] = {**h["did"], "by_arm": did[list(r.did.columns)]}
+        h["did"] = {**h["did"], "by_arm": did[list(r.trend.did.columns)]}
     return h
 
 
 def heterogeneity(r: Retro, rep: Report) -> pd.DataFrame:
     """Effects by breakdown value with small cells hidden (:data:`HETEROGENEITY`), for the forest and
     the table; the rows whose people are hidden are dropped from the figure."""
-    return rep.suppress(arm_marks(r, rep, r.heterogeneity, ("people_t",), ("people_c",)), cells=HETEROGENEITY)
+    return rep.suppress(arm_marks(r, rep, r.heterogeneity.table, ("people_t",), ("people_c",)), cells=HETEROGENEITY)
 
 
 HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", "uplift", "ci_low", "ci_high",
@@ -412,11 +475,44 @@ HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", 
 def qini_bins(r: Retro, rep: Report) -> pd.DataFrame:
     """The score deciles with small cells hidden (:data:`QINI`); with the control arm hidden in the split
     table, both sides' people are (either side's total would give the control away)."""
-    bins = r.qini["bins"].reset_index(drop=True)
-    sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
+    bins = r.targeting.bins.reset_index(drop=True)
+    sends = rep.suppress(r.health.sends.reset_index(drop=True), cells=SENDS, count=False)
     if sends.people[sends.arm == r.campaign.control_arm].isna().any():
         bins.attrs["cx_hidden"] = {"n_treatment": set(bins.index), "n_control": set(bins.index)}
-    return rep.suppress(bins, cells=QINI)
+    return rep.suppress(bins, cells=QINI if r.targeting.binary else QINI_SUMS)
+
+
+def qini_formats(r: Retro) -> dict[str, str]:
+    """The decile table's formats: rates and points for conversions, plain numbers for amounts."""
+    rate, diff = ("pct", "pp") if r.targeting.binary else ("number", "number")
+    return {"bin": "int", "n_treatment": "int", "n_control": "int", "rate_treatment": rate, "rate_control": rate, "uplift": diff}
+
+
+def heterogeneity_formats(r: Retro) -> dict[str, str]:
+    """The segment table's formats: the primary metric's difference format for the effect columns."""
+    k = "pp" if _kind(r, r.campaign.metrics.primary) == "pp" else "number"
+    return {"people_t": "int", "people_c": "int", "uplift": k, "ci_low": k, "ci_high": k}
+
+
+def qini_axis(r: Retro, rep: Report) -> str:
+    """The qini figure's vertical axis: incremental conversions, or the incremental amount."""
+    return rep.t("retro.incremental_conversions" if r.targeting.binary else "retro.incremental_outcome")
+
+
+def primary_is_rate(r: Retro) -> bool:
+    """The primary metric is a share of people (its figures read in points)."""
+    return r.metrics[r.campaign.metrics.primary].type == "proportion"
+
+
+def people_words(r: Retro, rep: Report) -> dict[str, str]:
+    """Step → count as a sentence shows it ("<k" where small, "—" where hidden beside it)."""
+    return {k: rep.count(v) for k, v in people_values(r, rep).items()}
+
+
+def history_facts(r: Retro, rep: Report) -> dict[str, object]:
+    """The share of new people and the rule that makes a person new, for ``retro.history_share``."""
+    c = r.campaign
+    return {"share": new_share(r), "rule": c.new_clients or rep.t("retro.history_rule_joined", days=c.pre_period_days)}
 
 
 def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -426,15 +522,15 @@ def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def did_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Difference in differences per arm, hidden where the arm's people are too few."""
-    did = rep.suppress(arm_marks(r, rep, r.did.merge(r.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+    did = rep.suppress(arm_marks(r, rep, r.trend.did.merge(r.health.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
                        cells=Cells(people=("people",), margins=False))
     keep = did.attrs
-    did = did[list(r.did.columns)]
+    did = did[list(r.trend.did.columns)]
     did.attrs = keep
     return did
 
 
 def trend(r: Retro, rep: Report) -> pd.DataFrame:
     """The per-period means of each arm for the trend figure, hidden where a cell has too few people."""
-    shown = plain(rep.suppress(r.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
+    shown = plain(rep.suppress(r.trend.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
     return shown.dropna(subset=["mean"]).reset_index(drop=True)

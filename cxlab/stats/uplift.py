@@ -16,18 +16,21 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ScoreBins:
-    """Per score bin (highest score first): treated and control people and conversions."""
+    """Per score bin (highest score first): treated and control people and conversions — or, with
+    ``binary`` False, the sums of a per-person outcome such as spend (the curve and the uplifts hold;
+    :func:`qini_normalised` needs conversions)."""
 
     n_t: np.ndarray
     y_t: np.ndarray
     n_c: np.ndarray
     y_c: np.ndarray
+    binary: bool = True
 
     def __post_init__(self) -> None:
         arrays = {k: np.asarray(getattr(self, k), dtype=float) for k in ("n_t", "y_t", "n_c", "y_c")}
         if len({a.shape for a in arrays.values()}) != 1 or arrays["n_t"].ndim != 1 or arrays["n_t"].size == 0:
             raise ValueError("n_t, y_t, n_c, y_c must be 1-d arrays of one non-zero length")
-        if np.any(arrays["y_t"] > arrays["n_t"]) or np.any(arrays["y_c"] > arrays["n_c"]):
+        if self.binary and (np.any(arrays["y_t"] > arrays["n_t"]) or np.any(arrays["y_c"] > arrays["n_c"])):
             raise ValueError("conversions cannot exceed people in a bin")
         if arrays["n_t"].sum() == 0 or arrays["n_c"].sum() == 0:
             raise ValueError("both treated and control people are needed to measure uplift")
@@ -68,6 +71,8 @@ def qini_normalised(bins: ScoreBins) -> float:
     perfectly, 0 is random. The perfect curve depends on the totals only (treated converters first, then
     everyone who did not convert, then control converters), so bins suffice; with one person per bin it
     equals sklift's value (tests/stats/test_targeting.py)."""
+    if not bins.binary:
+        raise ValueError("the normalised qini needs conversions (0 or 1 per person): its perfect curve is undefined for sums")
     x, q = qini_curve(bins)
     nt, yt, nc, yc = (float(a.sum()) for a in (bins.n_t, bins.y_t, bins.n_c, bins.y_c))
     n = nt + nc

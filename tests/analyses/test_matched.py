@@ -87,13 +87,13 @@ def test_matched_estimate_recovers_the_randomised_one(tmp_path_factory):
     data, cat = _without_control(demo, tmp)
     randomised = analyse(connect(demo), load_catalog("catalog"), "cc_spring_2025", aa_runs=0)
     m = analyse(connect(data), load_catalog(cat), "cc_spring_2025_matched", aa_runs=0)
-    assert m.matched is not None and m.matched.matched > 1000
-    assert (m.matched.balance.smd_after.abs() < 0.1).all(), m.matched.balance.sort_values("smd_after").tail()
+    assert m.health.matched is not None and m.health.matched.matched > 1000
+    assert (m.health.matched.balance.smd_after.abs() < 0.1).all(), m.health.matched.balance.sort_values("smd_after").tail()
     for arm in ("email", "email_offer"):
-        r = randomised.primary.set_index("arm").loc[arm]
-        e = m.primary.set_index("arm").loc[arm]
+        r = randomised.effects.primary.set_index("arm").loc[arm]
+        e = m.effects.primary.set_index("arm").loc[arm]
         assert e.ci_low <= r.uplift <= e.ci_high, (arm, r.uplift, e.ci_low, e.ci_high)
-    assert m.matched.placebo_failed.empty, m.matched.placebo
+    assert m.health.matched.placebo_failed.empty, m.health.matched.placebo
 
 
 @pytest.mark.realdata

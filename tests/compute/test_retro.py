@@ -76,8 +76,8 @@ def test_people_in_two_arms_are_excluded_and_counted(tmp_path, catalog):
 def test_a_broken_split_raises_the_srm_flag(tmp_path, catalog):
     arms = ["control"] * 400 + ["email"] * 300 + ["email_offer"] * 300  # planned 20/40/40
     r = analyse(connect(fixture(tmp_path, arms)), catalog, "cc_spring_2025")
-    assert r.srm.flagged and r.srm.p_value < 1e-10
-    assert r.headline["srm"]["flagged"] is True
+    assert r.health.srm.flagged and r.health.srm.p_value < 1e-10
+    assert r.facts()["srm"]["flagged"] is True
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +87,11 @@ def demo_retro(small_demo, catalog):
 
 def test_planted_uplift_is_recovered(demo_retro, small_truth):
     truth = small_truth["campaign"]
-    p = demo_retro.primary.set_index("arm")
+    p = demo_retro.effects.primary.set_index("arm")
     for arm, uplift in truth["expected_uplift_abs"].items():
         assert p.loc[arm, "ci_low"] <= uplift <= p.loc[arm, "ci_high"], arm
-    assert dict(zip(demo_retro.sends.arm, demo_retro.sends.people, strict=True)) == truth["people"]
-    assert demo_retro.headline["people"]["rows"] == truth["rows"]
+    assert dict(zip(demo_retro.health.sends.arm, demo_retro.health.sends.people, strict=True)) == truth["people"]
+    assert demo_retro.facts()["people"]["rows"] == truth["rows"]
 
 
 def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth, catalog):
@@ -104,7 +104,7 @@ def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth
 
 def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth):
     truth = small_truth["campaign"]
-    spend = demo_retro.effects[demo_retro.effects.metric == "card_spend"].set_index("arm")
+    spend = demo_retro.effects.table[demo_retro.effects.table.metric == "card_spend"].set_index("arm")
     for arm, uplift in truth["expected_spend_uplift"].items():
         row = spend.loc[arm]
         assert row.cuped_low <= uplift <= row.cuped_high, arm
@@ -113,10 +113,10 @@ def test_cuped_narrows_spend_by_the_planted_correlation(demo_retro, small_truth)
 
 
 def test_did_covers_the_planted_spend_uplift_and_trends_are_parallel(demo_retro, small_truth):
-    did = demo_retro.did.set_index("arm")
+    did = demo_retro.trend.did.set_index("arm")
     for arm, uplift in small_truth["campaign"]["expected_spend_uplift"].items():
         assert did.loc[arm, "ci_low"] <= uplift <= did.loc[arm, "ci_high"]
-    assert demo_retro.parallel is not None and not demo_retro.parallel.significant
+    assert demo_retro.trend.parallel is not None and not demo_retro.trend.parallel.significant
 
 
 def test_guardrail_verdicts():
@@ -133,7 +133,7 @@ def test_hillstrom_figures_and_welch_match_the_rows(hillstrom, catalog):
     folder, csv = hillstrom
     r = analyse(connect(folder), catalog, "hillstrom")
     rows = pd.read_csv(csv)
-    e = r.effects.set_index(["metric", "arm"])
+    e = r.effects.table.set_index(["metric", "arm"])
     # SOURCE.md: per-arm visit, conversion and spend per customer
     assert e.loc[("hs_spend", "mens"), "value_t"] == pytest.approx(1.422617, abs=5e-7)
     assert e.loc[("hs_spend", "mens"), "value_c"] == pytest.approx(0.652789, abs=5e-7)
@@ -144,10 +144,10 @@ def test_hillstrom_figures_and_welch_match_the_rows(hillstrom, catalog):
         ci = ref.confidence_interval()
         row = e.loc[("hs_spend", arm)]
         assert (row.ci_low, row.ci_high, row.p_value) == pytest.approx((ci.low, ci.high, ref.pvalue), rel=1e-6)
-    assert r.srm.p_value == pytest.approx(0.904, abs=5e-4)
+    assert r.health.srm.p_value == pytest.approx(0.904, abs=5e-4)
     # history (past-year spend) barely correlates with two-week spend: CUPED removes almost nothing
     assert e.loc[("hs_spend", "mens"), "variance_reduction"] < 0.01
-    assert r.did is None  # no pre-period in this test
+    assert r.trend is None  # no pre-period in this test
 
 
 def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):
@@ -165,7 +165,7 @@ def test_notebook_04_runs_on_the_demo(small_demo, tmp_path, small_truth):
 
 
 def test_split_is_checked_within_each_breakdown(demo_retro):
-    by = demo_retro.srm_by_segment
+    by = demo_retro.health.srm_by_segment
     assert set(by.breakdown) == {"income_band", "region"}
-    assert by.people[by.breakdown == "region"].sum() == demo_retro.sends.people.sum()
+    assert by.people[by.breakdown == "region"].sum() == demo_retro.health.sends.people.sum()
     assert not by.flagged.any()  # the demo's split is random within every band and region

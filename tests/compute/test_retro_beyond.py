@@ -47,22 +47,22 @@ def rows(small_demo):
 
 
 def test_cap_is_the_percentile_of_everybody_and_applies_to_every_arm(demo, rows):
-    caps = demo.caps[demo.caps.metric == "card_spend_capped"].set_index("column").cap
+    caps = demo.effects.caps[demo.effects.caps.metric == "card_spend_capped"].set_index("column").cap
     # numpy: np.percentile(per-person spend, 99) — linear interpolation, as percentile_cont in the engine
     assert caps["x"] == pytest.approx(np.percentile(rows.x, 99), rel=1e-9)
     assert caps["pre"] == pytest.approx(np.percentile(rows.pre, 99), rel=1e-9)
     capped = rows.x.clip(upper=caps["x"]).groupby(rows.arm).mean()
-    e = demo.effects[demo.effects.metric == "card_spend_capped"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "card_spend_capped"].set_index("arm")
     for arm in e.index:
         assert e.loc[arm, "value_t"] == pytest.approx(capped[arm], rel=1e-9)
         assert e.loc[arm, "value_c"] == pytest.approx(capped["control"], rel=1e-9)
-    raw = demo.effects[demo.effects.metric == "card_spend"].set_index("arm")
+    raw = demo.effects.table[demo.effects.table.metric == "card_spend"].set_index("arm")
     # capping a heavy right tail narrows the interval
     assert ((e.ci_high - e.ci_low) < (raw.ci_high - raw.ci_low)).all()
 
 
 def test_median_metric_equals_the_rows_median(demo, rows):
-    e = demo.effects[demo.effects.metric == "card_spend_median"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "card_spend_median"].set_index("arm")
     step = e.resolution.iloc[0]
     rounded = np.floor(rows.x / step + 0.5) * step  # halves up, as the engine rounds
     for arm in e.index:
@@ -77,7 +77,7 @@ def test_ratio_metric_is_a_ratio_of_sums_per_arm(demo, small_demo, rows):
     cards = h[h.product_line == "credit_card"].join(rows[["arm", "t0"]], on="client_id", how="inner")
     cards = cards[(cards.opened_at > cards.t0) & (cards.opened_at <= cards.t0 + WINDOW)]
     per = cards.groupby("arm").agg(value=("value", "sum"), n=("value", "size"))
-    e = demo.effects[demo.effects.metric == "value_per_card"].set_index("arm")
+    e = demo.effects.table[demo.effects.table.metric == "value_per_card"].set_index("arm")
     for arm in e.index:
         assert e.loc[arm, "value_t"] == pytest.approx(per.loc[arm, "value"] / per.loc[arm, "n"], rel=1e-9)
     assert (e.verdict != "harm").all()  # card value does not depend on the arm in the demo
@@ -96,7 +96,7 @@ def test_new_clients_are_those_who_joined_inside_the_pre_period(small_demo, cata
 
 
 def test_gatekeeping_adjusts_the_secondaries_behind_the_primary(demo):
-    e = demo.effects
+    e = demo.effects.table
     for _arm, part in e.groupby("arm"):
         primary = part[part.role == "primary"].p_value.iloc[0]
         sec = part[part.role == "secondary"]
@@ -130,15 +130,15 @@ def fixture(tmp_path: Path, n: int = 600, seed: int = 3) -> Path:
 def test_competing_exposure_that_depends_on_the_arm_is_flagged_and_can_be_excluded(tmp_path, catalog):
     src = connect(fixture(tmp_path))
     r = analyse(src, catalog, "cc_spring_2025")
-    e = r.exposure.set_index("arm")
+    e = r.health.exposure.set_index("arm")
     assert e.loc["email", "exposed"] == e.loc["email", "people"] and e.loc["control", "exposed"] == 0
-    assert r.exposure_p < 1e-10 and not r.excluded_competing
-    assert list(r.competitors.campaign_id) == ["push_2025_04"]
+    assert r.health.exposure_p < 1e-10 and not r.health.excluded_competing
+    assert list(r.health.competitors.campaign_id) == ["push_2025_04"]
     dropped = analyse(src, catalog, "cc_spring_2025", exclude_competing=True)
-    steps = dict(zip(dropped.people.step, dropped.people["count"], strict=True))
+    steps = dict(zip(dropped.health.people.step, dropped.health.people["count"], strict=True))
     assert steps["excluded_competing"] == e.loc["email", "people"]
     assert steps["analysed"] == e.people.sum() - e.loc["email", "people"]
-    assert "email" not in set(dropped.sends.arm)
+    assert "email" not in set(dropped.health.sends.arm)
 
 
 def test_a_pre_period_difference_between_arms_is_flagged(tmp_path, catalog):
@@ -149,11 +149,11 @@ def test_a_pre_period_difference_between_arms_is_flagged(tmp_path, catalog):
     ev.loc[march & ev.client_id.map(arms).eq("email_offer").to_numpy(), "value"] *= 3  # a broken split: richer before
     ev.to_parquet(folder / "events.parquet")
     r = analyse(connect(folder), catalog, "cc_spring_2025")
-    assert "card_spend" in set(r.balance_flagged.metric)
+    assert "card_spend" in set(r.health.balance_flagged.metric)
     from cxlab.report import Report
     from cxlab.report.retro import verdict
 
-    assert not r.srm.flagged
+    assert not r.health.srm.flagged
     first = verdict(r, Report(lang="en"))[0]
     assert first[0] == "bad" and "before the send" in first[1]
 
@@ -162,7 +162,7 @@ def test_a_metric_nobody_varies_on_is_reported_untestable(tmp_path, catalog):
     folder = fixture(tmp_path)
     pd.DataFrame({"client_id": [1], "event_type": ["card_spend"], "ts": [T("2025-04-10")], "value": [5.0]}).to_parquet(folder / "events.parquet")
     r = analyse(connect(folder), catalog, "cc_spring_2025")
-    capped = r.effects[r.effects.metric == "card_spend_capped"]  # the 99th percentile of spend is 0: all capped to 0
+    capped = r.effects.table[r.effects.table.metric == "card_spend_capped"]  # the 99th percentile of spend is 0: all capped to 0
     assert (capped.verdict == "untestable").all() and capped.untestable.str.contains("zero variance").all()
     assert capped.p_adjusted.isna().all() or (capped.p_adjusted >= 0).all()
 
@@ -173,18 +173,18 @@ def test_hillstrom_newbies_are_a_stratum_and_history_barely_predicts_spend(hills
     r = analyse(connect(folder), catalog, "hillstrom")
     raw = pd.read_csv(csv)
     arm = raw.segment.map({"No E-Mail": "control", "Mens E-Mail": "mens", "Womens E-Mail": "womens"})
-    s = r.strata[(r.strata.metric == "hs_spend") & (r.strata.arm == "mens")].set_index("stratum")
+    s = r.effects.strata[(r.effects.strata.metric == "hs_spend") & (r.effects.strata.arm == "mens")].set_index("stratum")
     both = arm.isin(["mens", "control"])
     assert s.loc["new", "people"] == (raw.newbie[both] == 1).sum()
     assert s.loc["history", "people"] == (raw.newbie[both] == 0).sum()
-    spend = r.effects[(r.effects.metric == "hs_spend")].set_index("arm")
+    spend = r.effects.table[(r.effects.table.metric == "hs_spend")].set_index("arm")
     # numpy: correlation of history and spend within the mens and control arms, pooled
     part = raw[both]
     dev = part[["history", "spend"]] - part.groupby(arm[both])[["history", "spend"]].transform("mean")
     rho = (dev.history * dev.spend).sum() / np.sqrt((dev.history**2).sum() * (dev.spend**2).sum())
     assert spend.loc["mens", "pre_correlation"] == pytest.approx(rho, rel=1e-9)
     assert abs(rho) < 0.05 and spend.loc["mens", "variance_reduction"] < 0.01
-    order = r.effects[r.effects.metric == "hs_order_value"].set_index("arm")
+    order = r.effects.table[r.effects.table.metric == "hs_order_value"].set_index("arm")
     buyers = raw[raw.conversion == 1]
     aov = buyers.groupby(arm[raw.conversion == 1]).spend.sum() / buyers.groupby(arm[raw.conversion == 1]).size()
     assert order.loc["mens", "value_t"] == pytest.approx(aov["mens"], rel=1e-9)

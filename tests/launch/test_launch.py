@@ -150,14 +150,18 @@ def test_launch_simulate_send_04_recovers_the_planted_uplift(small_demo, cat, tm
     assert main(["simulate-send", "--data", str(small_demo), "--audience", str(out / "loop.parquet"), "--out", str(sent),
                  "--uplift", "0.25", "--seed", "3"]) == 0
     r = analyse(connect(sent), load_catalog(cat), "loop")
-    reg = r.registration
+    reg = r.health.registration
     assert reg["deviations"] == [] and reg["mismatched"] == 0 and reg["checked"] == reg["planned_size"]
-    assert reg["analysis"] == "cuped" and r.headline["registration"] == reg
-    row = r.primary.iloc[0]
+    assert reg["analysis"] == "cuped" and r.facts()["registration"] == reg
+    row = r.effects.primary.iloc[0]
     expected = 0.25 * (1 - row.value_c)  # an extra contract only changes people who would not open one anyway
     got = reg["primary"]["email"]
     assert got["ci_low"] <= expected <= got["ci_high"] and got["verdict"] == "significant"
     assert got["uplift"] == pytest.approx(row.cuped_uplift)
+    # the effects table's verdict of the primary is the registered analysis's (never "not significant"
+    # beside a registered interval that excludes zero)
+    assert r.effects.primary.verdict.tolist() == [v["verdict"] for v in reg["primary"].values()]
+    assert r.effects.decided().loc["email", "outcome"] == "win"
     sim = json.loads((sent / "simulated.json").read_text())
     assert sum(sim["people"].values()) == reg["planned_size"]
     # the demo the audience came from is untouched
@@ -170,6 +174,7 @@ def test_launch_simulate_send_04_recovers_the_planted_uplift(small_demo, cat, tm
         assert done.ok, done.notebooks[0].error
         res = json.loads((tmp_path / "reports" / "r" / "04-campaign-retro.results.json").read_text())
         assert res["registration"]["deviations"] == [] and res["registration"]["analysis"] == "cuped"
+        assert res["effects"][res["primary_metric"]]["email"]["verdict"] == reg["primary"]["email"]["verdict"]
         html = (tmp_path / "reports" / "r" / "04-campaign-retro.html").read_text()
         assert "Reported against the registered plan" in html and "registered <strong>cuped</strong>" in html
 
@@ -185,9 +190,9 @@ def test_a_deviation_is_listed_when_the_crm_did_not_follow_the_salt(small_demo, 
     assert main(["simulate-send", "--data", str(small_demo), "--audience", str(out / "dev.parquet"), "--out", str(sent),
                  "--uplift", "0.0"]) == 0
     r = analyse(connect(sent), load_catalog(cat), "dev", alpha=0.1)
-    what = {d["what"] for d in r.registration["deviations"]}
+    what = {d["what"] for d in r.health.registration["deviations"]}
     assert {"salt", "alpha"} <= what
-    assert moved > 0 and r.registration["mismatched"] == moved
+    assert moved > 0 and r.health.registration["mismatched"] == moved
     from cxlab.runner import run
 
     done = run(["04"], data=sent, out=tmp_path / "reports", run_id="r", progress=False,
@@ -199,7 +204,7 @@ def test_a_deviation_is_listed_when_the_crm_did_not_follow_the_salt(small_demo, 
 
 def test_04_without_registration_keeps_its_results(small_demo):
     r = analyse(connect(small_demo), load_catalog(ROOT / "catalog"), "cc_spring_2025")
-    assert r.registration is None and "registration" not in r.headline
+    assert r.health.registration is None and "registration" not in r.facts()
 
 
 def test_the_registered_baseline_is_01s(small_demo):
@@ -245,9 +250,9 @@ def test_a_registered_cuped_primary_decides_where_the_plain_test_does_not(tmp_pa
                            "  analysis: cuped\n  planned_size: 0\n  launch_date: 2025-04-01\n  owner: Anna\n"
                            "  sign_off: {by: Boss, at: 2025-03-30}\n")
     r = analyse(connect(tmp_path / "demo"), load_catalog(cat), "cc_spring_2025")
-    plain = r.primary.set_index("arm").loc["email"]
+    plain = r.effects.primary.set_index("arm").loc["email"]
     assert plain.verdict == "not_significant" and plain.ci_low < 0 < plain.ci_high
-    registered = r.registration["primary"]["email"]
+    registered = r.health.registration["primary"]["email"]
     assert registered["verdict"] == "significant" and registered["ci_low"] > 0
     assert registered["uplift"] == pytest.approx(plain.cuped_uplift)
-    assert {d["what"] for d in r.registration["deviations"]} == {"salt"}
+    assert {d["what"] for d in r.health.registration["deviations"]} == {"salt"}

@@ -1,10 +1,7 @@
 """Metric kinds: the sums each kind declares, computed in DuckDB, equal numpy's on the rows; each kind's
-record and test agree with the statistics functions on the same numbers; a decrease metric's best arm
-is the one with the most negative uplift."""
+record and test agree with the statistics functions on the same numbers."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import ibis
 import numpy as np
@@ -13,7 +10,6 @@ import pytest
 from scipy import stats as sps
 
 from cxlab import stats as cs
-from cxlab.analyses.retro import best_arm
 from cxlab.catalog.cards import Metric
 from cxlab.metrics import KINDS, Mean, Proportion, Quantile, Ratio, aggregate, kind
 
@@ -87,16 +83,3 @@ def test_proportion_kind_formats_in_points_and_uses_newcombe():
 def test_quantile_kind_is_neither_summed_nor_planned():
     k = kind(MEDIAN)
     assert not k.on_sums and not k.plannable and not k.countable
-
-
-def _retro(direction: str) -> SimpleNamespace:
-    effects = pd.DataFrame({"metric": "m", "arm": ["a", "b", "c"], "uplift": [0.02, -0.03, 0.01]})
-    m = card(type="mean", source="events", aggregate="count", direction=direction)
-    r = SimpleNamespace(metrics={"m": m}, campaign=SimpleNamespace(metrics=SimpleNamespace(primary="m")), effects=effects)
-    r.primary = effects
-    return r
-
-
-def test_best_arm_follows_the_metric_direction():
-    assert best_arm(_retro("increase")).arm == "a"
-    assert best_arm(_retro("decrease")).arm == "b"  # a complaint rate to lower: the most negative uplift wins
