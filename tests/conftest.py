@@ -95,17 +95,10 @@ def _project_root(monkeypatch):
 
 @pytest.fixture(scope="session")
 def dataset():
-    """``dataset(name, file)`` → the path of a real dataset file, or a skip saying where it was expected."""
-    from cxlab.data.datasets import datasets_dir
+    """``dataset(name, file)`` → the path of a real dataset file; a skip only when the datasets folder is absent."""
+    from tests.realdata import find_dataset
 
-    def find(name: str, file: str) -> Path:
-        folder = datasets_dir()
-        path = folder / name / file if folder else None
-        if path is None or not path.exists():
-            pytest.skip(f"../shared/datasets/{name}/{file} not found: set CXLAB_DATASETS or place the datasets beside the repo")
-        return path
-
-    return find
+    return find_dataset
 
 
 @pytest.fixture(scope="session")
