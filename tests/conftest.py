@@ -1,8 +1,13 @@
-"""Shared fixtures: a small demo data set generated once per test session (per xdist worker)."""
+"""Shared fixtures: the demo data sets and the tiny run, each built once per test session (whichever xdist
+worker asks first; the others wait for it and read the same folder)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +20,30 @@ SMALL_DEMO_CLIENTS = 4000
 CHUNKED_DEMO_CLIENTS, CHUNK_CLIENTS = 6000, 2000
 
 
+def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """``basetemp/shared/name``, filled by ``build`` once per session: under xdist the workers share the
+    session's temporary root, and a lock makes the others wait while the first one builds. Tests only read it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-N/popen-gwK → pytest-N, the same for every worker of this session
+    folder, done = base / "shared" / name, base / "shared" / f"{name}.done"
+    folder.parent.mkdir(exist_ok=True)
+    with open(base / "shared" / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():  # a build that raised left no mark: the next one starts afresh
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
     """A small demo data folder (clients, products, holdings, events, communications, consents, truth.json)."""
     from cxlab.data.demo import generate
 
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    generate(out, clients=SMALL_DEMO_CLIENTS, seed=11)
-    return out
+    return shared_folder(tmp_path_factory, "demo", lambda f: generate(f / "demo", clients=SMALL_DEMO_CLIENTS, seed=11)) / "demo"
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +57,10 @@ def chunked_demo(tmp_path_factory) -> Path:
     """A demo generated in three chunks: ``events/part-00000.parquet`` … for every table but products."""
     from cxlab.data.demo import generate
 
-    out = tmp_path_factory.mktemp("chunked") / "demo"
-    generate(out, clients=CHUNKED_DEMO_CLIENTS, seed=13, chunk_clients=CHUNK_CLIENTS)
-    return out
+    def build(folder: Path) -> None:
+        generate(folder / "demo", clients=CHUNKED_DEMO_CLIENTS, seed=13, chunk_clients=CHUNK_CLIENTS)
+
+    return shared_folder(tmp_path_factory, "chunked", build) / "demo"
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +77,16 @@ def demo(request) -> tuple[Path, dict]:
     return request.getfixturevalue("chunked_demo"), request.getfixturevalue("chunked_truth")
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The one run of every notebook on the tiny small-celled, hostile demo (tests/tiny.py)."""
+    from tests.tiny import TinyRun, build_and_run
+
+    shared = TinyRun(shared_folder(tmp_path_factory, "tiny", build_and_run))
+    assert not shared.failures(), shared.failures()
+    return shared
+
+
 @pytest.fixture(autouse=True)
 def _project_root(monkeypatch):
     """Tests resolve relative paths against the repository, wherever pytest was started."""
@@ -63,17 +95,10 @@ def _project_root(monkeypatch):
 
 @pytest.fixture(scope="session")
 def dataset():
-    """``dataset(name, file)`` → the path of a real dataset file, or a skip saying where it was expected."""
-    from cxlab.data.datasets import datasets_dir
+    """``dataset(name, file)`` → the path of a real dataset file; a skip only when the datasets folder is absent."""
+    from tests.realdata import find_dataset
 
-    def find(name: str, file: str) -> Path:
-        folder = datasets_dir()
-        path = folder / name / file if folder else None
-        if path is None or not path.exists():
-            pytest.skip(f"../shared/datasets/{name}/{file} not found: set CXLAB_DATASETS or place the datasets beside the repo")
-        return path
-
-    return find
+    return find_dataset
 
 
 @pytest.fixture(scope="session")

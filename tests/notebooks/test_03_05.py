@@ -54,14 +54,10 @@ def test_05_recovers_the_planted_value_shape(small_demo, small_truth, tmp_path):
                                         ("cdnow", "cdnow/CDNOW_master.txt")])
 def test_03_and_05_on_real_purchase_logs(name, file, dataset, tmp_path):
     from cxlab.data.adapters import import_dataset
-    from cxlab.errors import DataError
 
     folder, _, base = file.partition("/")
     src = dataset(folder, base)
-    try:
-        import_dataset(name, src, tmp_path / "data")
-    except DataError as e:
-        pytest.skip(f"adapter {name} is not available: {e}")
+    import_dataset(name, src, tmp_path / "data")  # an adapter error fails: the dataset is on this machine
     result = run(["03", "05"], data=tmp_path / "data", out=tmp_path / "reports", run_id="r", progress=False)
     assert result.ok, [nb.error for nb in result.notebooks]
     res = _results(tmp_path / "reports" / "r", "05-client-base")

@@ -141,22 +141,3 @@ def hostile_data(src: Path, out: Path) -> Path:
         if path.suffix != ".parquet" and path.is_file():
             shutil.copy(path, out / path.name)
     return out
-
-
-def hostile_params(catalog: Path) -> dict:
-    """Every string parameter of every notebook, hostile (and names that exist in the hostile catalogue)."""
-    return {"catalog": str(catalog), "hypothesis": hostile("cc_salary"), "trigger": hostile("salary_no_card"),
-            "campaign": hostile("cc_spring_2025"), "channel": hostile("email"), "model_sample": "2000",
-            "aa_runs": "20"}
-
-
-def hostile_run(root: Path, catalog_src: Path):
-    """Every notebook run once on a 2,000-client hostile demo: (data, catalogue, reports folder, result)."""
-    from cxlab.data.demo import generate
-    from cxlab.runner import run
-
-    generate(root / "clean", clients=2000, seed=11, progress=False)
-    data = hostile_data(root / "clean", root / f"demo {PATH_PAYLOAD}")
-    catalog = hostile_catalog(catalog_src, root / f"catalog {PATH_PAYLOAD}")
-    result = run([], data=data, out=root / "reports", run_id="hostile", params=hostile_params(catalog), progress=False)
-    return data, catalog, root / "reports", result

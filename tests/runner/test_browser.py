@@ -52,16 +52,12 @@ def _dom(page: Path, tmp_path: Path) -> str:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
-def test_no_hostile_string_runs_in_a_browser(tmp_path):
+def test_no_hostile_string_runs_in_a_browser(tiny_run, tmp_path):
     """Every report and the index, rendered from hostile cards, data and parameters: no payload runs."""
-    from tests.runner.hostile import hostile_run
-
-    _, _, reports, result = hostile_run(tmp_path / "h", Path(__file__).resolve().parents[2] / "catalog")
-    assert result.ok, [(nb.name, nb.error) for nb in result.notebooks]
     control = tmp_path / "control.html"  # the probe works: a live payload is caught
     control.write_text("<html><head></head><body><img src=x onerror=alert(42)></body></html>")
     assert 'data-pwned="42"' in _dom(control, tmp_path)
-    pages = sorted((reports / "hostile").glob("*.html")) + [reports / "index.html"]
+    pages = tiny_run.pages() + [tiny_run.reports / "index.html"]
     for page in pages:
         dom = _dom(page, tmp_path)
         assert "</body>" in dom, f"{page.name}: chromium rendered nothing"

@@ -1,9 +1,9 @@
 """Hostile strings everywhere a report takes text from — every card field, every string column of every
 table, every string parameter, the data and catalogue paths — reach the HTML as text, never as markup.
 
-One run of every notebook on a small hostile demo (about 40 s), then the pages are parsed and searched for
-any element or attribute that could run code or fetch something. The same pages open in headless Chromium
-in ``test_browser.py``.
+The pages of the shared tiny run (``tests/tiny.py``: one run of every notebook on a small demo that is
+hostile and small-celled at once) are parsed and searched for any element or attribute that could run code
+or fetch something. The same pages open in headless Chromium in ``test_browser.py``.
 """
 
 from __future__ import annotations
@@ -21,21 +21,17 @@ from pydantic import BaseModel
 from cxlab.catalog import load_catalog
 from cxlab.runner.index import write_index
 from tests.runner.hostile import PAYLOADS, UNCHANGED
-from tests.runner.hostile import hostile_run as make_hostile_run
 
-#: one worker runs this module, so its module-scoped run of the notebooks happens once per session
-pytestmark = pytest.mark.xdist_group("hostile")
+#: the modules reading the shared tiny run share a worker, so no other worker waits while it is built
+pytestmark = pytest.mark.xdist_group("tiny_run")
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKERS = [f"alert({i})" for i in range(1, len(PAYLOADS) + 1)]
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory):
-    """(data folder, catalogue folder, reports folder) of one hostile run of every notebook."""
-    data, catalog, reports, result = make_hostile_run(tmp_path_factory.mktemp("hostile"), ROOT / "catalog")
-    assert result.ok, [(nb.name, nb.error) for nb in result.notebooks]
-    return data, catalog, reports
+def hostile_run(tiny_run):
+    """(data folder, catalogue folder) of the shared hostile run of every notebook."""
+    return tiny_run.data, tiny_run.catalog
 
 
 class _Elements(HTMLParser):
@@ -97,7 +93,7 @@ def _closed(annotation) -> bool:
 def test_every_card_field_carries_a_payload(hostile_run):
     """The hostile catalogue is complete: every string a card holds (walked through the pydantic models)
     carries a payload, except the fields listed in UNCHANGED and closed vocabularies (Literal types)."""
-    _, catalog, _ = hostile_run
+    _, catalog = hostile_run
     cat = load_catalog(catalog)
     seen: list[str] = []
 
@@ -124,7 +120,7 @@ def test_every_card_field_carries_a_payload(hostile_run):
 
 
 def test_every_string_column_carries_a_payload(hostile_run):
-    data, _, _ = hostile_run
+    data, _ = hostile_run
     columns = 0
     for path in sorted(data.glob("*.parquet")):
         frame = pd.read_parquet(path)
@@ -135,9 +131,8 @@ def test_every_string_column_carries_a_payload(hostile_run):
     assert columns >= 10
 
 
-def test_no_payload_becomes_markup_in_any_report_or_the_index(hostile_run):
-    _, _, reports = hostile_run
-    pages = sorted((reports / "hostile").glob("*.html")) + [reports / "index.html"]
+def test_no_payload_becomes_markup_in_any_report_or_the_index(tiny_run):
+    pages = tiny_run.pages() + [tiny_run.reports / "index.html"]
     assert len(pages) == len(list(Path("notebooks").glob("[0-9][0-9]-*.ipynb"))) + 1  # every report and the index
     reached = set()
     for page in pages:
@@ -150,10 +145,9 @@ def test_no_payload_becomes_markup_in_any_report_or_the_index(hostile_run):
     assert reached == set(MARKERS), set(MARKERS) - reached  # every payload was shown somewhere, as text
 
 
-def test_payloads_are_shown_as_written(hostile_run):
+def test_payloads_are_shown_as_written(tiny_run):
     """Escaped once, not twice, and not interpreted as Markdown: the reader sees the card's text."""
-    _, _, reports = hostile_run
-    shown = visible_text((reports / "hostile" / "01-hypothesis.html").read_text(encoding="utf-8"))
+    shown = visible_text(tiny_run.file("01-hypothesis.html").read_text(encoding="utf-8"))
     assert "Card offer to salary clients without a card<script>alert(1)</script>" in shown \
         or any(f"without a card{p}" in shown for p in PAYLOADS)
     assert "&lt;" not in shown.replace("&lt;script&gt;alert(7)&lt;/script&gt;", "")  # no double escaping
