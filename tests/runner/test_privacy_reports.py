@@ -12,7 +12,7 @@ import pytest
 from cxlab.runner import run
 from tests.report.privacy_check import declared_tables, differencing, small_results
 from tests.runner.hostile import hostile
-from tests.tiny import K, SMALL_ARM, TINY_CARD, TINY_LINE
+from tests.tiny import SMALL_ARM, TINY_CARD, TINY_LINE, K
 
 #: the modules reading the shared tiny run share a worker, so no other worker waits while it is built
 pytestmark = pytest.mark.xdist_group("tiny_run")
