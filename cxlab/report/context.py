@@ -270,6 +270,10 @@ class Report:
         import matplotlib.pyplot as plt
         from IPython.display import Image
 
+        from cxlab.report import figures
+
+        if self.lang != "en":
+            figures.localise(fig, self.lang)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         plt.close(fig)

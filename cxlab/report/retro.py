@@ -279,7 +279,8 @@ def definitions(r: Retro, names: list[str], lang: str) -> Md:
     lines = []
     for n in names:
         m = r.metrics[n]
-        extra = "; ".join(x for x in (m.counts, m.excludes and f"not: {m.excludes}") if x)
+        counts, excludes = m.in_lang("counts", lang), m.in_lang("excludes", lang)
+        extra = "; ".join(x for x in (counts, excludes and t("retro.excludes", lang, what=excludes)) if x)
         lines.append("- " + message_md("retro.definition", lang, label=m.label_in(lang), description=m.description_in(lang),
                                        window=r.campaign.window_days) + (f" ({escape_md(extra)})" if extra else "") + _how(r, m, lang))
     return Md("\n".join(lines))
