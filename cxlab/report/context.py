@@ -34,6 +34,11 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 #: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
 PEOPLE_COLUMNS = privacy.PEOPLE | frozenset(privacy.SUCCESSES)
 
+#: How cxlab.data.connect describes each kind of source, and the message that says it in a report.
+_SOURCE_KINDS = (("data folder ", "common.source_folder"), ("DuckDB file ", "common.source_duckdb"),
+                 ("Spark (local) on ", "common.source_spark"), ("mapping ", "common.source_mapping"))
+
+
 def _display(obj: Any = None, **kwargs: Any) -> None:
     from IPython.display import display  # imported late: the package is usable without a kernel
 
@@ -144,6 +149,17 @@ class Report:
     @staticmethod
     def _html(fragment: str, text: str) -> None:
         _display({"text/html": fragment, "text/plain": text}, raw=True)
+
+    def source(self, description: str) -> str:
+        """A data source's description (``Source.description``: "data folder data/demo") in this language."""
+        for prefix, key in _SOURCE_KINDS:
+            if description.startswith(prefix):
+                where = description.removeprefix(prefix)
+                if key == "common.source_mapping":
+                    name, _, inner = where.partition(" over ")
+                    return self.t(key, name=name, inner=self.source(inner))
+                return self.t(key, where=where)
+        return description
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
