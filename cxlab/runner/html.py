@@ -81,7 +81,7 @@ def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: d
     )
     css = (resources.files("cxlab.report") / "report.css").read_text(encoding="utf-8")
     body, _ = exporter.from_notebook_node(nb, resources={"cxlab_css": css, "language_code": lang})
-    body = glossary.add(body, lang)
+    body = re.sub(r'<html lang="[^"]*"', f'<html lang="{lang}"', glossary.add(body, lang), count=1)
     head = _toc(body, lang) + _parameters_table(parameters, lang)
     first_h1 = re.search(r"</h1>", body)
     if first_h1:

@@ -14,18 +14,22 @@ import pandas as pd
 ALLOWED = frozenset("""
     CUPED SRM MDE DiD FPR Qini qini SMD KS AUC ROI BLP ABC CLV CRM BG NBD Pareto Gamma P alive A B
     Welch Newcombe Wilson Holm Bonferroni Benjamini Hochberg Fader Hardie Lee Batislam Austin Künzel Chernozhukov
-    Radcliffe Mann Whitney Kolmogorov Smirnov Cohen scikit learn uplift T S X
-    e p n k x log
+    Radcliffe Kolmogorov Smirnov Jaskowski Jaroszewicz Schmittlein UCI DuckDB Spark JupyterLab
+    learner T S X e p n k x
+    UCI Bank Marketing Online Retail CDNOW Hillstrom MineThatData
 """.split())
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9_]*")
+#: Library names written in Latin, taken out before the words are counted.
+NAMES = ("scikit-uplift", "scikit-learn")
 
 
 def visible_text(page: str) -> str:
     """What a reader sees of an HTML report: no head, style, script, the parameters table (names and values
-    as given) or the provenance foot (paths, versions)."""
+    as given), the provenance foot (paths, versions) or code spans (a parameter, a column, a file as typed)."""
     page = re.sub(r"<(head|style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r'<table class="cx-table cx-parameters".*?</table>', " ", page, flags=re.S)
     page = re.sub(r"<footer.*?</footer>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)  # code spans: parameters, columns, files as typed
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
@@ -43,13 +47,13 @@ def codes(catalog, data: Path) -> set[str]:
             add(name)
             for field in ("rule", "filter", "target_line", "product_line", "trigger", "population", "channel",
                           "campaign_ids", "arms", "control_arm", "covariate", "segments", "score_column",
-                          "competing_campaigns", "features", "new_clients"):
+                          "competing_campaigns", "features", "new_clients", "owner"):
                 value = getattr(card, field, None)
                 if value:
                     add(value if not hasattr(value, "model_dump") else value.model_dump())
     for path in sorted(data.glob("*.parquet")):
         frame = pd.read_parquet(path)
-        add(" ".join(frame.columns))
+        add(f"{path.stem} {' '.join(frame.columns)}")
         for col in frame.columns:
             if not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_datetime64_any_dtype(frame[col]):
                 add(" ".join(map(str, frame[col].dropna().unique()[:1000])))
@@ -60,7 +64,7 @@ def latin_words(page: str, allowed: set[str], strip: tuple[str, ...] = ()) -> li
     """The Latin words of ``page``'s visible text that are neither in ``allowed`` nor in :data:`ALLOWED`
     (nor a code: a word with a digit or an underscore); the strings in ``strip`` (paths) removed first."""
     text = visible_text(page)
-    for s in strip:
+    for s in (*strip, *NAMES):
         text = text.replace(s, " ")
     return [w for w in _WORD.findall(text)
-            if w not in ALLOWED and w not in allowed and not re.search(r"[\d_]", w)]
+            if w not in ALLOWED and w not in allowed and not re.search(r"[\d_]", w) and len(w) > 1]
