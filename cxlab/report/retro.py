@@ -182,12 +182,12 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
             "p": format_value(x.p_value, "pvalue", lang),
         }
         if adjusted:
-            row["p adj."] = format_value(x.p_adjusted, "pvalue", lang)
+            row[t("columns.p_adj", lang)] = format_value(x.p_adjusted, "pvalue", lang)
         mark = " †" if x.cuped_method == "strata" else ""
         rows.append(row | {
             "lift": format_value(x.lift, "pct", lang),
             "CUPED": f"{format_value(x.cuped_uplift, k, lang)} [{format_value(x.cuped_low, k, lang)} … {format_value(x.cuped_high, k, lang)}]{mark}",
-            "Var ↓": format_value(x.variance_reduction, "pct", lang),
+            t("columns.variance_reduction", lang): format_value(x.variance_reduction, "pct", lang),
             "": t(f"retro.verdict_{x.verdict}", lang),
         })
     return pd.DataFrame(rows)
@@ -234,7 +234,7 @@ def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame
                           "stratum": t(f"retro.stratum_{x.stratum}", lang), "people": x.people,
                           "share": format_value(x.share, "pct", lang), "θ": format_value(x.theta, "number", lang, 3),
                           t("retro.uplift", lang): format_value(x.estimate, _kind(r, x.metric), lang),
-                          "Var ↓": format_value(x.variance_reduction, "pct", lang)} for x in shown.itertuples()])
+                          t("columns.variance_reduction", lang): format_value(x.variance_reduction, "pct", lang)} for x in shown.itertuples()])
     if frame.empty:
         return frame
     frame["people"] = frame["people"].astype("Int64")

@@ -90,3 +90,26 @@ def test_figures_in_russian_have_decimal_commas():
     assert "0,4" in [t.get_text() for t in ax.get_xticklabels()]
     assert "2,0%" in [t.get_text() for t in ax.get_yticklabels()] and ax.texts[0].get_text() == "12,5% of 1\u00a0234"
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_every_russian_report_is_in_russian(small_demo, tmp_path):
+    """All ten reports with ``--lang ru`` on the small demo: no Latin word left outside codes, data values,
+    card ids and the names :data:`tests.report.latin.ALLOWED` lists; each has the glossary and the script."""
+    from cxlab.runner import run
+    from tests.report.latin import codes
+
+    result = run([], data=small_demo, out=tmp_path, run_id="ru", progress=False, lang="ru",
+                 params={"model_sample": "3000"})
+    assert result.ok, [(nb.name, nb.error) for nb in result.notebooks]
+    allowed = codes(load_catalog(ROOT / "catalog"), small_demo)
+    pages = sorted((tmp_path / "ru").glob("*.html"))
+    assert len(pages) == len(list((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")))
+    left = {}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert '<html lang="ru"' in text and 'id="cx-glossary"' in text and markup.script_element() in text, page.name
+        words = latin_words(text, allowed, (str(small_demo),))
+        if words:
+            left[page.name] = sorted(set(words))
+    assert not left, left
