@@ -12,7 +12,7 @@ import pandas as pd
 
 #: Names of methods, authors and tools, acronyms the glossary explains, and units written in Latin.
 ALLOWED = frozenset("""
-    CUPED SRM MDE DiD FPR Qini qini SMD KS AUC ROI BLP ABC CLV CRM BG NBD Pareto Gamma P alive A B
+    CUPED SRM MDE DiD FPR Qini qini SMD KS AUC AIC ROI BLP ABC CLV CRM BG NBD Pareto Gamma P alive A B
     Welch Newcombe Wilson Holm Bonferroni Benjamini Hochberg Fader Hardie Lee Batislam Austin Künzel Chernozhukov
     Radcliffe Kolmogorov Smirnov Jaskowski Jaroszewicz Schmittlein UCI DuckDB Spark JupyterLab
     learner T S X e p n k x
