@@ -185,7 +185,7 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
             row[t("columns.p_adj", lang)] = format_value(x.p_adjusted, "pvalue", lang)
         mark = " †" if x.cuped_method == "strata" else ""
         rows.append(row | {
-            "lift": format_value(x.lift, "pct", lang),
+            t("columns.lift", lang): format_value(x.lift, "pct", lang),
             "CUPED": f"{format_value(x.cuped_uplift, k, lang)} [{format_value(x.cuped_low, k, lang)} … {format_value(x.cuped_high, k, lang)}]{mark}",
             t("columns.variance_reduction", lang): format_value(x.variance_reduction, "pct", lang),
             "": t(f"retro.verdict_{x.verdict}", lang),
@@ -346,9 +346,9 @@ def incremental_table(r: Retro, rep: Report) -> pd.DataFrame:
     for _, x in shown.iterrows():
         rows.append({
             t("retro.arm", lang): x.arm, "n": x.people, "contacts": f(x.contacts, "int"),
-            "+contracts": f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
-            "+value": f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
-            "cost": f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
+            t("columns.incremental_contracts", lang): f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
+            t("columns.incremental_value", lang): f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
+            t("columns.cost", lang): f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
         })
     frame = pd.DataFrame(rows)
     if frame.empty:
