@@ -121,7 +121,7 @@ def plain(text: str) -> str:
 _NO_LINK = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "kbd", "table", "nav", "footer",
                       "head", "title", "summary", "button", "label"})
 _RAW = ("script", "style")
-_PIECE = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
+_PIECE = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
 
 
 def term_pattern(words: str) -> re.Pattern[str]:

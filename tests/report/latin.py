@@ -11,13 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 #: Names of methods, authors and tools, acronyms the glossary explains, and units written in Latin.
-ALLOWED = frozenset("""
-    CUPED SRM MDE DiD FPR Qini qini SMD KS AUC AIC ROI BLP ABC CLV CRM BG NBD Pareto Gamma P alive A B
-    Welch Newcombe Wilson Holm Bonferroni Benjamini Hochberg Fader Hardie Lee Batislam Austin Künzel Chernozhukov
-    Radcliffe Kolmogorov Smirnov Jaskowski Jaroszewicz Schmittlein UCI DuckDB Spark JupyterLab
-    learner T S X e p n k x
-    UCI Bank Marketing Online Retail CDNOW Hillstrom MineThatData
-""".split())
+ALLOWED = frozenset({
+    "CUPED", "SRM", "MDE", "DiD", "FPR", "Qini", "qini", "SMD", "KS", "AUC", "AIC", "ROI",
+    "BLP", "ABC", "CLV", "CRM", "BG", "NBD", "Pareto", "Gamma", "P", "alive", "A", "B",
+    "Welch", "Newcombe", "Wilson", "Holm", "Bonferroni", "Benjamini", "Hochberg", "Fader", "Hardie", "Lee", "Batislam", "Austin",
+    "Künzel", "Chernozhukov", "Radcliffe", "Kolmogorov", "Smirnov", "Jaskowski", "Jaroszewicz", "Schmittlein", "UCI", "DuckDB", "Spark", "JupyterLab",
+    "learner", "cuped", "plain", "trigger", "segment", "Bank", "Marketing", "Online", "Retail", "CDNOW", "Hillstrom",
+    "MineThatData",
+})
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9_]*")
 #: Library names written in Latin, taken out before the words are counted.
 NAMES = ("scikit-uplift", "scikit-learn")
@@ -26,10 +27,10 @@ NAMES = ("scikit-uplift", "scikit-learn")
 def visible_text(page: str) -> str:
     """What a reader sees of an HTML report: no head, style, script, the parameters table (names and values
     as given), the provenance foot (paths, versions) or code spans (a parameter, a column, a file as typed)."""
-    page = re.sub(r"<(head|style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
-    page = re.sub(r'<table class="cx-table cx-parameters".*?</table>', " ", page, flags=re.S)
-    page = re.sub(r"<footer.*?</footer>", " ", page, flags=re.S)
-    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)  # code spans: parameters, columns, files as typed
+    page = re.sub(r"<(head|style|script)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
+    page = re.sub(r'<table class="cx-table cx-parameters".*?</table>', " ", page, flags=re.DOTALL)
+    page = re.sub(r"<footer.*?</footer>", " ", page, flags=re.DOTALL)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.DOTALL)  # code spans: parameters, columns, files as typed
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
