@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.report import markup, privacy
-from cxlab.report.format import format_value
+from cxlab.report.format import format_value, localise_numbers
 from cxlab.report.privacy import Cells
 from cxlab.report.i18n import catalogue
 from cxlab.report.i18n import t as translate
@@ -160,6 +160,10 @@ class Report:
                     return self.t(key, name=name, inner=self.source(inner))
                 return self.t(key, where=where)
         return description
+
+    def numbers(self, text: str) -> str:
+        """``text`` with the English-formatted numbers in it ("r = 0.243, a = 1,250.5") written for this language."""
+        return localise_numbers(text, self.lang)
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
