@@ -17,7 +17,7 @@ ALLOWED = frozenset({
     "Welch", "Newcombe", "Wilson", "Holm", "Bonferroni", "Benjamini", "Hochberg", "Fader", "Hardie", "Lee", "Batislam", "Austin",
     "Künzel", "Chernozhukov", "Radcliffe", "Kolmogorov", "Smirnov", "Jaskowski", "Jaroszewicz", "Schmittlein", "UCI", "DuckDB", "Spark", "JupyterLab",
     "learner", "cuped", "plain", "trigger", "segment", "Bank", "Marketing", "Online", "Retail", "CDNOW", "Hillstrom",
-    "MineThatData",
+    "MineThatData", "bgnbd", "mbgnbd", "alpha", "beta",
 })
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9_]*")
 #: Library names written in Latin, taken out before the words are counted.
