@@ -19,12 +19,11 @@ def terms(lang: str) -> list[str]:
 
 
 def add(body: str, lang: str) -> str:
-    """``body`` (a report's HTML) with its jargon linked and the glossary of the terms it uses put before
-    ``</body>`` (nothing when it uses none)."""
+    """``body`` (a report's HTML) with the first use of each term linked and the glossary put before
+    ``</body>``: every term, the ones this report uses first (every report carries the same vocabulary)."""
     patterns = {key: markup.term_pattern(t(f"glossary.{key}.match", lang)) for key in terms(lang)}
     linked, found = markup.link_terms(body, patterns)
-    if not found:
-        return body
-    entries = [(key, t(f"glossary.{key}.term", lang), t(f"glossary.{key}.text", lang)) for key in terms(lang) if key in found]
+    order = [*[k for k in terms(lang) if k in found], *[k for k in terms(lang) if k not in found]]
+    entries = [(key, t(f"glossary.{key}.term", lang), t(f"glossary.{key}.text", lang)) for key in order]
     section = markup.glossary(t("glossary.title", lang), t("glossary.intro", lang), entries)
     return linked.replace("</body>", section + "</body>", 1)
