@@ -17,7 +17,7 @@ ALLOWED = frozenset({
     "Welch", "Newcombe", "Wilson", "Holm", "Bonferroni", "Benjamini", "Hochberg", "Fader", "Hardie", "Lee", "Batislam", "Austin",
     "Künzel", "Chernozhukov", "Radcliffe", "Kolmogorov", "Smirnov", "Jaskowski", "Jaroszewicz", "Schmittlein", "UCI", "DuckDB", "Spark", "JupyterLab",
     "learner", "cuped", "plain", "trigger", "segment", "Bank", "Marketing", "Online", "Retail", "CDNOW", "Hillstrom",
-    "MineThatData", "bgnbd", "mbgnbd", "alpha", "beta",
+    "MineThatData", "bgnbd", "mbgnbd", "alpha", "beta", "holm",
 })
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9_]*")
 #: Library names written in Latin, taken out before the words are counted.
@@ -52,6 +52,10 @@ def codes(catalog, data: Path) -> set[str]:
                 value = getattr(card, field, None)
                 if value:
                     add(value if not hasattr(value, "model_dump") else value.model_dump())
+    from cxlab.runner.params import list_notebooks
+
+    for nb in list_notebooks():  # parameter defaults as typed (a salt: demo-launch-1)
+        add(" ".join(str(p.default) for p in nb.parameters.values()))
     for path in sorted(data.glob("*.parquet")):
         frame = pd.read_parquet(path)
         add(f"{path.stem} {' '.join(frame.columns)}")
@@ -67,5 +71,6 @@ def latin_words(page: str, allowed: set[str], strip: tuple[str, ...] = ()) -> li
     text = visible_text(page)
     for s in (*strip, *NAMES):
         text = text.replace(s, " ")
+    text = re.sub(r"[\w.-]+=[\w.-]+", " ", text)  # a parameter as typed: write=true
     return [w for w in _WORD.findall(text)
             if w not in ALLOWED and w not in allowed and not re.search(r"[\d_]", w) and len(w) > 1]
