@@ -115,10 +115,14 @@ class Sizing:
         """The waterfall steps this data supports, in order."""
         return [s for s in sg.STEPS if s not in self.filters.skipped()]
 
-    def cards(self) -> pd.DataFrame:
-        """The segment cards in assignment order, as written."""
-        return pd.DataFrame([{"priority": s.priority, "segment": s.name, "title": s.title, "rule": s.rule,
+    def cards(self, lang: str = "en") -> pd.DataFrame:
+        """The segment cards in assignment order, as written (titles in ``lang`` where the card has them)."""
+        return pd.DataFrame([{"priority": s.priority, "segment": s.name, "title": s.in_lang("title", lang), "rule": s.rule,
                               "product_line": s.product_line, "owner": s.owner} for s in self.segments])
+
+    def titles(self, lang: str) -> list[str]:
+        """The segments' titles in ``lang``, in assignment order (the order of :attr:`sizes`)."""
+        return [s.in_lang("title", lang) for s in self.segments]
 
 
 @dataclass(frozen=True)

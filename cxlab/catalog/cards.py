@@ -7,7 +7,7 @@ loads, so a broken rule is reported with the card's path.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,9 +20,18 @@ MAX_WINDOW_DAYS = 3660
 
 
 class Card(BaseModel):
-    """Base of every card: strict fields, frozen after loading."""
+    """Base of every card: strict fields, frozen after loading.
+
+    Free text may carry a Russian variant in a field of the same name with ``_ru`` after it (``title_ru``,
+    ``risks_ru``): :meth:`in_lang` gives it to a Russian report, and the English text where there is none.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def in_lang(self, name: str, lang: str) -> Any:
+        """The field ``name`` in ``lang``: its ``<name>_<lang>`` variant when the card gives one."""
+        variant = getattr(self, f"{name}_{lang}", None) if lang != "en" else None
+        return variant if variant else getattr(self, name)
 
 
 def _rule(text: str) -> str:
@@ -75,6 +84,8 @@ class Metric(Card):
     excludes: str = ""
     label_ru: str | None = None
     description_ru: str | None = None
+    counts_ru: str | None = None
+    excludes_ru: str | None = None
 
     _check_filter = field_validator("filter")(lambda v: _row_rule(v) if v else v)
 
@@ -100,10 +111,10 @@ class Metric(Card):
         return self
 
     def label_in(self, lang: str) -> str:
-        return self.label_ru if lang == "ru" and self.label_ru else self.label
+        return str(self.in_lang("label", lang))
 
     def description_in(self, lang: str) -> str:
-        return self.description_ru if lang == "ru" and self.description_ru else self.description
+        return str(self.in_lang("description", lang))
 
 
 class Trigger(Card):
@@ -112,7 +123,9 @@ class Trigger(Card):
 
     name: str
     title: str
+    title_ru: str | None = None
     description: str = ""
+    description_ru: str | None = None
     rule: str
     target_line: str
     window_days: int = Field(gt=0, le=MAX_WINDOW_DAYS)
@@ -145,6 +158,17 @@ class CommunicationCheck(Card):
     effect_negative: str | None = None
     measured_how: str | None = None
     client_need: str | None = None
+    why_ru: str | None = None
+    to_whom_ru: str | None = None
+    not_to_whom_ru: str | None = None
+    effect_positive_ru: str | None = None
+    effect_negative_ru: str | None = None
+    measured_how_ru: str | None = None
+    client_need_ru: str | None = None
+
+    #: The questions, in the order a report asks them (each may have a ``_ru`` variant).
+    QUESTIONS: ClassVar[tuple[str, ...]] = ("why", "to_whom", "not_to_whom", "effect_positive", "effect_negative",
+                                            "measured_how", "client_need")
 
 
 class MetricSet(Card):
@@ -158,7 +182,9 @@ class Hypothesis(Card):
 
     id: str
     title: str
+    title_ru: str | None = None
     statement: str
+    statement_ru: str | None = None
     trigger: str
     population: str | None = None
     channel: str = "email"
@@ -170,6 +196,7 @@ class Hypothesis(Card):
     mde: float | None = None
     communication_check: CommunicationCheck = CommunicationCheck()
     risks: list[str] = []
+    risks_ru: list[str] = []
     owner: str
     status: Literal["draft", "ready", "running", "done"] = "draft"
 
@@ -177,7 +204,8 @@ class Hypothesis(Card):
 
     def missing_checks(self) -> list[str]:
         """The communication-check questions left unanswered."""
-        return [k for k, v in self.communication_check.model_dump().items() if not (v and v.strip())]
+        answers = self.communication_check
+        return [k for k in answers.QUESTIONS if not ((v := getattr(answers, k)) and v.strip())]
 
 
 class Segment(Card):
@@ -185,7 +213,9 @@ class Segment(Card):
 
     name: str
     title: str
+    title_ru: str | None = None
     description: str = ""
+    description_ru: str | None = None
     rule: str
     priority: int
     owner: str = ""
@@ -277,6 +307,7 @@ class Campaign(Card):
 
     name: str
     title: str
+    title_ru: str | None = None
     campaign_ids: list[str] = Field(min_length=1)
     control_arm: str = "control"
     arms: dict[str, float]
@@ -358,6 +389,7 @@ class ContactPolicy(Card):
 
     name: str
     title: str = ""
+    title_ru: str | None = None
     snapshot: date
     caps_per_channel: dict[str, int] = {}
     caps_per_type: dict[str, int] = {}

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.report import markup, privacy
-from cxlab.report.format import format_value
+from cxlab.report.format import format_value, localise_numbers
 from cxlab.report.i18n import Formatter, catalogue
 from cxlab.report.i18n import t as translate
 from cxlab.report.markup import Md, escape_md
@@ -35,6 +35,11 @@ BANNER_KINDS = ("info", "good", "warn", "bad")
 #: Table columns that count people in a group: their small values are hidden in every table, whether or
 #: not the notebook asked (columns passed to :meth:`Report.suppress` are treated the same way).
 PEOPLE_COLUMNS = privacy.PEOPLE | frozenset(privacy.SUCCESSES)
+
+#: How cxlab.data.connect describes each kind of source, and the message that says it in a report.
+_SOURCE_KINDS = (("data folder ", "common.source_folder"), ("DuckDB file ", "common.source_duckdb"),
+                 ("Spark (local) on ", "common.source_spark"), ("mapping ", "common.source_mapping"))
+
 
 def _display(obj: Any = None, **kwargs: Any) -> None:
     from IPython.display import display  # imported late: the package is usable without a kernel
@@ -166,6 +171,21 @@ class Report:
             self._folded = None
         summary = markup.inline(self._message(key), values, self.lang, self.currency)
         self._html(f'<details class="cx-details"><summary>{summary}</summary>{"".join(parts)}</details>', markup.plain(summary))
+
+    def source(self, description: str) -> str:
+        """A data source's description (``Source.description``: "data folder data/demo") in this language."""
+        for prefix, key in _SOURCE_KINDS:
+            if description.startswith(prefix):
+                where = description.removeprefix(prefix)
+                if key == "common.source_mapping":
+                    name, _, inner = where.partition(" over ")
+                    return self.t(key, name=name, inner=self.source(inner))
+                return self.t(key, where=where)
+        return description
+
+    def numbers(self, text: str) -> str:
+        """``text`` with the English-formatted numbers in it ("r = 0.243, a = 1,250.5") written for this language."""
+        return localise_numbers(text, self.lang)
 
     def fmt(self, value: Any, kind: str = "number", digits: int | None = None) -> str:
         """A number formatted for this language (``kind``: number, int, pct, pp, money)."""
@@ -302,6 +322,10 @@ class Report:
         import matplotlib.pyplot as plt
         from IPython.display import Image
 
+        from cxlab.report import figures
+
+        if self.lang != "en":
+            figures.localise(fig, self.lang)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         plt.close(fig)

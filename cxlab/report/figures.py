@@ -12,7 +12,48 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from cxlab.report.format import localise_numbers
+
 PALETTE = "colorblind"
+
+
+class _Localised(matplotlib.ticker.Formatter):
+    """An axis's tick formatter whose numbers are written in ``lang`` (decimal comma, spaced thousands)."""
+
+    def __init__(self, inner: matplotlib.ticker.Formatter, lang: str) -> None:
+        self.inner, self.lang = inner, lang
+
+    def set_axis(self, axis: object) -> None:
+        super().set_axis(axis)  # type: ignore[arg-type]
+        self.inner.set_axis(axis)  # type: ignore[arg-type]
+
+    def set_locs(self, locs: object) -> None:
+        self.inner.set_locs(locs)  # type: ignore[arg-type]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return localise_numbers(self.inner(x, pos), self.lang)
+
+    def format_ticks(self, values: object) -> list[str]:
+        return [localise_numbers(s, self.lang) for s in self.inner.format_ticks(values)]  # type: ignore[arg-type]
+
+    def get_offset(self) -> str:
+        return localise_numbers(self.inner.get_offset(), self.lang)
+
+
+def localise(fig: Figure, lang: str) -> None:
+    """Write the numbers of ``fig``'s tick labels and annotations in ``lang``, as the report's text does
+    (category labels, which are data, stay as they are)."""
+    from matplotlib.category import StrCategoryFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                inner = get()
+                if not isinstance(inner, (StrCategoryFormatter, matplotlib.ticker.NullFormatter, _Localised)):
+                    put(_Localised(inner, lang))
+        for text in ax.texts:
+            text.set_text(localise_numbers(text.get_text(), lang))
 
 
 def style() -> None:

@@ -10,6 +10,7 @@ significant digits; below 1e-300 â€” including a p-value that underflowed to 0 â
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 KINDS = ("number", "int", "pct", "pp", "money", "pvalue", "lift", "text")
@@ -22,6 +23,17 @@ NOISE = 1e-12
 
 def _localise(text: str, lang: str) -> str:
     return text.replace(",", "\u00a0").replace(".", ",") if lang == "ru" else text
+
+
+_SEPARATOR = re.compile(r"(?<=\d)([.,])(?=\d)")
+
+
+def localise_numbers(text: str, lang: str) -> str:
+    """The numbers inside ``text`` (an English-formatted tick label, "1,250.5" or "12.5%") written as
+    :func:`format_value` writes them in ``lang``; the letters and other marks are left as they are."""
+    if lang == "en":
+        return text
+    return _SEPARATOR.sub(lambda m: "\u00a0" if m.group(1) == "," else ",", text)
 
 
 def format_value(value: Any, kind: str = "number", lang: str = "en", digits: int | None = None,

@@ -37,7 +37,8 @@ LONG_MONTHS = 12
 
 def check_table(p: Plan, lang: str) -> pd.DataFrame:
     """The communication check: each question with the card's answer (— where missing)."""
-    answers = p.hypothesis.communication_check.model_dump()
+    check = p.hypothesis.communication_check
+    answers = {k: check.in_lang(k, lang) for k in check.QUESTIONS}
     return pd.DataFrame({t("hypothesis.question", lang): [t(f"hypothesis.q_{k}", lang) for k in answers],
                          t("hypothesis.answer", lang): [v if v and v.strip() else "—" for v in answers.values()]})
 

@@ -9,8 +9,8 @@ can act. Markdown written by a card author (a description, a risk) is rendered w
 images off and links only to ``http(s)``, ``mailto`` and in-page anchors.
 
 :func:`active_content` is the tripwire behind the boundary: the runner refuses to write a report or an
-index in which it finds a script, an event handler, a frame, an object, a ``javascript:`` URL or an
-image that is not embedded.
+index in which it finds a script (other than cxlab's own, :data:`REPORT_SCRIPT`, once and byte for byte), an
+event handler, a frame, an object, a ``javascript:`` URL or an image that is not embedded.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from importlib import resources
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -114,6 +115,73 @@ def plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
+# --- the glossary -----------------------------------------------------------------------------------
+
+#: Elements whose text is never linked to the glossary: headings, links, code, tables (sorted, scanned for
+#: counts), the contents, the foot, the head.
+_NO_LINK = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "kbd", "table", "nav", "footer",
+                      "head", "title", "summary", "button", "label"})
+_RAW = ("script", "style")
+_PIECE = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+
+
+def term_pattern(words: str) -> re.Pattern[str]:
+    """The words (a regular expression) that stand for a glossary term, as whole words only."""
+    return re.compile(f"(?<![\\w&])(?:{words})(?![\\w])")
+
+
+def link_terms(page: str, terms: dict[str, re.Pattern[str]]) -> tuple[str, list[str]]:
+    """``page`` with the first use of each term in its prose linked to ``#cx-term-<key>``, and the keys found.
+
+    Only text between tags is touched (already escaped: the link wraps it as it is), never inside the
+    elements of :data:`_NO_LINK`, a script or a style."""
+    out: list[str] = []
+    found: list[str] = []
+    closed = 0  # how many elements of _NO_LINK are open
+    pos = 0
+    while True:
+        m = _PIECE.search(page, pos)
+        text = page[pos: m.start() if m else len(page)]
+        out.append(text if closed else _link(text, terms, found))
+        if not m:
+            break
+        name = (m.group(2) or "").lower()
+        end = m.end()
+        if not m.group(1) and name in _RAW:  # raw text: copied up to its end tag
+            close = page.lower().find(f"</{name}", end)
+            end = len(page) if close < 0 else close
+        elif name in _NO_LINK and not m.group(0).endswith("/>"):
+            closed = max(0, closed + (-1 if m.group(1) else 1))
+        out.append(page[m.start(): end])
+        pos = end
+    return "".join(out), found
+
+
+def _link(text: str, terms: dict[str, re.Pattern[str]], found: list[str]) -> str:
+    """``text`` with the first match of each term not yet ``found`` made a link (earliest first)."""
+    out, pos = [], 0
+    while True:
+        hits = [(m.start(), -len(m.group(0)), key, m) for key, p in terms.items()
+                if key not in found and (m := p.search(text, pos))]
+        if not hits:
+            break
+        _, _, key, m = min(hits)
+        out.append(text[pos: m.start()] + f'<a class="cx-term" href="#cx-term-{key}">{m.group(0)}</a>')
+        found.append(key)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def glossary(title: str, intro: str, entries: list[tuple[str, str, str]]) -> str:
+    """The glossary section: ``entries`` of (key, term, Markdown explanation), each with the anchor
+    ``cx-term-<key>`` that :func:`link_terms` links to."""
+    items = "".join(f'<dt id="cx-term-{html.escape(key, quote=True)}">{html.escape(term)}</dt><dd>{inline(text)}</dd>'
+                    for key, term, text in entries)
+    return (f'<div class="cx-glossary"><h2 id="cx-glossary">{html.escape(title)}</h2>'
+            f'<p>{html.escape(intro)}</p><dl>{items}</dl></div>')
+
+
 # --- the tripwire ------------------------------------------------------------------------------------
 
 #: Elements a report or the index may contain (what nbconvert's template and cxlab emit).
@@ -121,19 +189,43 @@ ALLOWED_TAGS = frozenset({
     "html", "head", "body", "meta", "title", "style", "main", "nav", "footer", "div", "span", "p", "br", "hr",
     "h1", "h2", "h3", "h4", "h5", "h6", "a", "strong", "em", "b", "i", "s", "del", "code", "pre", "kbd", "sup",
     "sub", "blockquote", "ul", "ol", "li", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
-    "colgroup", "col", "img", "details", "summary", "small", "label",
+    "colgroup", "col", "img", "details", "summary", "small", "label", "dl", "dt", "dd",
 })
 _SAFE_HREF = re.compile(r"^(#[^\s]*|https?://[^\s]*|mailto:[^\s]*|[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*)?$")
 _SAFE_SRC = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
 _URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "background", "poster", "cite", "data", "srcset"}
 
 
+#: The one script a report may carry (sortable, filterable tables; foldable sections): inline, no network.
+REPORT_SCRIPT = (resources.files("cxlab.report") / "report.js").read_text(encoding="utf-8")
+
+
+def script_element() -> str:
+    """cxlab's own script as the element a report ends with (the only one :func:`active_content` lets pass)."""
+    return f"<script>{REPORT_SCRIPT}</script>"
+
+
 class _Scanner(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
+        self._script: list[str] | None = None  # the text of the script element being read
+        self._scripts = 0
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            if "".join(self._script) != REPORT_SCRIPT or self._scripts > 1:
+                self.problems.append("element <script>")
+            self._script = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script" and not attrs and self._script is None:
+            self._script, self._scripts = [], self._scripts + 1
+            return
         if tag not in ALLOWED_TAGS:
             self.problems.append(f"element <{tag}>")
         for name, value in attrs:
@@ -159,6 +251,8 @@ def active_content(page: str) -> list[str]:
     scanner = _Scanner()
     scanner.feed(page)
     scanner.close()
+    if scanner._script is not None:  # a script left open runs to the end of the page
+        scanner.problems.append("element <script>")
     return scanner.problems
 
 

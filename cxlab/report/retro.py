@@ -227,14 +227,14 @@ def effects_table(r: Retro, names: list[str], rep: Report) -> pd.DataFrame:
             "p": format_value(x.p_value, "pvalue", lang),
         }
         if adjusted:
-            row["p adj."] = format_value(x.p_adjusted, "pvalue", lang)
+            row[t("columns.p_adj", lang)] = format_value(x.p_adjusted, "pvalue", lang)
         mark = " †" if x.cuped_method == "strata" else ""
         if x.role == "guardrail":
             row[t("retro.margin", lang)] = _margin(r, x, lang)
         rows.append(row | {
-            "lift": format_value(x.lift, "pct", lang),
+            t("columns.lift", lang): format_value(x.lift, "pct", lang),
             "CUPED": f"{format_value(x.cuped_uplift, k, lang)} [{format_value(x.cuped_low, k, lang)} … {format_value(x.cuped_high, k, lang)}]{mark}",
-            "Var ↓": format_value(x.variance_reduction, "pct", lang),
+            t("columns.variance_reduction", lang): format_value(x.variance_reduction, "pct", lang),
             "": t("retro.verdict_not_significant_adjusted" if x.verdict == "not_significant" and x.role == "secondary"
                   and pd.notna(x.ci_low) and pd.notna(x.ci_high) and (x.ci_low > 0 or x.ci_high < 0) else f"retro.verdict_{x.verdict}", lang),
         })
@@ -294,7 +294,7 @@ def strata_table(r: Retro, rep: Report, threshold: float = 0.02) -> pd.DataFrame
                           "stratum": t(f"retro.stratum_{x.stratum}", lang), "people": x.people,
                           "share": format_value(x.share, "pct", lang), "θ": format_value(x.theta, "number", lang, 3),
                           t("retro.uplift", lang): format_value(x.estimate, _kind(r, x.metric), lang),
-                          "Var ↓": format_value(x.variance_reduction, "pct", lang)} for x in shown.itertuples()])
+                          t("columns.variance_reduction", lang): format_value(x.variance_reduction, "pct", lang)} for x in shown.itertuples()])
     if frame.empty:
         return frame
     frame["people"] = frame["people"].astype("Int64")
@@ -343,7 +343,8 @@ def definitions(r: Retro, names: list[str] | None, lang: str) -> Md:
     lines = []
     for n in names:
         m = r.metrics[n]
-        extra = "; ".join(x for x in (m.counts, m.excludes and f"not: {m.excludes}") if x)
+        counts, excludes = m.in_lang("counts", lang), m.in_lang("excludes", lang)
+        extra = "; ".join(x for x in (counts, excludes and t("retro.excludes", lang, what=excludes)) if x)
         lines.append("- " + message_md("retro.definition", lang, label=m.label_in(lang), description=m.description_in(lang),
                                        window=r.campaign.window_days) + (f" ({escape_md(extra)})" if extra else "") + _how(r, m, lang))
     return Md("\n".join(lines))
@@ -409,9 +410,9 @@ def incremental_table(r: Retro, rep: Report) -> pd.DataFrame:
     for _, x in shown.iterrows():
         rows.append({
             t("retro.arm", lang): x.arm, "n": x.people, "contacts": f(x.contacts, "int"),
-            "+contracts": f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
-            "+value": f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
-            "cost": f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
+            t("columns.incremental_contracts", lang): f"{f(x.incremental, 'int')} [{f(x.incremental_low, 'int')} … {f(x.incremental_high, 'int')}]",
+            t("columns.incremental_value", lang): f"{f(x.value, 'money')} [{f(x.value_low, 'money')} … {f(x.value_high, 'money')}]",
+            t("columns.cost", lang): f(x.cost, "money"), "ROI": f"{f(x.roi, 'pct')} [{f(x.roi_low, 'pct')} … {f(x.roi_high, 'pct')}]",
         })
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -116,7 +116,8 @@ def learners_table(u: Uplift, a: ArmTargeting, lang: str) -> pd.DataFrame:
 
 
 def assignment_table(u: Uplift, lang: str) -> pd.DataFrame:
-    return _labels(u.assignment, lang)
+    frame = u.assignment.assign(assigned=[t("uplift.assigned_none", lang) if g == "none" else g for g in u.assignment.assigned])
+    return _labels(frame, lang)
 
 
 def audience_random(u: Uplift) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import nbformat
 from nbconvert import HTMLExporter
 
+from cxlab.report import glossary, markup
 from cxlab.report.context import RESULTS_MIMETYPE, jsonable
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
@@ -80,6 +81,7 @@ def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: d
     )
     css = (resources.files("cxlab.report") / "report.css").read_text(encoding="utf-8")
     body, _ = exporter.from_notebook_node(nb, resources={"cxlab_css": css, "language_code": lang})
+    body = re.sub(r'<html lang="[^"]*"', f'<html lang="{lang}"', glossary.add(body, lang), count=1)
     head = _toc(body, lang) + _parameters_table(parameters, lang)
     first_h1 = re.search(r"</h1>", body)
     if first_h1:
@@ -91,4 +93,12 @@ def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: d
         title = html.unescape(_TAGS.sub("", h1.group(1))).replace("¶", "").strip()
         body = re.sub(r"<title>.*?</title>", lambda m: f"<title>{html.escape(title)} — cxlab</title>", body, count=1, flags=re.S)
     foot = f'<footer class="cx-provenance">{html.escape(t("common.provenance", lang, **provenance))}</footer>'
-    return body.replace("</body>", foot + "</body>", 1)
+    return body.replace("</body>", foot + _ui(lang) + markup.script_element() + "</body>", 1)
+
+
+def _ui(lang: str) -> str:
+    """The words the report's script shows (sort, filter, fold), for it to read: hidden, empty."""
+    words = " ".join(f'data-{name}="{html.escape(t(f"common.ui_{name}", lang), quote=True)}"'
+                     for name in ("sort", "filter", "fold", "unfold"))
+    return f'<div id="cx-ui" hidden {words}></div>'
+

@@ -17,11 +17,22 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
-def test_every_report_renders_without_errors(small_demo, tmp_path):
-    result = run([], data=small_demo, out=tmp_path, run_id="r", progress=False, params={"model_sample": "3000"})
+#: Chromium without the network: every host resolves nowhere and any proxy is a dead port.
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+
+
+@pytest.fixture(scope="module")
+def reports(small_demo, tmp_path_factory) -> Path:
+    """The folder of one run of every notebook on the small demo."""
+    out = tmp_path_factory.mktemp("browser")
+    result = run([], data=small_demo, out=out, run_id="r", progress=False, params={"model_sample": "3000"})
     assert result.ok, [nb.error for nb in result.notebooks]
-    for page in sorted((tmp_path / "r").glob("*.html")):
+    return out / "r"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
+def test_every_report_renders_without_errors(reports, tmp_path):
+    for page in sorted(reports.glob("*.html")):
         png = tmp_path / f"{page.stem}.png"
         out = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,11 +51,12 @@ PROBE = ("<script>window.alert=window.confirm=window.prompt=function(n){document
          ".setAttribute('data-pwned',String(n))};</script>")
 
 
-def _dom(page: Path, tmp_path: Path) -> str:
+def _dom(page: Path, tmp_path: Path, probe: str = PROBE, at: str = "<head>") -> str:
     copy = tmp_path / f"probe-{page.parent.name}-{page.name}"
-    copy.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    copy.write_text(page.read_text(encoding="utf-8").replace(at, at + probe if at == "<head>" else probe + at, 1),
+                    encoding="utf-8")
     out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", *OFFLINE,
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tempfile.mkdtemp()}", "--virtual-time-budget=3000", "--dump-dom", copy.as_uri()],
         capture_output=True, text=True, timeout=120)
@@ -63,3 +75,53 @@ def test_no_hostile_string_runs_in_a_browser(tiny_run, tmp_path):
         assert "</body>" in dom, f"{page.name}: chromium rendered nothing"
         assert "data-pwned=\"" not in dom, f"{page.name}: a payload ran"
         assert "alert(" in dom, f"{page.name}: no payload reached the page"
+
+
+#: Test-only probe put after the report's own script: it clicks the first sortable header of the page's
+#: longest sortable table twice and writes the first column's texts before and after into the document,
+#: with the resources the page fetched (none may leave file: or data:).
+SORT_PROBE = """<script>
+(function () {
+  var tables = Array.prototype.filter.call(document.querySelectorAll("table"), function (t) {
+    return t.tHead && t.tHead.querySelector("th.cx-sortable"); });
+  tables.sort(function (a, b) { return b.tBodies[0].rows.length - a.tBodies[0].rows.length; });
+  var out = {sortable: tables.length, fetched: performance.getEntriesByType("resource").map(function (e) {
+    return e.name; }).filter(function (n) { return !/^(file|data):/.test(n); })};
+  if (tables.length) {
+    var t = tables[0], col = function () { return Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+      return r.cells[0].textContent; }); };
+    out.before = col();
+    t.tHead.rows[0].cells[0].click();
+    out.up = col();
+    t.tHead.rows[0].cells[0].click();
+    out.down = col();
+    out.sort = t.tHead.rows[0].cells[0].getAttribute("aria-sort");
+  }
+  document.body.setAttribute("data-probe", JSON.stringify(out));
+}());
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
+def test_tables_sort_offline_in_every_report(reports, tmp_path):
+    """Each report from file:// with the network blocked: its script makes the tables sortable, a click on a
+    header reorders the rows (ascending, then descending) and nothing is fetched."""
+    import html
+    import json
+    import re
+
+    pages = sorted(reports.glob("*.html"))
+    assert len(pages) == len(list(Path("notebooks").glob("[0-9][0-9]-*.ipynb")))
+    changed = 0
+    for page in pages:
+        dom = _dom(page, tmp_path, SORT_PROBE, "</body>")
+        found = re.search(r'data-probe="([^"]*)"', dom)
+        assert found, f"{page.name}: the report's script did not run"
+        probe = json.loads(html.unescape(found.group(1)))
+        assert probe["fetched"] == [], (page.name, probe["fetched"][:3])
+        assert probe["sortable"] >= 1, f"{page.name}: no sortable table"
+        assert sorted(probe["up"]) == sorted(probe["before"]) and probe["down"] == probe["up"][::-1] or \
+            len(set(probe["before"])) < len(probe["before"]), page.name
+        assert probe["sort"] == "descending", page.name
+        changed += probe["up"] != probe["before"] or probe["down"] != probe["before"]
+    assert changed == len(pages), f"a click changed the order in only {changed} of {len(pages)} reports"
