@@ -112,3 +112,16 @@ def test_a_policy_card_takes_the_scored_file(small_demo, scored, cat):
     base = pd.read_parquet(scored)
     assert 0 < table.before["by_model"] <= base.selected.sum()
     assert table.after["by_model"] == table.before["by_model"]  # served first
+
+
+def test_06_takes_the_scored_file_in_russian(small_demo, scored, tmp_path):
+    from cxlab.runner import run
+
+    result = run(["06"], data=small_demo, out=tmp_path, run_id="r", progress=False,
+                 params={"snapshot": SNAP, "scored": str(scored), "hypothesis": "", "lang": "ru"})
+    assert result.ok, result.notebooks[0].error
+    res = json.loads((tmp_path / "r" / "06-campaign-launch.results.json").read_text())
+    assert res["audience"]["target"] == "scored:cc_uplift" and res["audience"]["size"] > 0
+    assert res["plan"]["metrics"][0] == "cc_conversion"  # the outcome the model learned
+    html = (tmp_path / "r" / "06-campaign-launch.html").read_text()
+    assert "верхние 40% по предсказанному uplift" in html and "uplift-модель" in html
