@@ -10,7 +10,7 @@ JOBS ?= 2
 SCALES ?= 1M 10M 100M
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports demo-data test test-slow test-browser test-postgres test-spark lab bench clean
+.PHONY: help install reports demo-data test lint test-slow test-browser test-postgres test-spark lab bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,10 @@ reports: $(STAMP) $(DEMO)/truth.json ## render every report on the demo data int
 
 test: $(STAMP) ## run the test suite (what CI runs)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q
+
+lint: $(STAMP) ## ruff on cxlab/ tests/ benchmarks/ and mypy on cxlab/ (what CI runs after make test)
+	$(VENV)/bin/ruff check cxlab tests benchmarks
+	$(VENV)/bin/mypy
 
 test-slow: $(STAMP) ## run the slow tests: long simulations, heavy end-to-end runs
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q -m slow

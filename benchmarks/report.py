@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,7 +85,7 @@ def _growth(rows: list[Row]) -> list[str]:
     scales = [s for s in CLIENTS if any(r.scale == s for r in rows)]
     if len(scales) < 2:
         return ["(one scale only)"]
-    steps = list(zip(scales, scales[1:]))
+    steps = list(itertools.pairwise(scales))
     head = "| computation | implementation | " + " | ".join(f"{a} → {b} (× events)" for a, b in steps) + " |"
     out = [head, "|---|---|" + "---:|" * len(steps)]
     by = {(r.computation, r.scale): r for r in rows}
@@ -114,7 +115,7 @@ def markdown(rows: list[Row], guards: Guards, total_s: float, generating_s: floa
     computations = "\n".join(f"- **{name}**: {m.TITLE}." for name, m in COMPUTATIONS.items() if any(r.computation == name for r in rows))
     return "\n".join([
         "# Benchmark: cxlab vs hand-written DuckDB SQL vs pandas (`make bench`)", "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at commit {_commit()} on {os.cpu_count()} cores, "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {_commit()} on {os.cpu_count()} cores, "
         f"{_memory_gib():.0f} GiB RAM ({platform.python_implementation()} {platform.python_version()}; {versions}). "
         "Other work shared the machine, so read the ratios within a run rather than the absolute times.", "",
         "Scales are set by **events**, the cost driver: the demo generator writes ≈ 89 events per client, so 1M, 10M "
@@ -144,12 +145,12 @@ def plot(rows: list[Row], path: Path) -> None:
 
     names = [n for n in COMPUTATIONS if any(r.computation == n for r in rows)]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False, sharey=True)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         mine = sorted((r for r in rows if r.computation == name), key=lambda r: r.events)
-        for impl, marker in zip(IMPLEMENTATIONS, "os^"):
+        for impl, marker in zip(IMPLEMENTATIONS, "os^", strict=True):
             pts = [(r.events, r.cells[impl].wall) for r in mine if r.cells[impl].wall is not None]
             if pts:
-                ax.plot(*zip(*pts), marker=marker, label=LABEL[impl])
+                ax.plot(*zip(*pts, strict=True), marker=marker, label=LABEL[impl])
             for r in mine:
                 if r.cells[impl].failure:
                     ax.annotate(f"{LABEL[impl]}: {r.cells[impl].failure}", (r.events, ax.get_ylim()[1]), fontsize=7,

@@ -16,7 +16,8 @@ from typing import Any
 
 from benchmarks.layout import scan, table_path
 
-TITLE = "campaign retro (people, 7 metrics × 3 arms; cxlab also counts each arm's exposure to competing campaigns and the has-history strata, which the hand-written versions skip)"
+TITLE = ("campaign retro (people, 7 metrics × 3 arms; cxlab also counts each arm's exposure to competing campaigns "
+         "and the has-history strata, which the hand-written versions skip)")
 CAMPAIGN = "cc_spring_2025"
 WINDOW_DAYS, PRE_DAYS = 30, 90
 STATS = ("n", "x_sum", "x_sum_sq", "pre_sum", "pre_sum_sq", "x_pre_sum")
@@ -136,7 +137,7 @@ def sql(folder: Path) -> dict[str, float]:
     cur = con.execute(STATS_SQL.format(window=WINDOW_DAYS, pre=PRE_DAYS, person=person, sums=sums, **tables))
     columns = [d[0] for d in cur.description]
     for values in cur.fetchall():
-        row = dict(zip(columns, values))
+        row = dict(zip(columns, values, strict=True))
         for m in METRICS:
             result[f"{m}/{row['arm']}/n"] = int(row["n"])
             for stat in STATS[1:]:

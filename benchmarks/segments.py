@@ -173,7 +173,7 @@ def pandas(folder: Path) -> dict[str, float]:
             result[f"flow/{a}/{b}"] = int((flags[i] & (assigned == j)).sum())
     for i, seg in enumerate(names):
         mask = assigned == i
-        for step, test in zip(STEPS, keep):
+        for step, test in zip(STEPS, keep, strict=True):
             mask = mask & test
             result[f"reach/{seg}/{step}"] = int(mask.sum())
     return result

@@ -17,8 +17,20 @@ One call per step of the loop (see :mod:`cxlab.api`)::
 """
 
 from cxlab.api import (
-    aa, audience, backtest, client_base, client_value, global_control, launch, load_catalog, open, overview, plan, retro,
-    segments, uplift,
+    aa,
+    audience,
+    backtest,
+    client_base,
+    client_value,
+    global_control,
+    launch,
+    load_catalog,
+    open,
+    overview,
+    plan,
+    retro,
+    segments,
+    uplift,
 )
 
 __version__ = "0.1.0"

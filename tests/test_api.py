@@ -4,8 +4,8 @@ equal to what the report records, and shows itself in JupyterLab with every stri
 from __future__ import annotations
 
 import importlib
-from datetime import date
 import json
+from datetime import date
 from html.parser import HTMLParser
 
 import pandas as pd

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import ClassVar
 from dataclasses import dataclass
+from typing import ClassVar
 
 import ibis
 import numpy as np

@@ -18,10 +18,10 @@ One entry, :func:`client_value`:
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 import ibis
 import numpy as np

@@ -12,14 +12,14 @@ base; a seeded rotation keeps it random while nobody is held out for ever.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import pandas as pd
 
-from cxlab.analyses.result import Result
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.compute import global_control as gcc
 from cxlab.compute import overview
 from cxlab.data.connect import Source

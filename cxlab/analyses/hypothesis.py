@@ -12,11 +12,11 @@ import pandas as pd
 
 from cxlab import stats as cs
 from cxlab.analyses.result import Result
+from cxlab.analyses.triggers import check_target_line, snapshots
 from cxlab.catalog.cards import Hypothesis, Metric, Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch
 from cxlab.compute import triggers as ct
-from cxlab.analyses.triggers import check_target_line, snapshots
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 from cxlab.metrics import kind

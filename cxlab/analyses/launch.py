@@ -26,14 +26,18 @@ import pandas as pd
 import yaml
 from scipy import stats as sps
 
-from cxlab.analyses.result import Result
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
+<<<<<<< HEAD
 from cxlab.compute.audience import (STEPS, Target, check_applies, flags, keep, memo, planned_target,  # noqa: F401
                                    product_line_of, target_of, waterfall)
+=======
+>>>>>>> main
 from cxlab.compute import segments as sg
+from cxlab.compute.audience import STEPS, Target, check_applies, flags, keep, memo, target_of, waterfall  # noqa: F401
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
 from cxlab.stats.balance import SMD_THRESHOLD, smd
@@ -185,15 +189,15 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
     t, stratum = _stratified(src, t, stratify, target, metrics[0], snapshot, pre_period_days, salt)
     t = src.cache(split.assign(t, arms, salt, stratum).select("client_id", "arm").union(held))
     counts = split.realised(src, t)
-    got = dict(zip(counts.arm, counts.people.astype(int)))
+    got = dict(zip(counts.arm, counts.people.astype(int), strict=True))
     table = pd.DataFrame({"arm": [*arms, split.GLOBAL_CONTROL],
                           "planned": [*arms.values(), math.nan],
                           "people": [got.get(a, 0) for a in [*arms, split.GLOBAL_CONTROL]]})
     n = int(table.people.iloc[:-1].sum())
-    table["share"] = [p / n if n and a != split.GLOBAL_CONTROL else math.nan for a, p in zip(table.arm, table.people)]
+    table["share"] = [p / n if n and a != split.GLOBAL_CONTROL else math.nan for a, p in zip(table.arm, table.people, strict=True)]
     if n == 0:
         raise DataError(f"campaign '{campaign}': the audience of {target.label} at {snapshot} is empty after the policy "
-                        f"(waterfall: {dict(zip(steps.step, steps.people))}); nothing written")
+                        f"(waterfall: {dict(zip(steps.step, steps.people, strict=True))}); nothing written")
     srm, bal = balance(src, t, arms, control_arm, metrics, snapshot, pre_period_days)
     warnings = []
     if target.scored is not None and target.scored.snapshot != snapshot.isoformat():
@@ -307,7 +311,7 @@ def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha
         p0 = memo(src, ("baseline", hypothesis, str(catalog.path)), lambda: hypothesis_baseline(src, catalog, hypothesis))
     elif a.target.kind == "segment":
         p0 = float(_segment_rates(src, catalog, a.snapshot).get(a.target.name, math.nan))
-    people = dict(zip(a.split.arm, a.split.people))
+    people = dict(zip(a.split.arm, a.split.people, strict=True))
     n_c = people.get(a.control_arm, 0)
     n_t = min(people.get(x, 0) for x in a.arms if x != a.control_arm)
     if p0 is None or not 0 < p0 < 1 or n_t < 2 or n_c < 2:
@@ -385,8 +389,8 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
         sidecar = {"campaign": campaign, "target": a.target.label, "reason": a.target.reason, "product_line": a.target.product_line,
                    "snapshot": snapshot.isoformat(), "launch_date": launch_date.isoformat(),
                    "channel": channel, "arms": a.arms, "control_arm": control_arm, "salt": salt, "stratify": stratify,
-                   "people": dict(zip(a.split.arm, a.split.people.astype(int).tolist())),
-                   "waterfall": dict(zip(a.waterfall.step, a.waterfall.people.astype(int).tolist())),
+                   "people": dict(zip(a.split.arm, a.split.people.astype(int).tolist(), strict=True)),
+                   "waterfall": dict(zip(a.waterfall.step, a.waterfall.people.astype(int).tolist(), strict=True)),
                    "filters_skipped": a.filters_skipped, "srm_p": a.srm.p_value,
                    "balance": a.balance.to_dict(orient="records"), "warnings": warnings,
                    "data": {"source": src.description, "fingerprint": fingerprint},
@@ -587,7 +591,7 @@ def launch_policy(src: Source, catalog: Catalog, policy: ContactPolicy, *, out: 
                        control_arm=c.control_arm, channel=c.channel, hypothesis=c.hypothesis, owner=owner,
                        approved_by=approved_by, approved_at=approved_at, analysis=analysis,
                        exclusive=policy.exclusive and c.type == "marketing", replace=replace, prepared=a)
-                for c, a in zip(policy.campaigns, prepared)]
+                for c, a in zip(policy.campaigns, prepared, strict=True)]
     fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{policy.name}.", suffix=".parquet")
     os.close(fd)
     try:

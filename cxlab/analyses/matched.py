@@ -228,7 +228,7 @@ def match(src: Source, campaign: Campaign, metrics: list[Metric], alpha: float =
     pairs = greedy_match(logit[is_t], logit[~is_t], campaign.matching.ratio, caliper, rng)
     kept_t = np.zeros(len(frame), bool)
     kept_c = np.zeros(len(frame), bool)
-    for i, js in zip(t_rows, pairs):
+    for i, js in zip(t_rows, pairs, strict=True):
         if len(js) == campaign.matching.ratio:
             kept_t[i] = True
             kept_c[c_rows[js]] = True

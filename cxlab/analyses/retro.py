@@ -12,8 +12,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from cxlab import stats as cs
-from cxlab.analyses.result import Result
 from cxlab.analyses.aa import AAResult, aa
+from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
@@ -205,7 +205,8 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
                 except ValueError as e:  # e.g. nobody varies: say so rather than invent p = 1
                     n = (dists[arm].n, dists[ctrl].n) if isinstance(k, Quantile) else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
                     res = _row(*n, math.nan, math.nan, None, None) | {"untestable": str(e)}
-                rows.append({"metric": name, "role": role, "arm": arm, **res, **_successes(metric, frame if metric.type != "quantile" else None, arm, ctrl)})
+                successes = _successes(metric, frame if metric.type != "quantile" else None, arm, ctrl)
+                rows.append({"metric": name, "role": role, "arm": arm, **res, **successes})
     effects = pd.DataFrame(rows)
     effects["p_adjusted"] = _gated(effects, correction)
     effects["verdict"] = [
@@ -366,7 +367,7 @@ def _srm_by_segment(src: Source, campaign: Campaign, crowd: retro.People, min_de
     rows = []
     for column in campaign.segments:
         for segment, part in retro.people_by(src, crowd, column).groupby("segment"):
-            observed = dict(zip(part.arm, part.people.astype(int)))
+            observed = dict(zip(part.arm, part.people.astype(int), strict=True))
             planned = planned_shares(campaign)
             res = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=min_deviation)
             rows.append({"breakdown": column, "segment": str(segment), "people": int(part.people.sum()),
@@ -398,7 +399,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     else:
         crowd = retro.people(src, campaign, exclude_competing)
     sends = retro.sends(src, campaign, crowd)
-    observed = dict(zip(sends.arm, sends.people.astype(int)))
+    observed = dict(zip(sends.arm, sends.people.astype(int), strict=True))
     planned = planned_shares(campaign)
     srm = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=srm_min_deviation)
     effects, by_metric, strata, caps = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
@@ -440,7 +441,7 @@ def headline(r: Retro) -> dict[str, Any]:
                                 "always_valid_high", "p_adjusted", "verdict")}
     return {
         "campaign": r.campaign.name, "primary_metric": r.campaign.metrics.primary,
-        "people": dict(zip(r.people.step, r.people["count"])),
+        "people": dict(zip(r.people.step, r.people["count"], strict=True)),
         "srm": r.srm.to_dict(), "srm_segments_flagged": int(r.srm_by_segment.flagged.sum()), "effects": effects,
         "incremental": r.incremental.to_dict(orient="records"),
         "did": None if r.did is None else {"metric": r.did_metric, "by_arm": r.did.to_dict(orient="records"),

@@ -35,8 +35,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from cxlab.analyses.result import Result
 from cxlab import stats as cs
+from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
 from cxlab.compute import retro

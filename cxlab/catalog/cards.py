@@ -15,7 +15,6 @@ from cxlab.catalog.functions import ROW_FUNCTIONS
 from cxlab.catalog.rules import calls_in, check_structure, parse_rule
 from cxlab.errors import RuleError
 
-
 #: The longest window a card may give, in days (ten years): longer ones are typos and overflow dates.
 MAX_WINDOW_DAYS = 3660
 

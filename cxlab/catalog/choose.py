@@ -64,7 +64,7 @@ def _rule_gaps(rule: str, facts: DataFacts) -> list[str]:
     parsed = parse_rule(rule)
     gaps = []
     for call in calls_in(parsed):
-        for (pname, _), value in zip(call.spec.params, call.args):
+        for (pname, _), value in zip(call.spec.params, call.args, strict=True):
             if pname == "event_type" and value not in facts.event_types:
                 gaps.append(f"no '{value}' events")
             elif pname == "product_line" and value not in facts.product_lines:

@@ -33,7 +33,7 @@ class FunctionSpec:
         if len(args) != len(self.params):
             sig = ", ".join(n for n, _ in self.params)
             raise ValueError(f"{self.name}({sig}) takes {len(self.params)} argument(s), got {len(args)}")
-        for (pname, ptype), value in zip(self.params, args):
+        for (pname, ptype), value in zip(self.params, args, strict=True):
             if ptype is int and not (isinstance(value, int) and 0 <= value <= 36_600):
                 raise ValueError(f"{self.name}: '{pname}' must be a whole number of days from 0 to 36,600, got {value!r}")
             if ptype is str and not isinstance(value, str):

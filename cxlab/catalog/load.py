@@ -125,7 +125,7 @@ def load_metrics(path: str | Path) -> dict[str, Metric]:
         raise CardError(f"{path}: expected a list under 'metrics:'")
     items = next(v for k, v in node.value if k.value == "metrics")
     metrics: dict[str, Metric] = {}
-    for i, (entry, entry_node) in enumerate(zip(data["metrics"], items.value)):
+    for _i, (entry, entry_node) in enumerate(zip(data["metrics"], items.value, strict=True)):
         m = _build(Metric, entry, entry_node, str(path))
         if m.name in metrics:
             raise CardError(f"{path}:{entry_node.start_mark.line + 1}: metric '{m.name}' is defined twice")

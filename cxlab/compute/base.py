@@ -161,7 +161,7 @@ def value_shape(src: Source, start: date, end: date, mode: str, top_share: float
                                                       min_turnover=k.turnover.min()).order_by("abc"))
     out["client_share"] = out.clients / n
     out["turnover_share"] = out.turnover / total
-    summary["abc_sizes"] = dict(zip(out.abc, out.clients.astype(int)))
+    summary["abc_sizes"] = dict(zip(out.abc, out.clients.astype(int), strict=True))
     return ValueShape(summary, pareto, out[["abc", "clients", "client_share", "turnover", "turnover_share", "min_turnover"]])
 
 
@@ -335,7 +335,7 @@ def profile_cells(src: Source, start: date, end: date, mode: str) -> tuple[pd.Da
     f = _line_flags(src, start, end, mode, lines)
     keys = [f"l{i}" for i in range(len(lines))]
     cells = src.con.execute(f.group_by(keys).aggregate(n=f.count()).order_by(keys))
-    return cells.rename(columns=dict(zip(keys, lines))), lines
+    return cells.rename(columns=dict(zip(keys, lines, strict=True))), lines
 
 
 def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, targets: list[str] | None = None) -> pd.DataFrame:
@@ -353,7 +353,7 @@ def lookalikes(cells: pd.DataFrame, lines: list[str], min_cell: int = 20, target
     for line in (lines if targets is None else [x for x in lines if x in targets]):
         others = [x for x in lines if x != line]
         by = cells.groupby(others, dropna=False) if others else cells.assign(_all=True).groupby("_all")
-        prof = by.apply(lambda g: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
+        prof = by.apply(lambda g, line=line: pd.Series({"n": g.n.sum(), "holders": g.n[g[line]].sum()}), include_groups=False)
         overall = prof.holders.sum() / max(total, 1)
         prof["score"] = (prof.holders / prof.n).where(prof.n >= min_cell, overall)
         prof["non"] = prof.n - prof.holders

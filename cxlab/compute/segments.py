@@ -259,7 +259,7 @@ def plan(reach: pd.DataFrame, rates: pd.DataFrame, uplift: Uplift, values: dict[
     absolute uplift only the uplift's range applies.
     """
     rows = []
-    for (_, r), (_, b) in zip(reach.iterrows(), rates.iterrows()):
+    for (_, r), (_, b) in zip(reach.iterrows(), rates.iterrows(), strict=True):
         n = int(r["not_holding"])
         rel = uplift.kind == "relative"
         value = values.get(b.product_line, math.nan)

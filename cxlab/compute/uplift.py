@@ -97,7 +97,8 @@ def last_date(src: Source) -> pd.Timestamp:
 def not_contacted(src: Source, campaign: Campaign, size: int, seed: int) -> tuple[ibis.Table, int]:
     """Clients with no communication of the campaign from the pre-period's start to the end of the last
     window (and kept by the card's ``matching.pool`` rule), existing at ``send_start`` — clients contacted
-    only later are candidates; a bounded, seeded sample of at most ``size`` of them and the pool's size. Each gets the anchor ``t0`` = ``send_start``."""
+    only later are candidates; a bounded, seeded sample of at most ``size`` of them and the pool's size.
+    Each gets the anchor ``t0`` = ``send_start``."""
     c = src.table("communications")
     start = pd.Timestamp(campaign.send_start) - pd.Timedelta(days=max(campaign.pre_period_days, 1))
     end = pd.Timestamp(campaign.send_end) + pd.Timedelta(days=campaign.window_days + 1)

@@ -15,6 +15,7 @@ value undeclared, every line offered), and the reports say so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -62,7 +63,7 @@ def read_settings(source: str | Path) -> DataSettings:
         raise DataError(f"{path}: {problems} (fields: currency, value, not_offered)") from None
 
 
-def settings_text(currency: str, value: dict[str, str], not_offered: list[str] = (), note: str = "") -> str:
+def settings_text(currency: str, value: dict[str, str], not_offered: Sequence[str] = (), note: str = "") -> str:
     """A ``cxlab.yml`` for an adapter to write beside its tables."""
     head = f"# {note}\n" if note else ""
     return head + yaml.safe_dump({"currency": currency, "value": dict(value), "not_offered": list(not_offered)},

@@ -11,8 +11,8 @@ aggregates it needs; the analysis merges those needs into one query.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import ibis
 

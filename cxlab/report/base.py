@@ -29,5 +29,6 @@ NEXT_LINE = Cells(people=("clients",))
 
 def value_shape(summary: dict[str, Any], abc: Any, rep: Report) -> dict[str, Any]:
     """The concentration summary for results.json, its ABC class sizes as the (suppressed) ABC table shows."""
-    sizes = {str(a): (None if n != n or n is None else int(n)) for a, n in zip(abc["abc"], abc["clients"].astype("Float64").fillna(float("nan")))}
+    clients = abc["clients"].astype("Float64").fillna(float("nan"))
+    sizes = {str(a): (None if n != n or n is None else int(n)) for a, n in zip(abc["abc"], clients, strict=True)}
     return {**summary, "abc_sizes": {k: sizes.get(k) for k in summary.get("abc_sizes", sizes)}}

@@ -35,7 +35,7 @@ def funnel(frame: pd.DataFrame, labels: list[str], title: str, xlabel: str) -> F
     fig, ax = new(9, 0.6 * len(frame) + 1.5)
     y = np.arange(len(frame))[::-1]
     ax.barh(y, frame.clients.astype(float).fillna(0), color=sns.color_palette(PALETTE)[0])
-    for yi, n, share in zip(y, frame.clients, frame.share_of_all):
+    for yi, n, share in zip(y, frame.clients, frame.share_of_all, strict=True):
         if pd.notna(n):
             ax.annotate(f"{int(n):,}  ({share:.1%})", (float(n), yi), xytext=(4, 0), textcoords="offset points", va="center")
     ax.set_yticks(y, labels)

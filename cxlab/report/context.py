@@ -20,10 +20,10 @@ import pandas as pd
 
 from cxlab.report import markup, privacy
 from cxlab.report.format import format_value
-from cxlab.report.privacy import Cells
 from cxlab.report.i18n import catalogue
 from cxlab.report.i18n import t as translate
 from cxlab.report.markup import Md, escape_md
+from cxlab.report.privacy import Cells
 
 #: The output type that carries a notebook's headline results; the runner reads it, HTML ignores it.
 RESULTS_MIMETYPE = "application/vnd.cxlab.results+json"
@@ -231,7 +231,7 @@ class Report:
         small = body.attrs.get("cx_small", {})
         for label, *rec in body.itertuples(index=True):
             cells = []
-            for col, v in zip(body.columns, rec):
+            for col, v in zip(body.columns, rec, strict=True):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
                 if isinstance(v, pd.Timestamp):
                     v = v.strftime("%Y-%m-%d %H:%M") if (v.hour or v.minute) else v.strftime("%Y-%m-%d")
@@ -305,7 +305,8 @@ class Report:
                    "totals": [list(t) for t in spec.totals], "margins": spec.adding(counts),
                    "keys": jsonable(shown[[g for g in spec.groups if g in shown.columns]]),
                    "hidden": {c: [label in hidden.get(str(c), ()) for label in shown.index] for c in counts},
-                   "values": {c: [None if h else jsonable(v) for v, h in zip(shown[c], (label in hidden.get(str(c), ()) for label in shown.index))]
+                   "values": {c: [None if h else jsonable(v)
+                                  for v, h in zip(shown[c], (label in hidden.get(str(c), ()) for label in shown.index), strict=True)]
                               for c in counts}}
         return f' data-cx-cells="{html.escape(json.dumps(payload, sort_keys=True))}"'
 

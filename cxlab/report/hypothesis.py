@@ -11,8 +11,8 @@ from cxlab.metrics import KINDS
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, hide_estimate, small_share
 from cxlab.report.markup import Md, escape_md, message_md
+from cxlab.report.privacy import Cells, carry, hide_estimate, small_share
 
 #: What the frames of a :class:`Plan` count, by their results.json key (and in their tables).
 CELLS = {

@@ -28,7 +28,8 @@ def balance_table(m: Matched) -> pd.DataFrame:
 
 def placebo_table(m: Matched, labels: dict[str, str]) -> pd.DataFrame:
     p = m.placebo
-    return p.assign(metric=p.metric.map(lambda n: labels.get(n, n)))[["arm", "metric", "treated", "matched", "difference", "ci_low", "ci_high", "p_value"]]
+    columns = ["arm", "metric", "treated", "matched", "difference", "ci_low", "ci_high", "p_value"]
+    return p.assign(metric=p.metric.map(lambda n: labels.get(n, n)))[columns]
 
 
 def control_zero(r) -> bool:

@@ -136,9 +136,9 @@ def mask(frame: pd.DataFrame, cells: Cells, k: int) -> pd.DataFrame:
         labels = frame[keys].astype(str).agg("\x1f".join, axis=1).to_numpy() if keys else np.zeros(len(frame))
         for c in cells.adding(counts):
             for g in dict.fromkeys(labels):
-                relations.append([(i, pos[c]) for i in np.flatnonzero(labels == g)])
-    for rel in cells.totals:
-        parsed = [(name.removesuffix("[-1]"), -1 if name.endswith("[-1]") else 0) for name in rel]
+                relations.append([(int(i), pos[c]) for i in np.flatnonzero(labels == g)])
+    for total in cells.totals:
+        parsed = [(name.removesuffix("[-1]"), -1 if name.endswith("[-1]") else 0) for name in total]
         if not all(name in pos for name, _ in parsed):
             continue
         for i in range(len(frame)):
@@ -207,7 +207,7 @@ def suppress_records(value: Any, k: int, cells: Cells | None = None) -> tuple[An
             hide = mask(frame, spec, k)
             hidden = int(hide[[c for c in spec.counts if c in frame.columns]].to_numpy().sum())
             value = [{key: (None if key in hide.columns and hide.at[i, key] else v) for key, v in r.items()}
-                     for i, r in zip(frame.index, value)]
+                     for i, r in zip(frame.index, value, strict=True)]
         out = []
         for r in value:
             row, n = _inner(r, k)
@@ -223,8 +223,8 @@ def suppress_records(value: Any, k: int, cells: Cells | None = None) -> tuple[An
             hide = mask(frame, Cells(**{**spec.__dict__, "margins": False}), k)
             hidden = int(hide[[c for c in spec.counts if c in frame.columns]].to_numpy().sum())
             value = {key: (None if key in hide.columns and bool(hide.at[0, key]) else v) for key, v in value.items()}
-        out, n = _inner(value, k)
-        return out, hidden + n
+        inner, n = _inner(value, k)
+        return inner, hidden + n
     if isinstance(value, list):
         parts = [suppress_records(v, k) for v in value]
         return [p for p, _ in parts], sum(n for _, n in parts)
@@ -256,9 +256,9 @@ def recoverable(values: pd.DataFrame, hidden: pd.DataFrame, cells: Cells) -> lis
         labels = values[keys].astype(str).agg("\x1f".join, axis=1).to_numpy() if keys else np.zeros(len(values))
         for c in cells.adding(counts):
             for g in dict.fromkeys(labels):
-                relations.append([(i, c) for i in np.flatnonzero(labels == g)])
-    for rel in cells.totals:
-        parsed = [(name.removesuffix("[-1]"), -1 if name.endswith("[-1]") else 0) for name in rel]
+                relations.append([(int(i), c) for i in np.flatnonzero(labels == g)])
+    for total in cells.totals:
+        parsed = [(name.removesuffix("[-1]"), -1 if name.endswith("[-1]") else 0) for name in total]
         if all(name in counts for name, _ in parsed):
             relations += [[(i + s, name) for name, s in parsed] for i in range(len(values))
                           if all(0 <= i + s < len(values) for _, s in parsed)]
@@ -281,8 +281,8 @@ def carry(shown: pd.DataFrame, built: pd.DataFrame, columns: Mapping[str, str],
     for attr in ("cx_hidden", "cx_small"):
         hidden = shown.attrs.get(attr, {})
         marks = {}
-        for col, source in columns.items():
-            rows = sorted(position[label] for label in hidden.get(str(source), ()) if label in position)
+        for col, shown_col in columns.items():
+            rows = sorted(position[label] for label in hidden.get(str(shown_col), ()) if label in position)
             if rows:
                 marks[str(col)] = set(built.index[rows])
         built.attrs[attr] = marks

@@ -13,8 +13,8 @@ from cxlab.metrics import kind
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, plain
 from cxlab.report.markup import Md, escape_md, message_md
+from cxlab.report.privacy import Cells, carry, plain
 
 #: Per (metric, arm): the arm's and the control's people, and those with the outcome (where the metric
 #: counts people); every other number of the row comes from them. The arms' people add up to the people
@@ -138,7 +138,7 @@ def arm_marks(r: Retro, rep: Report, frame: pd.DataFrame, treated: tuple[str, ..
     ``treated`` columns where its arm is hidden, its ``control`` columns everywhere if the control is."""
     sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
     hidden = set(sends.arm[sends.people.isna()])
-    small = {a for a, n in zip(r.sends.arm, r.sends.people) if 1 <= n < rep.min_cell_size}
+    small = {a for a, n in zip(r.sends.arm, r.sends.people, strict=True) if 1 <= n < rep.min_cell_size}
     frame = frame.reset_index(drop=True)
     ctrl = r.campaign.control_arm
     for attr, arms in (("cx_hidden", hidden), ("cx_small", small)):
@@ -269,7 +269,8 @@ def aa_table(r: Retro, lang: str) -> pd.DataFrame:
     a = r.aa.table
     return pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.splits", lang): x.runs,
                           "FPR": format_value(x.false_positive_rate, "pct", lang),
-                          t("retro.ci_header", lang, level=level(r, lang)): f"{format_value(x.fpr_low, 'pct', lang)} … {format_value(x.fpr_high, 'pct', lang)}",
+                          t("retro.ci_header", lang, level=level(r, lang)):
+                              f"{format_value(x.fpr_low, 'pct', lang)} … {format_value(x.fpr_high, 'pct', lang)}",
                           "KS p": format_value(x.uniformity_p, "number", lang, 3),
                           "": t(f"retro.aa_{x.status}_status", lang)} for x in a.itertuples()])
 
@@ -306,7 +307,7 @@ def _percentile(share: float, lang: str) -> str:
 def people_steps(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
     """The steps from rows to people as one row (a column per step), small cells hidden by
     :data:`PEOPLE_STEPS` (an exclusion of a few people must not be the difference of two shown counts)."""
-    row = pd.DataFrame([dict(zip(r.people.step, r.people["count"]))])
+    row = pd.DataFrame([dict(zip(r.people.step, r.people["count"], strict=True))])
     return rep.suppress(row, cells=PEOPLE_STEPS, count=count)
 
 
@@ -376,7 +377,7 @@ def headline(r: Retro, rep: Report) -> dict:
     h = dict(r.headline)
     h["people"] = people_values(r, rep)
     sends = rep.suppress(r.sends.reset_index(drop=True), cells=SENDS, count=False)
-    h["srm"] = {**h["srm"], "observed": {a: (None if pd.isna(n) else int(n)) for a, n in zip(sends.arm, sends.people)}}
+    h["srm"] = {**h["srm"], "observed": {a: (None if pd.isna(n) else int(n)) for a, n in zip(sends.arm, sends.people, strict=True)}}
     e = effects(r, rep, count=False)
     keys = ("people_t", "people_c", "x_t", "x_c", "value_t", "value_c", "uplift", "ci_low", "ci_high", "p_value",
             "lift", "lift_low", "lift_high", "cuped_uplift", "cuped_low", "cuped_high", "variance_reduction",

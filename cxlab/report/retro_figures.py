@@ -15,11 +15,11 @@ from cxlab.report.figures import PALETTE, new
 
 def uplift_intervals(effects: pd.DataFrame, title: str, xlabel: str, percent: bool) -> Figure:
     """One row per (metric, arm): the uplift and its interval against zero."""
-    labels = [f"{m} · {a}" for m, a in zip(effects.metric, effects.arm)]
+    labels = [f"{m} · {a}" for m, a in zip(effects.metric, effects.arm, strict=True)]
     fig, ax = new(9, max(2.5, 0.45 * len(effects) + 1))
     y = np.arange(len(effects))[::-1]
-    colors = ["#2e7d32" if lo > 0 else "#c62828" if hi < 0 else "#757575" for lo, hi in zip(effects.ci_low, effects.ci_high)]
-    for yi, (u, lo, hi, col) in zip(y, zip(effects.uplift, effects.ci_low, effects.ci_high, colors)):
+    colors = ["#2e7d32" if lo > 0 else "#c62828" if hi < 0 else "#757575" for lo, hi in zip(effects.ci_low, effects.ci_high, strict=True)]
+    for yi, (u, lo, hi, col) in zip(y, zip(effects.uplift, effects.ci_low, effects.ci_high, colors, strict=True), strict=True):
         ax.errorbar([u], [yi], xerr=[[u - lo], [hi - u]], fmt="o", color=col, capsize=4, lw=2)
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(y, labels)
@@ -50,7 +50,7 @@ def forest(het: pd.DataFrame, title: str, xlabel: str, percent: bool) -> Figure:
     ax.scatter(rows.uplift[significant], y[significant.to_numpy()], color="#2e7d32", zorder=3)
     ax.scatter(rows.uplift[~significant], y[~significant.to_numpy()], facecolors="white", edgecolors="#555", zorder=3)
     ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(y, [f"{b}={s} · {a}" for b, s, a in zip(rows.breakdown, rows.segment, rows.arm)])
+    ax.set_yticks(y, [f"{b}={s} · {a}" for b, s, a in zip(rows.breakdown, rows.segment, rows.arm, strict=True)])
     ax.set(title=title, xlabel=xlabel)
     if percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -78,7 +78,7 @@ def pvalue_histograms(pvalues: dict[str, np.ndarray], labels: dict[str, str], ti
     rows = -(-max(len(names), 1) // cols)
     fig, grid = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.6), layout="constrained", squeeze=False, sharex=True)
     axes = grid.ravel()
-    for ax, name in zip(axes, names):
+    for ax, name in zip(axes, names, strict=False):  # the grid can have more axes than names: the rest are switched off below
         p = pvalues[name]
         ax.hist(p, bins=bins, range=(0, 1), color=sns.color_palette(PALETTE)[0])
         ax.axhline(len(p) / bins, color="black", ls="--", lw=1)

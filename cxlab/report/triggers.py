@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -11,8 +12,8 @@ from cxlab.catalog.load import Catalog
 from cxlab.report.context import Report
 from cxlab.report.format import format_value
 from cxlab.report.i18n import t
-from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 from cxlab.report.markup import message_md
+from cxlab.report.privacy import Cells, carry, hide_estimate, plain, small_share
 
 #: Month by month: eligible rows = fired + not fired; each group's conversions are its rate's numerator.
 MONTHLY = Cells(people=("eligible", "fired", "not_fired"),
@@ -51,7 +52,7 @@ def summary_table(b: Backtest, rep: Report) -> pd.DataFrame:
                         "ci_low": [b.rate_fired.ci_low, b.rate_other.ci_low], "ci_high": [b.rate_fired.ci_high, b.rate_other.ci_high]})
     x = rep.suppress(raw, cells=SUMMARY)
     frame = pd.DataFrame({t("triggers.group", lang): x.group, "n": x.n.astype("Int64"), t("triggers.rate", lang): x.rate.map(f),
-                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high)]})
+                          t("triggers.interval", lang): [f"{f(lo)} … {f(hi)}" for lo, hi in zip(x.ci_low, x.ci_high, strict=True)]})
     return carry(x, frame, {"n": "n"})
 
 
@@ -143,10 +144,16 @@ def coverage_values(b: Backtest, rep: Report) -> dict[str, str]:
             "low": rep.count(b.monthly.fired.min()), "high": rep.count(b.monthly.fired.max())}
 
 
+def _model(b: Backtest) -> dict[str, Any]:
+    if b.model is None:
+        raise ValueError("this backtest has no model comparison (it was run without one)")
+    return b.model
+
+
 def model_values(b: Backtest, rep: Report) -> dict[str, str]:
     """The numbers of the model sentence, formatted (counts of people under the floor as "<k")."""
     lang = rep.lang
-    m = b.model
+    m = _model(b)
     pct = lambda v: format_value(v, "pct", lang, 2)  # noqa: E731
     n = lambda v: format_value(v, "int", lang)  # noqa: E731
     return {"test_from": m["test_from"], "sample": n(m["sample_rows"]), "population": n(m["population_rows"]),
@@ -159,7 +166,7 @@ def model_values(b: Backtest, rep: Report) -> dict[str, str]:
 
 def model_verdict(b: Backtest) -> str:
     """The message key of the model's verdict: better on both counts, better only in AUC, or not better."""
-    m = b.model
+    m = _model(b)
     # better at equal volume only when the difference is beyond its interval (noise otherwise)
     at_volume = m["precision_model"] > m["precision_rule"] and m.get("difference_low", math.nan) > 0
     overall = m["auc_model"] > m["auc_rule"]

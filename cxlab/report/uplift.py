@@ -79,6 +79,8 @@ def calibration_values(a: ArmTargeting, lang: str) -> tuple[dict[str, str], str]
 
 def profit_values(a: ArmTargeting, lang: str) -> dict[str, str]:
     p = a.profit
+    if p is None:
+        raise ValueError("profit_values needs a profit curve (the card gives no cost per contact and value per conversion)")
     return {"cost": _f(p.cost_per_contact, "money", lang, 2), "value": _f(p.value_per_conversion, "money", lang),
             "base": _f(p.contacted[-1], "int", lang), "best": _f(p.best_share.estimate, "pct", lang, 0),
             "low": _f(p.best_share.ci_low, "pct", lang, 0), "high": _f(p.best_share.ci_high, "pct", lang, 0),
@@ -124,6 +126,8 @@ def audience_random(u: Uplift) -> bool:
 
 def audience_values(u: Uplift, lang: str) -> dict[str, str]:
     a = u.audience
+    if a is None:
+        raise ValueError("audience_values needs an audience (the run wrote none)")
     return {"date": a.snapshot, "clients": _f(a.clients, "int", lang), "path": a.path,
             "selected": _f(a.selected, "int", lang), "share": _f(a.top_share, "pct", lang, 0),
             "negative": _f(a.negative, "int", lang)}

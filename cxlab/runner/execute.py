@@ -29,6 +29,7 @@ from cxlab.runner.index import manifests, safe_run_id, write_index
 from cxlab.runner.manifest import environment, now, write_json, write_text
 from cxlab.runner.params import Notebook, find_notebooks
 
+
 @dataclass
 class NotebookRun:
     """How one notebook went."""

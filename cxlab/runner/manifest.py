@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ PACKAGES = (
 
 def now() -> str:
     """The current UTC time as ISO text (seconds)."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def git_commit(folder: Path) -> str:
@@ -41,7 +41,7 @@ def git_commit(folder: Path) -> str:
 
 def environment(folder: Path) -> dict[str, Any]:
     """Python, platform, cxlab and library versions, and the git commit."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -211,7 +211,7 @@ def _standard_errors(total_nll, logp: np.ndarray, names) -> dict[str, float]:
     try:
         cov = np.linalg.inv(_hessian(total_nll, logp))
         var = np.diag(cov) * np.exp(logp) ** 2
-        return {k: float(math.sqrt(v)) if v > 0 else math.nan for k, v in zip(names, var)}
+        return {k: float(math.sqrt(v)) if v > 0 else math.nan for k, v in zip(names, var, strict=True)}
     except np.linalg.LinAlgError:
         return {k: math.nan for k in names}
 
@@ -254,8 +254,8 @@ def fit(model: str, cells: Cells, start: tuple[float, ...] | None = None) -> Fit
     logp, fun, ok = _minimise(nll, start_log, polish=len(cells.x) <= POLISH_MAX_CELLS)
     names = MODELS[model]
     se = _standard_errors(lambda z: nll(z) * N, logp, names)
-    edge = tuple(k for k, v in zip(names, logp) if abs(v) > LOG_BOUND - 1e-3)
-    return Fit(model, dict(zip(names, map(float, np.exp(logp)))), -fun * N, int(N), se, ok and not edge, at_bound=edge)
+    edge = tuple(k for k, v in zip(names, logp, strict=True) if abs(v) > LOG_BOUND - 1e-3)
+    return Fit(model, dict(zip(names, map(float, np.exp(logp)), strict=True)), -fun * N, int(N), se, ok and not edge, at_bound=edge)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ def period_transactions(f: Fit, cells: Cells, upto: int = 7) -> dict[str, np.nda
     Ts, inv = np.unique(cells.T, return_inverse=True)
     weight = np.bincount(inv, weights=cells.n)
     expected = np.zeros(upto + 1)
-    for T_, w in zip(Ts, weight):
+    for T_, w in zip(Ts, weight, strict=True):
         pmf = frequency_pmf(f, T_, upto - 1)
         expected[:upto] += w * pmf
         expected[upto] += w * max(0.0, 1 - pmf.sum())
@@ -488,7 +488,8 @@ def fit_gamma_gamma(x, m, n=None) -> GammaGamma:
     x, m = _arr(x, m)
     n = np.ones_like(x) if n is None else np.asarray(n, float)
     if (x <= 0).any() or (m <= 0).any():
-        raise ValueError(f"{int(((x <= 0) | (m <= 0)).sum())} cells with x = 0 or a spend ≤ 0: the Gamma-Gamma needs repeat clients with a positive mean spend")
+        raise ValueError(f"{int(((x <= 0) | (m <= 0)).sum())} cells with x = 0 or a spend ≤ 0: "
+                         "the Gamma-Gamma needs repeat clients with a positive mean spend")
     N = n.sum()
 
     def nll(logp):

@@ -52,8 +52,8 @@ def parallel_trends(treatment_by_period: Sequence[SampleMeanStats], control_by_p
     check_alpha(alpha)
     if len(treatment_by_period) != len(control_by_period) or len(treatment_by_period) < 3:
         raise ValueError("parallel_trends needs the same number (at least 3) of pre-periods for both groups")
-    gap = np.array([t.mean - c.mean for t, c in zip(treatment_by_period, control_by_period)])
-    var = np.array([t.variance / t.n + c.variance / c.n for t, c in zip(treatment_by_period, control_by_period)])
+    gap = np.array([t.mean - c.mean for t, c in zip(treatment_by_period, control_by_period, strict=True)])
+    var = np.array([t.variance / t.n + c.variance / c.n for t, c in zip(treatment_by_period, control_by_period, strict=True)])
     if not np.all(np.isfinite(var)) or np.any(var <= 0):
         raise ValueError("every pre-period needs at least 2 people with varying values in each group")
     x = np.arange(len(gap), dtype=float)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
@@ -38,7 +37,9 @@ def ratio_from_share(treatment_share: float) -> float:
 def power_proportions(baseline: float, mde: float, n_treatment: float, ratio: float = 1.0, alpha: float = 0.05,
                       alternative: str = "two-sided") -> float:
     """Power to detect an absolute change ``mde`` from ``baseline`` with ``n_treatment`` people treated."""
-    check_alpha(alpha); check_alternative(alternative); _check(baseline, ratio=ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(baseline, ratio=ratio)
     h = proportion_effectsize(baseline + mde, baseline)
     return float(NormalIndPower().power(h, n_treatment, alpha, ratio, alternative))
 
@@ -46,7 +47,9 @@ def power_proportions(baseline: float, mde: float, n_treatment: float, ratio: fl
 def sample_size_proportions(baseline: float, mde: float, ratio: float = 1.0, alpha: float = 0.05, power: float = 0.8,
                             alternative: str = "two-sided") -> tuple[int, int]:
     """People needed (treatment, control) to detect an absolute change ``mde`` from ``baseline``."""
-    check_alpha(alpha); check_alternative(alternative); _check(baseline, power, ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(baseline, power, ratio)
     if mde == 0 or not 0 < baseline + mde < 1:
         raise ValueError(f"mde must be non-zero and keep the rate within (0, 1); got baseline {baseline}, mde {mde}")
     h = proportion_effectsize(baseline + mde, baseline)
@@ -57,7 +60,9 @@ def sample_size_proportions(baseline: float, mde: float, ratio: float = 1.0, alp
 def mde_proportions(baseline: float, n_treatment: float, ratio: float = 1.0, alpha: float = 0.05, power: float = 0.8,
                     alternative: str = "two-sided") -> float:
     """Smallest absolute increase over ``baseline`` detectable with ``n_treatment`` treated people."""
-    check_alpha(alpha); check_alternative(alternative); _check(baseline, power, ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(baseline, power, ratio)
     if n_treatment <= 1:
         raise ValueError(f"n_treatment must exceed 1, got {n_treatment}")
     h = abs(float(NormalIndPower().solve_power(None, nobs1=n_treatment, alpha=alpha, power=power, ratio=ratio,
@@ -72,7 +77,9 @@ def mde_proportions(baseline: float, n_treatment: float, ratio: float = 1.0, alp
 def power_means(mde: float, sd: float, n_treatment: float, ratio: float = 1.0, alpha: float = 0.05,
                 alternative: str = "two-sided") -> float:
     """Power of Welch/Student t to detect a difference ``mde`` in means with per-person sd ``sd``."""
-    check_alpha(alpha); check_alternative(alternative); _check(ratio=ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(ratio=ratio)
     if sd <= 0:
         raise ValueError(f"sd must be positive, got {sd}")
     return float(TTestIndPower().power(mde / sd, n_treatment, alpha, ratio, alternative=alternative))
@@ -81,7 +88,9 @@ def power_means(mde: float, sd: float, n_treatment: float, ratio: float = 1.0, a
 def sample_size_means(mde: float, sd: float, ratio: float = 1.0, alpha: float = 0.05, power: float = 0.8,
                       alternative: str = "two-sided") -> tuple[int, int]:
     """People needed (treatment, control) to detect a difference ``mde`` in means."""
-    check_alpha(alpha); check_alternative(alternative); _check(power=power, ratio=ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(power=power, ratio=ratio)
     if sd <= 0 or mde == 0:
         raise ValueError(f"sd must be positive and mde non-zero, got sd {sd}, mde {mde}")
     n1 = TTestIndPower().solve_power(mde / sd, nobs1=None, alpha=alpha, power=power, ratio=ratio, alternative=alternative)
@@ -91,7 +100,9 @@ def sample_size_means(mde: float, sd: float, ratio: float = 1.0, alpha: float = 
 def mde_means(sd: float, n_treatment: float, ratio: float = 1.0, alpha: float = 0.05, power: float = 0.8,
               alternative: str = "two-sided") -> float:
     """Smallest difference in means detectable with ``n_treatment`` treated people."""
-    check_alpha(alpha); check_alternative(alternative); _check(power=power, ratio=ratio)
+    check_alpha(alpha)
+    check_alternative(alternative)
+    _check(power=power, ratio=ratio)
     if sd <= 0 or n_treatment <= 2:
         raise ValueError(f"sd must be positive and n_treatment above 2, got sd {sd}, n {n_treatment}")
     d = np.atleast_1d(TTestIndPower().solve_power(None, nobs1=n_treatment, alpha=alpha, power=power, ratio=ratio,

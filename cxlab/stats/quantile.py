@@ -18,6 +18,7 @@ import numpy as np
 from cxlab.stats.results import Estimate, check_alpha
 from cxlab.stats.sufficient import ValueCounts
 
+
 def quantile_of(dist: ValueCounts, q: float) -> float:
     """The sample ``q``-quantile (inverted empirical CDF) of a value table."""
     _check_q(q)

@@ -58,8 +58,8 @@ def srm_check(observed: Mapping[str, int], planned_shares: Mapping[str, float], 
         raise ValueError("no people in any arm")
     expected = [planned_shares[a] * n for a in arms]
     res = sps.chisquare(counts, expected)
-    deviation = max(abs(c / e - 1) for c, e in zip(counts, expected))
-    zero = tuple(a for a, c in zip(arms, counts) if c == 0)
+    deviation = max(abs(c / e - 1) for c, e in zip(counts, expected, strict=True))
+    zero = tuple(a for a, c in zip(arms, counts, strict=True) if c == 0)
     flagged = bool(zero) or bool(res.pvalue < alpha and deviation >= min_relative_deviation)
-    return SRMResult(floor_p(float(res.pvalue)), float(res.statistic), flagged, alpha, dict(zip(arms, counts)),
-                     dict(zip(arms, expected)), zero, float(deviation))
+    return SRMResult(floor_p(float(res.pvalue)), float(res.statistic), flagged, alpha, dict(zip(arms, counts, strict=True)),
+                     dict(zip(arms, expected, strict=True)), zero, float(deviation))

@@ -17,9 +17,11 @@ value, people (one row per distinct value)   :class:`ValueCounts` (quantiles)
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Literal, overload
 
 
 def _check(name: str, value: float, *, integer: bool = False, minimum: float | None = 0.0) -> None:
@@ -181,13 +183,13 @@ class ValueCounts:
             raise ValueError("values must be finite")
         if any(c < 0 or c != int(c) for c in self.counts):
             raise ValueError("counts must be whole numbers ≥ 0")
-        if any(b <= a for a, b in zip(self.values, self.values[1:])):
+        if any(b <= a for a, b in itertools.pairwise(self.values)):
             raise ValueError("values must be distinct and sorted ascending (group and order them in the engine)")
 
     @classmethod
     def of(cls, values: Any, counts: Any) -> ValueCounts:
         """From two columns in any order (e.g. an engine's group-by result), sorted by value."""
-        pairs = sorted(zip((float(v) for v in values), (int(c) for c in counts)))
+        pairs = sorted(zip((float(v) for v in values), (int(c) for c in counts), strict=True))
         return cls(tuple(v for v, _ in pairs), tuple(c for _, c in pairs))
 
     @property
@@ -195,12 +197,22 @@ class ValueCounts:
         return sum(self.counts)
 
     def __add__(self, other: ValueCounts) -> ValueCounts:
-        merged: dict[float, int] = dict(zip(self.values, self.counts))
-        for v, c in zip(other.values, other.counts):
+        merged: dict[float, int] = dict(zip(self.values, self.counts, strict=True))
+        for v, c in zip(other.values, other.counts, strict=True):
             merged[v] = merged.get(v, 0) + c
         return ValueCounts.of(merged.keys(), merged.values())
 
 
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["proportion"]) -> ProportionStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["mean"]) -> SampleMeanStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["cuped"]) -> RegressionAdjustedStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: Literal["ratio"]) -> RatioStats: ...
+@overload
+def from_row(row: Mapping[str, Any], kind: str) -> ProportionStats | SampleMeanStats | RegressionAdjustedStats | RatioStats: ...
 def from_row(row: Mapping[str, Any], kind: str) -> ProportionStats | SampleMeanStats | RegressionAdjustedStats | RatioStats:
     """The statistics record of one aggregate row (a dict or a pandas Series) — see the module docstring.
 

@@ -50,7 +50,7 @@ def _check(y: np.ndarray, t: np.ndarray, score: np.ndarray | None = None) -> tup
             raise ValueError(f"{name} must be 0/1 (a binary outcome and a treated flag), got values {np.unique(a)[:5]}")
     if t.sum() == 0 or t.sum() == t.size:
         raise ValueError("both treated and control people are needed to evaluate uplift")
-    if score is not None and not np.isfinite(arrays[2]).all():
+    if score is not None and not np.isfinite(arrays[-1]).all():
         raise ValueError("score has NaN or infinite values")
     return arrays
 
@@ -204,7 +204,7 @@ def uplift_by_percentile(y: np.ndarray, t: np.ndarray, score: np.ndarray, bins: 
     if not isinstance(bins, int) or not 0 < bins < len(y):
         raise ValueError(f"bins must be a whole number between 1 and the number of people − 1, got {bins}")
     order = np.argsort(score, kind="mergesort")[::-1]
-    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins))
+    parts = zip(np.array_split(y[order], bins), np.array_split(t[order], bins), np.array_split(score[order], bins), strict=True)
     rows: dict[str, list[float]] = {k: [] for k in ("n_treatment", "n_control", "rate_treatment", "rate_control",
                                                     "uplift", "std_treatment", "std_control", "std_uplift",
                                                     "ci_low", "ci_high", "score_mean")}
@@ -286,8 +286,8 @@ def _grid_curves(y: np.ndarray, t: np.ndarray, w: np.ndarray, cut: np.ndarray, g
     x, q = _start(n / total, _qini_values(nt, yt, nc, yc) / total)
     _, u = _start(n / total, _uplift_values(n, nt, yt, nc, yc) / total)
     x2, q2, u2 = np.atleast_2d(x), np.atleast_2d(q), np.atleast_2d(u)
-    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2)])
-    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2)])
+    uq = np.array([np.interp(grid, xi, ui) for xi, ui in zip(x2, u2, strict=True)])
+    qq = np.array([np.interp(grid, xi, qi) for xi, qi in zip(x2, q2, strict=True)])
     return uq, qq
 
 
@@ -314,16 +314,21 @@ def qini_band(y: np.ndarray, t: np.ndarray, score: np.ndarray, alpha: float = 0.
         w = _poisson_weights(rng, min(100, draws - start), len(ys))
         qq, uu = _coefficients(ys, ts, w, cut)
         a, b = _grid_curves(ys, ts, w, cut, grid)
-        qs.append(qq), us.append(uu), ub.append(a), qb.append(b)
+        qs.append(qq)
+        us.append(uu)
+        ub.append(a)
+        qb.append(b)
     qs_, us_ = np.concatenate(qs), np.concatenate(us)
     ub_, qb_ = np.concatenate(ub), np.concatenate(qb)
     shuffled = shuffled_qini(y, t, shuffles, seed + 1)
     qint, uint, rint = _ends(qs_, alpha), _ends(us_, alpha), _ends(shuffled, alpha)
     p = (1 + np.sum(shuffled >= q0)) / (1 + shuffles)
+    u_low, u_high = _ends(ub_, alpha, axis=0)
+    q_low, q_high = _ends(qb_, alpha, axis=0)
     return QiniBand(
         Estimate(float(q0), float(qint[0]), float(qint[1]), "qini coefficient (sklift), Poisson bootstrap", alpha),
         Estimate(float(u0), float(uint[0]), float(uint[1]), "uplift AUC (sklift), Poisson bootstrap", alpha),
-        grid, uc, *_ends(ub_, alpha, axis=0), qc, *_ends(qb_, alpha, axis=0),
+        grid, uc, u_low, u_high, qc, q_low, q_high,
         float(rint[0]), float(rint[1]), float(p), draws, {"shuffles": shuffles, "people": int(len(y))})
 
 
@@ -417,11 +422,12 @@ def profit_curve(y: np.ndarray, t: np.ndarray, predicted: np.ndarray, cost_per_c
     profit, boot = money(u0), money(draws_u)
     best = int(np.argmax(profit))
     best_boot = grid[np.argmax(boot, axis=1)]
-    return ProfitCurve(grid, base * grid, base * u0, profit, *_ends(boot, alpha, axis=0),
-                       Estimate(float(grid[best]), *map(float, _ends(best_boot, alpha)),
-                                "best share (bootstrap of the argmax)", alpha),
-                       Estimate(float(profit[best]), *map(float, _ends(boot[:, best], alpha)),
-                                "profit at the best share (bootstrap)", alpha),
+    profit_low, profit_high = _ends(boot, alpha, axis=0)
+    share_low, share_high = _ends(best_boot, alpha)
+    best_low, best_high = _ends(boot[:, best], alpha)
+    return ProfitCurve(grid, base * grid, base * u0, profit, profit_low, profit_high,
+                       Estimate(float(grid[best]), float(share_low), float(share_high), "best share (bootstrap of the argmax)", alpha),
+                       Estimate(float(profit[best]), float(best_low), float(best_high), "profit at the best share (bootstrap)", alpha),
                        cost_per_contact, value_per_conversion)
 
 

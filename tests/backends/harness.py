@@ -245,7 +245,7 @@ def _column_diff(ref: pd.Series, got: pd.Series) -> pd.Series:
         return ~((a == b) | (a.isna() & b.isna()))
     a, b = ref.astype(object), got.astype(object)
     na_a, na_b = a.isna().to_numpy(), b.isna().to_numpy()
-    same = np.array([x == y for x, y in zip(a.astype(str), b.astype(str))], dtype=bool)
+    same = np.array([x == y for x, y in zip(a.astype(str), b.astype(str), strict=True)], dtype=bool)
     return pd.Series(~((na_a & na_b) | (~na_a & ~na_b & same)), index=ref.index)
 
 

@@ -60,7 +60,7 @@ def _same_figures(a, b, where: str = "") -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: {len(a)} items != {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _same_figures(x, y, f"{where}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _same_figures(x, y, f"{where}[{i}]")]
     if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
         return [] if math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-12) else [f"{where}: {a!r} != {b!r}"]
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]

@@ -65,19 +65,19 @@ def test_counting_modes(shop):
 
 def test_funnel_by_hand(shop):
     f = cb.funnel(shop, date(2026, 1, 1), date(2025, 1, 1), date(2026, 1, 1), "held", active_days=90, top_share=0.5)
-    got = dict(zip(f.step, f.clients))
+    got = dict(zip(f.step, f.clients, strict=True))
     # active (new contract in the 90 days before 2026-01-01): client 5 only (no events table); it opened on
     # two days (repeat) but holds only b in 2025 (its c1 closed in 2024): not multi-line
     assert got == {"all": 6, "active": 1, "repeat": 1, "multi_line": 0, "top": 0}
     f = cb.funnel(shop, date(2026, 1, 1), date(2025, 1, 1), date(2026, 1, 1), "held", active_days=400, top_share=0.5)
     # active: 1, 2, 3, 4, 5 (opened in 400 days); repeat (2+ opening days): 1, 5; multi-line in 2025: 1 (a, b)
     # (5's c1 was closed before 2025); top half by turnover: 1, 2, 3
-    assert dict(zip(f.step, f.clients)) == {"all": 6, "active": 5, "repeat": 2, "multi_line": 1, "top": 1}
+    assert dict(zip(f.step, f.clients, strict=True)) == {"all": 6, "active": 5, "repeat": 2, "multi_line": 1, "top": 1}
 
 
 def test_holding_matrix_next_line_and_lookalikes(shop):
     m = cb.holding_matrix(shop, None, date(2025, 6, 1), date(2025, 6, 1), "held")
-    assert dict(zip(m.product_line, m.holders)) == {"a": 3, "b": 1, "c": 1}  # open on 2025-06-01
+    assert dict(zip(m.product_line, m.holders, strict=True)) == {"a": 3, "b": 1, "c": 1}  # open on 2025-06-01
     assert set(m.clients) == {6}
     nxt = cb.next_line(shop, date(2026, 1, 1))
     pairs = {(r.from_line, None if pd.isna(r.to_line) else r.to_line): r.clients for r in nxt.itertuples()}
@@ -124,7 +124,7 @@ def test_planted_value_shape_and_white_space_recovered(demo):
     assert s.summary["abc_sizes"] == truth["abc_sizes"]
     snap = date.fromisoformat(demo_truth["white_space"]["snapshot"])
     m = cb.holding_matrix(src, None, snap, snap, "held")
-    assert dict(zip(m.product_line, m.share)) == pytest.approx(demo_truth["white_space"]["share_holding"], abs=1e-12)
+    assert dict(zip(m.product_line, m.share, strict=True)) == pytest.approx(demo_truth["white_space"]["share_holding"], abs=1e-12)
 
 
 def test_holders_by_line_breaks_ties_by_name(tmp_path):

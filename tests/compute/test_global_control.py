@@ -94,7 +94,7 @@ def test_demo_programme_effect_and_leakage_are_recovered(demo20k):
     sizes = r.sizes.set_index("group").n
     assert (sizes["control"], sizes["outside"]) == (p["clients_in_control"], p["clients_outside_control"])
     # the leakage exactly, by campaign
-    assert dict(zip(r.leakage.campaign_id, r.leakage.clients)) == p["leakage"]
+    assert dict(zip(r.leakage.campaign_id, r.leakage.clients, strict=True)) == p["leakage"]
     assert r.leaked_clients == sum(p["leakage"].values())
     # the control is a random 5% of every month's base, and the rotation keeps its size
     assert np.allclose(r.drift.control_share, 0.05, atol=0.01)

@@ -32,7 +32,7 @@ def test_sample_is_bounded_seeded_and_has_engine_features(demo_panel, small_trut
     c, _ = cp.sample(src, panel, 5000, seed=4)
     assert len(a) == 5000 and total == small_truth["triggers"]["salary_no_card"]["eligible_rows"]
     pd.testing.assert_frame_equal(a, b)
-    assert set(zip(a.client_id, a.snapshot)) != set(zip(c.client_id, c.snapshot))
+    assert set(zip(a.client_id, a.snapshot, strict=True)) != set(zip(c.client_id, c.snapshot, strict=True))
     assert {"salary_deposit_30d", "salary_deposit_max_value_30d", "salary_deposit_days_since", "lines_held",
             "tenure_days", "income_band"} <= set(a.columns)
     assert a.income_band.dtype == "category" and a.salary_deposit_30d.notna().all()

@@ -52,7 +52,7 @@ def test_rows_become_people_and_contracts_count_once(tmp_path, catalog):
     src = connect(fixture(tmp_path, ["email", "control", "email", "control"]))
     camp = catalog.campaigns["cc_spring_2025"]
     crowd = retro.people(src, camp)
-    steps = dict(zip(crowd.summary.step, crowd.summary["count"]))
+    steps = dict(zip(crowd.summary.step, crowd.summary["count"], strict=True))
     assert steps["rows"] == 6 and steps["people"] == 4 and steps["people_with_several_rows"] == 1
     # both metrics read holdings in one pass: each keeps its own aggregate (any vs count)
     metrics = {n: catalog.metrics[n] for n in ("cc_conversion", "cards_opened")}
@@ -69,7 +69,7 @@ def test_people_in_two_arms_are_excluded_and_counted(tmp_path, catalog):
     comms = pd.read_parquet(folder / "communications.parquet")
     pd.concat([comms, comms.iloc[[1]].assign(arm="email", group="treatment")]).to_parquet(folder / "communications.parquet")
     crowd = retro.people(connect(folder), catalog.campaigns["cc_spring_2025"])
-    steps = dict(zip(crowd.summary.step, crowd.summary["count"]))
+    steps = dict(zip(crowd.summary.step, crowd.summary["count"], strict=True))
     assert steps["excluded_several_arms"] == 1 and steps["analysed"] == 3
 
 
@@ -90,7 +90,7 @@ def test_planted_uplift_is_recovered(demo_retro, small_truth):
     p = demo_retro.primary.set_index("arm")
     for arm, uplift in truth["expected_uplift_abs"].items():
         assert p.loc[arm, "ci_low"] <= uplift <= p.loc[arm, "ci_high"], arm
-    assert dict(zip(demo_retro.sends.arm, demo_retro.sends.people)) == truth["people"]
+    assert dict(zip(demo_retro.sends.arm, demo_retro.sends.people, strict=True)) == truth["people"]
     assert demo_retro.headline["people"]["rows"] == truth["rows"]
 
 
@@ -98,7 +98,7 @@ def test_people_and_rows_per_arm_of_the_chunked_demo(chunked_demo, chunked_truth
     src = connect(chunked_demo)  # a folder of parts per table: people add up across chunks
     campaign = catalog.campaigns["cc_spring_2025"]
     s = retro.sends(src, campaign, retro.people(src, campaign))
-    assert dict(zip(s.arm, s.people)) == chunked_truth["campaign"]["people"]
+    assert dict(zip(s.arm, s.people, strict=True)) == chunked_truth["campaign"]["people"]
     assert int(s.rows.sum()) == chunked_truth["campaign"]["rows"]
 
 

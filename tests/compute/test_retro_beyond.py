@@ -97,7 +97,7 @@ def test_new_clients_are_those_who_joined_inside_the_pre_period(small_demo, cata
 
 def test_gatekeeping_adjusts_the_secondaries_behind_the_primary(demo):
     e = demo.effects
-    for arm, part in e.groupby("arm"):
+    for _arm, part in e.groupby("arm"):
         primary = part[part.role == "primary"].p_value.iloc[0]
         sec = part[part.role == "secondary"]
         _, expected = cs.gatekeeper(primary, sec.p_value.to_numpy(), "holm")
@@ -135,7 +135,7 @@ def test_competing_exposure_that_depends_on_the_arm_is_flagged_and_can_be_exclud
     assert r.exposure_p < 1e-10 and not r.excluded_competing
     assert list(r.competitors.campaign_id) == ["push_2025_04"]
     dropped = analyse(src, catalog, "cc_spring_2025", exclude_competing=True)
-    steps = dict(zip(dropped.people.step, dropped.people["count"]))
+    steps = dict(zip(dropped.people.step, dropped.people["count"], strict=True))
     assert steps["excluded_competing"] == e.loc["email", "people"]
     assert steps["analysed"] == e.people.sum() - e.loc["email", "people"]
     assert "email" not in set(dropped.sends.arm)

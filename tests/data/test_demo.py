@@ -52,9 +52,12 @@ def test_segment_sizes_and_overlaps_match_sql(sql):
     rules = {
         "travellers": f"select distinct client_id from events where event_type='travel_booking' and ts >= {s} - interval 90 day and ts < {s}",
         "salary_earners": f"select distinct client_id from events where event_type='salary_deposit' and ts >= {s} - interval 35 day and ts < {s}",
-        "digital_active": f"select client_id from events where event_type='app_login' and ts >= {s} - interval 30 day and ts < {s} group by 1 having count(*) >= 4",
-        "savers": f"select distinct client_id from holdings join products using (product_id) where product_line='deposit' and opened_at < {s} and (closed_at is null or closed_at >= {s})",
-        "borrowers": f"select distinct client_id from holdings join products using (product_id) where product_line in ('consumer_loan','mortgage') and opened_at < {s} and (closed_at is null or closed_at >= {s})",
+        "digital_active": f"select client_id from events where event_type='app_login' and ts >= {s} - interval 30 day and ts < {s} "
+                          "group by 1 having count(*) >= 4",
+        "savers": f"select distinct client_id from holdings join products using (product_id) where product_line='deposit' "
+                  f"and opened_at < {s} and (closed_at is null or closed_at >= {s})",
+        "borrowers": f"select distinct client_id from holdings join products using (product_id) where product_line in ('consumer_loan','mortgage') "
+                     f"and opened_at < {s} and (closed_at is null or closed_at >= {s})",
     }
     for name, query in rules.items():
         assert sql.execute(f"select count(*) from ({query})").fetchone()[0] == truth["segments"]["sizes"][name], name

@@ -49,7 +49,7 @@ def test_parts_per_table_with_contiguous_unique_client_ids(chunked_demo, chunked
     ids = [pd.read_parquet(p).client_id.to_numpy() for p in parts(chunked_demo, "clients")]
     assert np.array_equal(np.concatenate(ids), np.arange(1, chunked_truth["n_clients"] + 1))  # unique, 1…n, in order
     for name in ("holdings", "events", "communications", "consents"):  # every row sits in its client's chunk
-        for chunk, path in zip(ids, parts(chunked_demo, name)):
+        for chunk, path in zip(ids, parts(chunked_demo, name), strict=True):
             rows = pd.read_parquet(path, columns=["client_id"]).client_id
             assert rows.between(chunk[0], chunk[-1]).all(), (name, path.name)
 

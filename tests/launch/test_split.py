@@ -60,7 +60,7 @@ def test_srm_over_1000_salts_flags_about_one_in_a_thousand():
     counts = split.split_counts(src, t, ARMS, [f"s{i}" for i in range(1000)])
     pvalues = []
     for _, part in counts.groupby("salt"):
-        observed = dict(zip(part.arm, part.people.astype(int)))
+        observed = dict(zip(part.arm, part.people.astype(int), strict=True))
         pvalues.append(cs.srm_check({a: observed.get(a, 0) for a in ARMS}, ARMS).p_value)
     pvalues = np.array(pvalues)
     assert len(pvalues) == 1000

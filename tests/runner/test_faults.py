@@ -18,8 +18,7 @@ import pytest
 
 from cxlab import cli
 from cxlab.errors import NotebookFailed
-from cxlab.runner import execute
-from cxlab.runner import run
+from cxlab.runner import execute, run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from cxlab.runner import run
-
 from tests.report.privacy_check import declared_tables, differencing, small_results
 
 #: one worker runs this module, so its module-scoped run of the notebooks happens once per session
@@ -134,7 +133,7 @@ def test_the_small_arm_cannot_be_worked_out_from_the_other_arms_anywhere_in_04(t
                ((r["arm"], r["people"]) for r in retro["incremental"])]
     for arms in retro["effects"].values():
         sources.append(((a, e["people_t"]) for a, e in arms.items()))
-        sources.append((("control", e["people_c"]) for e in arms.values()))
+        sources.append(("control", e["people_c"]) for e in arms.values())
     for pairs in sources:
         known |= {a: n for a, n in pairs if n is not None}
     unknown = set(retro["srm"]["observed"]) - set(known)

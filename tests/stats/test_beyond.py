@@ -131,7 +131,7 @@ def test_planned_sample_sizes_deliver_the_planned_power():
     nt, nc = cs.sample_size_ratio(mde, history)
     (mt, dt), (mc, dc) = clients(nt, 0.1), clients(nc)
     mk = lambda a, b: RatioStats(a.size, a.sum(), (a**2).sum(), b.sum(), (b**2).sum(), (a * b).sum())  # noqa: E731
-    hits = np.mean([cs.ratio_diff(mk(a, b), mk(c, e)).ci_low > 0 for a, b, c, e in zip(mt, dt, mc, dc)])
+    hits = np.mean([cs.ratio_diff(mk(a, b), mk(c, e)).ci_low > 0 for a, b, c, e in zip(mt, dt, mc, dc, strict=True)])
     assert hits == pytest.approx(0.8, abs=tol + 0.01)
     # CUPED: ρ = 0.6 removes 36% of the variance, so fewer people reach the same power
     rho, sd, mde = 0.6, 10.0, 1.5
@@ -141,7 +141,7 @@ def test_planned_sample_sizes_deliver_the_planned_power():
     y = sd * (rho * x + np.sqrt(1 - rho**2) * rng.normal(0, 1, (SIMS, 2, nt)))
     y[:, 0] += mde
     hits = np.mean([cs.cuped_diff(cuped_stats(a, b), cuped_stats(c, e)).ci_low > 0
-                    for a, b, c, e in zip(y[:, 0], x[:, 0], y[:, 1], x[:, 1])])
+                    for a, b, c, e in zip(y[:, 0], x[:, 0], y[:, 1], x[:, 1], strict=True)])
     assert hits == pytest.approx(0.8, abs=tol + 0.01)
 
 

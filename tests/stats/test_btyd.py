@@ -123,7 +123,7 @@ def test_bgnbd_pmf_matches_r_btyd():
 @pytest.mark.parametrize("model, params", [("bgnbd", (0.243, 4.414, 0.793, 2.426)), ("mbgnbd", (0.525, 6.183, 0.891, 1.614)),
                                            ("pareto_nbd", (0.553, 10.578, 0.606, 11.669))])
 def test_pmf_sums_to_one_and_its_mean_is_the_expectation(model, params):
-    f = btyd.Fit(model, dict(zip(btyd.MODELS[model], params)), 0.0, 0)
+    f = btyd.Fit(model, dict(zip(btyd.MODELS[model], params, strict=True)), 0.0, 0)
     for t in (1.0, 39.0, 78.0):
         pmf = btyd.frequency_pmf(f, t, 400)
         assert pmf.min() >= -1e-12 and pmf.sum() == pytest.approx(1.0, abs=1e-6)
@@ -135,7 +135,7 @@ def test_pmf_sums_to_one_and_its_mean_is_the_expectation(model, params):
 
 @pytest.mark.parametrize("model, params", [("bgnbd", (0.243, 4.414, 0.793, 2.426)), ("pareto_nbd", (0.553, 10.578, 0.606, 11.669))])
 def test_no_purchase_probability_is_the_likelihood_ratio(model, params):
-    f = btyd.Fit(model, dict(zip(btyd.MODELS[model], params)), 0.0, 0)
+    f = btyd.Fit(model, dict(zip(btyd.MODELS[model], params, strict=True)), 0.0, 0)
     x, tx, T, t = np.array([0, 2, 5]), np.array([0, 30.43, 20.0]), np.array([38.86, 38.86, 38.0]), 26.0
     p0 = btyd.p_no_purchase(f, t, x, tx, T)
     assert ((0 < p0) & (p0 < 1)).all()
@@ -182,7 +182,7 @@ def test_fit_recovers_planted_parameters(model, params):
     T = np.round(np.random.default_rng(1).uniform(30, 60, 6000), 0)
     cells = _simulate(model, params, T, seed=5)
     f = btyd.fit(model, cells)
-    for name, planted in zip(btyd.MODELS[model], params):
+    for name, planted in zip(btyd.MODELS[model], params, strict=True):
         # within 3 standard errors of the planted value (a wrong likelihood lands far outside)
         assert abs(f.params[name] - planted) < 3 * f.se[name] + 1e-9, (name, f.params[name], planted, f.se[name])
     pt = btyd.period_transactions(f, cells, upto=5)

@@ -17,14 +17,14 @@ def covered(results, truth) -> float:
 
 
 def sums(x: np.ndarray) -> list[SampleMeanStats]:
-    return [SampleMeanStats(x.shape[1], float(s), float(q)) for s, q in zip(x.sum(1), (x**2).sum(1))]
+    return [SampleMeanStats(x.shape[1], float(s), float(q)) for s, q in zip(x.sum(1), (x**2).sum(1), strict=True)]
 
 
 def test_wilson_and_newcombe_cover_small_rates():
     rng = np.random.default_rng(10)
     xt, xc = rng.binomial(400, 0.06, SIMS), rng.binomial(300, 0.03, SIMS)
     one = [cs.proportion_ci(ProportionStats(400, int(x))) for x in xt]
-    diff = [cs.proportion_diff(ProportionStats(400, int(a)), ProportionStats(300, int(b))) for a, b in zip(xt, xc)]
+    diff = [cs.proportion_diff(ProportionStats(400, int(a)), ProportionStats(300, int(b))) for a, b in zip(xt, xc, strict=True)]
     assert 0.93 <= covered(one, 0.06) <= 0.97
     assert 0.93 <= covered(diff, 0.03) <= 0.97
 
@@ -32,7 +32,7 @@ def test_wilson_and_newcombe_cover_small_rates():
 def test_lift_of_proportions_covers():
     rng = np.random.default_rng(11)
     xt, xc = rng.binomial(5000, 0.06, SIMS), rng.binomial(5000, 0.04, SIMS)
-    lift = [cs.proportion_lift(ProportionStats(5000, int(a)), ProportionStats(5000, int(b))) for a, b in zip(xt, xc)]
+    lift = [cs.proportion_lift(ProportionStats(5000, int(a)), ProportionStats(5000, int(b))) for a, b in zip(xt, xc, strict=True)]
     assert 0.93 <= covered(lift, 0.5) <= 0.97
 
 
@@ -42,15 +42,15 @@ def test_welch_and_mean_lift_cover_skewed_revenue():
     t, c = rng.lognormal(3.1, 1.0, (SIMS, 600)), rng.lognormal(3.0, 1.0, (SIMS, 900))
     mt, mc = np.exp(3.1 + 0.5), np.exp(3.0 + 0.5)
     st, sc = sums(t), sums(c)
-    assert 0.93 <= covered([cs.mean_diff(a, b) for a, b in zip(st, sc)], mt - mc) <= 0.97
-    assert 0.93 <= covered([cs.mean_lift(a, b) for a, b in zip(st, sc)], mt / mc - 1) <= 0.97
+    assert 0.93 <= covered([cs.mean_diff(a, b) for a, b in zip(st, sc, strict=True)], mt - mc) <= 0.97
+    assert 0.93 <= covered([cs.mean_lift(a, b) for a, b in zip(st, sc, strict=True)], mt / mc - 1) <= 0.97
 
 
 def test_ratio_metric_covers():
     rng = np.random.default_rng(13)
     n = 800
     results = []
-    for d_t, d_c in zip(rng.poisson(2, (SIMS, n)) + 1.0, rng.poisson(2, (SIMS, n)) + 1.0):
+    for d_t, d_c in zip(rng.poisson(2, (SIMS, n)) + 1.0, rng.poisson(2, (SIMS, n)) + 1.0, strict=True):
         m_t, m_c = d_t * rng.gamma(2, 60, n), d_c * rng.gamma(2, 50, n)
         mk = lambda m, d: cs.RatioStats(n, m.sum(), (m**2).sum(), d.sum(), (d**2).sum(), (m * d).sum())  # noqa: E731
         results.append(cs.ratio_diff(mk(m_t, d_t), mk(m_c, d_c)))
@@ -65,9 +65,9 @@ def test_cuped_covers_and_reduces_variance_by_rho_squared():
     y[:, 0] += effect
 
     def stats(yy, xx):
-        return [RegressionAdjustedStats(n, a.sum(), (a**2).sum(), b.sum(), (b**2).sum(), (a * b).sum()) for a, b in zip(yy, xx)]
+        return [RegressionAdjustedStats(n, a.sum(), (a**2).sum(), b.sum(), (b**2).sum(), (a * b).sum()) for a, b in zip(yy, xx, strict=True)]
 
-    res = [cs.cuped_diff(a, b) for a, b in zip(stats(y[:, 0], x[:, 0]), stats(y[:, 1], x[:, 1]))]
+    res = [cs.cuped_diff(a, b) for a, b in zip(stats(y[:, 0], x[:, 0]), stats(y[:, 1], x[:, 1]), strict=True)]
     assert 0.93 <= covered(res, effect) <= 0.97
     reduction = np.mean([r.extra["variance_reduction"] for r in res])
     assert reduction == pytest.approx(rho**2, abs=0.02)
@@ -80,7 +80,7 @@ def test_did_covers_against_a_common_trend():
     rng = np.random.default_rng(15)
     n, trend, effect = 500, 3.0, 1.0
     cells = [rng.normal(mu, 4, (SIMS, n)) for mu in (10, 10 + trend + effect, 12, 12 + trend)]
-    res = [cs.did(*cells_i) for cells_i in zip(*(sums(c) for c in cells))]
+    res = [cs.did(*cells_i) for cells_i in zip(*(sums(c) for c in cells), strict=True)]
     assert 0.93 <= covered(res, effect) <= 0.97
 
 
@@ -98,5 +98,5 @@ def test_parallel_trends_flags_a_drift_and_passes_a_flat_gap():
 def test_coverage_with_many_simulations():
     rng = np.random.default_rng(17)
     xt, xc = rng.binomial(2000, 0.02, 10_000), rng.binomial(2000, 0.015, 10_000)
-    diff = [cs.proportion_diff(ProportionStats(2000, int(a)), ProportionStats(2000, int(b))) for a, b in zip(xt, xc)]
+    diff = [cs.proportion_diff(ProportionStats(2000, int(a)), ProportionStats(2000, int(b))) for a, b in zip(xt, xc, strict=True)]
     assert 0.94 <= covered(diff, 0.005) <= 0.96

@@ -109,14 +109,15 @@ def convert(src: Path, out: Path) -> ImportSummary:
     codes = np.sort(kept.StockCode.unique())
     products = pd.DataFrame({"product_id": codes, "name": names.reindex(codes).to_numpy()})
     products.insert(1, "product_line", [product_line(c, n if isinstance(n, str) else None)
-                                        for c, n in zip(products.product_id, products.name)])
+                                        for c, n in zip(products.product_id, products.name, strict=True)])
     holdings = pd.DataFrame({"client_id": kept.client_id, "product_id": kept.StockCode, "opened_at": kept.InvoiceDate,
                              "closed_at": pd.NaT, "value": kept.value, "invoice_no": kept.InvoiceNo,
                              "quantity": kept.Quantity, "unit_price": kept.UnitPrice}).reset_index(drop=True)
     events = pd.concat([_invoice_events(kept, "purchase", 1.0),
                         _invoice_events(named[cancelled[has_client]], "cancellation", -1.0)], ignore_index=True)
     tables = {"clients": clients, "products": products, "holdings": holdings, "events": events}
-    settings = settings_text('GBP', {'*': 'revenue'}, ['service'], "UCI Online Retail: holdings.value is quantity x unit price in pounds; line 'service' (postage, fees, manual entries) is not a product to offer")
+    settings = settings_text('GBP', {'*': 'revenue'}, ['service'], "UCI Online Retail: holdings.value is quantity x unit price in pounds; "
+                             "line 'service' (postage, fees, manual entries) is not a product to offer")
     write_tables(out, tables, texts={FILE: settings})
     dropped = {"no CustomerID": int((~has_client).sum()),
                "cancellation line with a CustomerID (InvoiceNo starts with C): a cancellation event instead": int((cancelled & has_client).sum())}

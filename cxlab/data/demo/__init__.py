@@ -59,7 +59,7 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7, chunk_clients: int
     sums: tr.Sums | None = None
     with atomic_folder(Path(out)) as tmp:
         first = 1
-        for i, (n, stream) in enumerate(tqdm(list(zip(sizes, streams)), desc="demo chunks", unit="chunk",
+        for i, (n, stream) in enumerate(tqdm(list(zip(sizes, streams, strict=True)), desc="demo chunks", unit="chunk",
                                              disable=not progress)):
             g = ChunkGenerator(first, n, np.random.default_rng(stream))
             tables = g.run()
@@ -71,6 +71,7 @@ def generate(out: Path, clients: int = 50_000, seed: int = 7, chunk_clients: int
             del g, tables  # before the next chunk is made, or two chunks would be in memory at once
             first += n
         _write(product_table, tmp / "products.parquet")
+        assert sums is not None  # sizes has at least one chunk
         result = tr.truth(sums, turnover, product_table, seed)
         (tmp / "truth.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return result

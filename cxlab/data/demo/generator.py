@@ -28,8 +28,26 @@ import pyarrow as pa
 from pandas.api.types import union_categoricals
 
 from cxlab.data.demo.plan import (
-    BACKGROUND, CAMPAIGN, CAMPAIGN_SEND, CHANNELS, DAY, END, HOUR, INCOME, INCOME_P, INITIAL_HOLDING, LINE_VALUE,
-    LINES, MONTHS, PRODUCTS, PROGRAMME, REGIONS, SNAPSHOTS, START, TRIGGERS, UPLIFT_BY_INCOME,
+    BACKGROUND,
+    CAMPAIGN,
+    CAMPAIGN_SEND,
+    CHANNELS,
+    DAY,
+    END,
+    HOUR,
+    INCOME,
+    INCOME_P,
+    INITIAL_HOLDING,
+    LINE_VALUE,
+    LINES,
+    MONTHS,
+    PRODUCTS,
+    PROGRAMME,
+    REGIONS,
+    SNAPSHOTS,
+    START,
+    TRIGGERS,
+    UPLIFT_BY_INCOME,
 )
 
 #: Column types the files get where memory-lean types differ from them (strings are written as strings).
@@ -256,8 +274,8 @@ class ChunkGenerator:
             self._open(who, line, s + _days(rng, len(who), 3, 27), close_share=0.05)
             if line == "credit_card" and s == CAMPAIGN_SEND:
                 self.converted_at_campaign = converts
-        for line, p in BACKGROUND.items():
-            who = self.ids[existing & ~self.holds(line, s) & (rng.random(self.n) < p)]
+        for line, rate in BACKGROUND.items():
+            who = self.ids[existing & ~self.holds(line, s) & (rng.random(self.n) < rate)]
             self._open(who, line, s + _days(rng, len(who), 3, 27))
 
     def campaign_p(self, arm: np.ndarray) -> np.ndarray:

@@ -5,7 +5,36 @@ The generator draws from these values and the truth reports them, so both read t
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
+
+
+class Campaign(TypedDict):
+    """The planted campaign: arms with their shares, and per arm the conversion, spend uplift and unsubscribe rates."""
+
+    campaign_id: str
+    split: dict[str, float]
+    conversion: dict[str, float]
+    spend_uplift: dict[str, float]
+    unsubscribe: dict[str, float]
+    reminder_share: float
+    second_card_share: float
+    window_days: int
+    pre_period_days: int
+
+
+class Programme(TypedDict):
+    """The CRM programme against the global control (see PROGRAMME)."""
+
+    start: str
+    end: str
+    line: str
+    uplift: float
+    leak_campaign: str
+    leak_sent_at: str
+    leak_share: float
+
 
 DAY = np.timedelta64(1, "D")
 HOUR = np.timedelta64(1, "h")
@@ -42,7 +71,7 @@ TRIGGERS = {
 #: Monthly chance of opening lines that no trigger drives (background white-space filling).
 BACKGROUND = {"consumer_loan": 0.004, "mortgage": 0.001, "investment": 0.002}
 
-CAMPAIGN = {
+CAMPAIGN: Campaign = {
     "campaign_id": "cc_spring_2025",
     "split": {"control": 0.2, "email": 0.4, "email_offer": 0.4},
     "conversion": {"control": 0.020, "email": 0.032, "email_offer": 0.040},
@@ -65,5 +94,5 @@ CHANNELS = {"email": 0.70, "sms": 0.50, "push": 0.45, "call": 0.30}
 #: everything else, so no other planted effect moves; nothing else treats the control differently for this
 #: line), and a share ``leak_share`` of the control's e-mail-consenting clients is sent ``leak_campaign`` by
 #: mistake (the known leakage).
-PROGRAMME = {"start": "2025-01-01", "end": "2026-01-01", "line": "investment", "uplift": 0.02,
+PROGRAMME: Programme = {"start": "2025-01-01", "end": "2026-01-01", "line": "investment", "uplift": 0.02,
              "leak_campaign": "news_2025_06", "leak_sent_at": "2025-06-05T10:00:00", "leak_share": 0.10}

@@ -17,13 +17,21 @@ import pandas as pd
 
 from cxlab.data.demo.generator import ChunkGenerator
 from cxlab.data.demo.plan import (
-    AS_OF, CAMPAIGN, CAMPAIGN_SEND, LINES, PROGRAMME, SEGMENT_SNAPSHOT, TRIGGERS, UPLIFT_BY_INCOME,
+    AS_OF,
+    CAMPAIGN,
+    CAMPAIGN_SEND,
+    LINES,
+    PROGRAMME,
+    SEGMENT_SNAPSHOT,
+    TRIGGERS,
+    UPLIFT_BY_INCOME,
 )
 
 Sums = dict[str, Any]  # nested dicts of numbers; two chunks' sums add leaf by leaf
 
 DEFINITIONS = {
-    "programme": "clients existing on 2025-01-01; outside = not in the global control; contracts of the line opened in [start, end) per client; leakage = control clients with a treatment row of a campaign",
+    "programme": "clients existing on 2025-01-01; outside = not in the global control; contracts of the line opened in [start, end) per client; "
+                 "leakage = control clients with a treatment row of a campaign",
     "snapshot": "the 1st of a month; clients exist at s when joined_at <= s",
     "eligible": "existing at s and not holding the target line at s (an open contract: opened_at < s and closed_at null or >= s)",
     "triggered": "the trigger's event (with value >= min_value when set) in the 30 days before s: s - 30 days <= ts < s",
@@ -32,7 +40,8 @@ DEFINITIONS = {
     "campaign conversion": "a credit card opened in (send, send + 30 days], per person; expected_conversion is the mean planted probability per arm",
     "spend": "sum of card_spend event values per person; post = (send, send + 30 days], pre = [send - 90 days, send)",
     "segments": "evaluated at 2025-12-01 over clients existing then; windows are [s - N days, s)",
-    "turnover": "sum of holdings.value over contracts open at any time in 2025 (opened_at < 2026-01-01 and closed_at null or >= 2025-01-01), per client, clients without any counted as 0",
+    "turnover": "sum of holdings.value over contracts open at any time in 2025 (opened_at < 2026-01-01 and closed_at null or >= 2025-01-01), "
+                "per client, clients without any counted as 0",
     "abc": "clients sorted by turnover: A make the first 80% of it, B the next 15%, C the rest",
 }
 
@@ -181,6 +190,10 @@ def _correlation(m: Sums) -> float:
     return sxy / math.sqrt(sxx * syy)
 
 
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 def _campaign(c: Sums) -> dict[str, Any]:
     arms = list(CAMPAIGN["split"])
     people = c["people"]
@@ -195,7 +208,7 @@ def _campaign(c: Sums) -> dict[str, Any]:
         "people": people,
         "rows": c["rows"],
         "expected_conversion": expected,
-        "expected_uplift_abs": {a: expected[a] - expected["control"] for a in arms if a != "control"},
+        "expected_uplift_abs": {a: _minus(expected[a], expected["control"]) for a in arms if a != "control"},
         "expected_spend_uplift": {a: CAMPAIGN["spend_uplift"][a] for a in arms if a != "control"},
         "pre_post_spend_correlation": rho,
         "expected_cuped_variance_reduction": rho**2,
