@@ -31,13 +31,19 @@ from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
-<<<<<<< HEAD
-from cxlab.compute.audience import (STEPS, Target, check_applies, flags, keep, memo, planned_target,  # noqa: F401
-                                   product_line_of, target_of, waterfall)
-=======
->>>>>>> main
 from cxlab.compute import segments as sg
-from cxlab.compute.audience import STEPS, Target, check_applies, flags, keep, memo, target_of, waterfall  # noqa: F401
+from cxlab.compute.audience import (  # noqa: F401
+    STEPS,
+    Target,
+    check_applies,
+    flags,
+    keep,
+    memo,
+    planned_target,
+    product_line_of,
+    target_of,
+    waterfall,
+)
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
 from cxlab.stats.balance import SMD_THRESHOLD, smd
@@ -582,12 +588,14 @@ def launch_policy(src: Source, catalog: Catalog, policy: ContactPolicy, *, out: 
     prepared = []
     for c in policy.campaigns:
         salt = c.salt or f"{policy.name}:{c.name}"
-        prepared.append(audience(src, catalog, c.name, **planned_target(c), snapshot=policy.snapshot, arms=c.arms, salt=salt, control_arm=c.control_arm,
+        prepared.append(audience(src, catalog, c.name, **planned_target(c), snapshot=policy.snapshot, arms=c.arms, salt=salt,
+                                 control_arm=c.control_arm,
                                  channel=c.channel, hypothesis=c.hypothesis, within=arb.survivors(c.name)))
     dropped_file = Path(out) / f"{policy.name}.dropped.parquet"
     if dropped_file.exists() and not replace:
         raise ParameterError(f"{dropped_file} exists: refusing to overwrite (give --replace)")
-    launches = [launch(src, catalog, c.name, out=out, catalog_dir=catalog_dir, **planned_target(c), snapshot=policy.snapshot, arms=c.arms, salt=a.salt,
+    launches = [launch(src, catalog, c.name, out=out, catalog_dir=catalog_dir, **planned_target(c), snapshot=policy.snapshot,
+                       arms=c.arms, salt=a.salt,
                        control_arm=c.control_arm, channel=c.channel, hypothesis=c.hypothesis, owner=owner,
                        approved_by=approved_by, approved_at=approved_at, analysis=analysis,
                        exclusive=policy.exclusive and c.type == "marketing", replace=replace, prepared=a)

@@ -503,10 +503,10 @@ def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], cate
     import json
 
     import duckdb
-
-    from cxlab.compute.audience import SCORED_KEY, memo, product_line_of
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from cxlab.compute.audience import SCORED_KEY, memo, product_line_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".scores.tmp")

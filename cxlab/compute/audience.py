@@ -4,14 +4,13 @@ already holding the line — as flags per client and one aggregate of people lef
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
-
-import json
-import re
 from pathlib import Path
+from typing import Any, TypeVar
 
 import ibis
 import pandas as pd

@@ -289,7 +289,7 @@ class BuilderUI:
             return
         self.launched = done
         a = done.audience
-        arms = ", ".join(f"{arm} {format_value(n, 'int', self.lang)}" for arm, n in zip(a.split.arm, a.split.people)
+        arms = ", ".join(f"{arm} {format_value(n, 'int', self.lang)}" for arm, n in zip(a.split.arm, a.split.people, strict=True)
                          if arm in a.arms)
         text = t("segments.builder_written", self.lang, people=format_value(a.size, "int", self.lang), arms=arms,
                  path=str(done.files["parquet"]), card=str(done.card))
