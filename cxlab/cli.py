@@ -203,7 +203,8 @@ def cmd_audience(args: argparse.Namespace) -> int:
 
     folder = resolve(args.catalog)
     src, cat = connect(resolve_source(args.data)), load_catalog(folder)
-    common = dict(segment=args.segment or "", trigger=args.trigger or "", lookalike=args.lookalike or "", snapshot=day(args.snapshot, "--snapshot"),
+    common = dict(segment=args.segment or "", trigger=args.trigger or "", lookalike=args.lookalike or "",
+                  scored=resolve(args.scored) if args.scored else "", snapshot=day(args.snapshot, "--snapshot"),
                   arms=_arms(args.arms), salt=args.salt, control_arm=args.control_arm, channel=args.channel,
                   stratify=args.stratify, hypothesis=args.hypothesis, primary=args.primary,
                   pre_period_days=args.pre_period_days, cap_messages=args.cap_messages, cap_days=args.cap_days)
@@ -363,6 +364,8 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--segment", help="a segment card: its clients after exclusive assignment and the waterfall")
     target.add_argument("--trigger", help="a trigger card: the clients it fires for at the snapshot")
     target.add_argument("--lookalike", help="a product line: its non-holders who look like its holders (05's look-alikes)")
+    target.add_argument("--scored", help="07's scored audience (its score_out parquet): its selected clients, top share by "
+                        "predicted uplift with the negative group excluded")
     s.add_argument("--snapshot", required=True, help="the day the audience is evaluated at, YYYY-MM-DD")
     s.add_argument("--arms", default="control=0.2,treatment=0.8", help="arm=share pairs, e.g. control=0.2,email=0.8")
     s.add_argument("--control-arm", default="control", help="the arm held out (not contacted)")

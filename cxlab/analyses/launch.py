@@ -32,7 +32,18 @@ from cxlab.catalog.cards import Campaign, ContactPolicy, Metric, Registration
 from cxlab.catalog.load import Catalog
 from cxlab.compute import base, split
 from cxlab.compute import segments as sg
-from cxlab.compute.audience import STEPS, Target, check_applies, flags, keep, memo, target_of, waterfall  # noqa: F401
+from cxlab.compute.audience import (  # noqa: F401
+    STEPS,
+    Target,
+    check_applies,
+    flags,
+    keep,
+    memo,
+    planned_target,
+    product_line_of,
+    target_of,
+    waterfall,
+)
 from cxlab.data.connect import Source
 from cxlab.errors import CardError, DataError, ParameterError
 from cxlab.stats.balance import SMD_THRESHOLD, smd
@@ -132,23 +143,25 @@ def balance(src: Source, t: ibis.Table, arms: Mapping[str, float], control_arm: 
 
 def _metric_set(catalog: Catalog, target: Target, hypothesis: str, primary: str) -> tuple[str, list[str], list[str]]:
     """Primary, secondary and guardrail metric names: from the hypothesis card, or ``primary``, or the
-    catalogue's proportion metric counting contracts of the target's product line."""
+    outcome a scored audience's model learned, or the catalogue's proportion metric counting contracts of
+    the target's product line."""
     if hypothesis:
         h = catalog.get("hypotheses", hypothesis)
         return h.metrics.primary, list(h.metrics.secondary), list(h.metrics.guardrails)
     if primary:
         catalog.get("metrics", primary)
         return primary, [], []
+    if target.scored is not None and target.scored.metric in catalog.metrics:
+        return target.scored.metric, [], []
     for m in catalog.metrics.values():
-        if m.type == "proportion" and m.source == "holdings" and m.filter and \
-                re.fullmatch(rf"\s*product_line\s*=\s*'{re.escape(target.product_line)}'\s*", m.filter):
+        if target.product_line and product_line_of(m) == target.product_line:
             return m.name, [], []
     raise ParameterError(f"no metric in metrics.yml counts openings of '{target.product_line}': give a hypothesis "
                          "or a primary metric (--primary NAME)")
 
 
 def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "", trigger: str = "", lookalike: str = "",
-             snapshot: date, arms: Mapping[str, float], salt: str, control_arm: str = "control",
+             scored: str | Path = "", snapshot: date, arms: Mapping[str, float], salt: str, control_arm: str = "control",
              channel: str = "email", stratify: str = "", hypothesis: str = "", primary: str = "",
              pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30,
              within: ibis.Table | None = None) -> Audience:
@@ -163,7 +176,7 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
         raise ParameterError(f"campaign '{campaign}': field 'control_arm': '{control_arm}' is not among arms {list(arms)}")
     if not salt:
         raise ParameterError(f"campaign '{campaign}': field 'salt': a launch needs a salt (any text, new per campaign)")
-    target = target_of(catalog, segment, trigger, lookalike)
+    target = target_of(catalog, segment, trigger, lookalike, scored)
     check_applies(src, target)
     names = _metric_set(catalog, target, hypothesis, primary)
     metrics = [catalog.get("metrics", n) for n in [names[0], *names[1]]]
@@ -193,6 +206,9 @@ def audience(src: Source, catalog: Catalog, campaign: str, *, segment: str = "",
                         f"(waterfall: {dict(zip(steps.step, steps.people, strict=True))}); nothing written")
     srm, bal = balance(src, t, arms, control_arm, metrics, snapshot, pre_period_days)
     warnings = []
+    if target.scored is not None and target.scored.snapshot != snapshot.isoformat():
+        warnings.append(f"the scored audience was scored at {target.scored.snapshot}, the launch is evaluated at "
+                        f"{snapshot}: its predictions use the features of {target.scored.snapshot}")
     if srm.flagged:
         warnings.append(f"the realised split differs from the planned shares (SRM p = {srm.p_value:.2g})")
     for r in bal[bal.flagged].itertuples():
@@ -310,7 +326,8 @@ def plan_size(src: Source, catalog: Catalog, a: Audience, hypothesis: str, alpha
 
 
 def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, catalog_dir: str | Path | None = None,
-           segment: str = "", trigger: str = "", lookalike: str = "", snapshot: date, arms: Mapping[str, float], salt: str,
+           segment: str = "", trigger: str = "", lookalike: str = "", scored: str | Path = "", snapshot: date,
+           arms: Mapping[str, float], salt: str,
            control_arm: str = "control", channel: str = "email", stratify: str = "", hypothesis: str = "",
            primary: str = "", title: str = "", analysis: str = "plain", window_days: int = 0,
            pre_period_days: int = 90, cap_messages: int = 2, cap_days: int = 30, launch_date: date | None = None,
@@ -340,7 +357,7 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
     if campaign in catalog.campaigns and catalog.campaigns[campaign].registration is None:
         raise CardError(f"{where}: campaign '{campaign}' is an existing card without a registration; choose another name")
     a = prepared or audience(src, catalog, campaign, segment=segment, trigger=trigger, lookalike=lookalike,
-                             snapshot=snapshot, arms=arms,
+                             scored=scored, snapshot=snapshot, arms=arms,
                              salt=salt, control_arm=control_arm, channel=channel, stratify=stratify, hypothesis=hypothesis,
                              primary=primary, pre_period_days=pre_period_days, cap_messages=cap_messages,
                              cap_days=cap_days, within=within)
@@ -384,6 +401,8 @@ def launch(src: Source, catalog: Catalog, campaign: str, *, out: str | Path, cat
                    "balance": a.balance.to_dict(orient="records"), "warnings": warnings,
                    "data": {"source": src.description, "fingerprint": fingerprint},
                    "audience_sha256": registration.audience_sha256, "card": str(where)}
+        if a.target.scored is not None:  # which file, which model, which rule, on which data
+            sidecar["scored"] = a.target.scored.to_dict() | {"rule": a.target.scored.rule}
         (tmp / files["json"].name).write_text(json.dumps(sidecar, indent=2, default=str) + "\n", encoding="utf-8")
         text = yaml.safe_dump(card.model_dump(mode="json", exclude_none=True, exclude_defaults=False), sort_keys=False,
                               allow_unicode=True)
@@ -525,7 +544,7 @@ def arbitrate(src: Source, catalog: Catalog, policy: ContactPolicy, cap_messages
     from cxlab.compute import arbitration as ca
 
     for c in policy.campaigns:
-        target_of(catalog, c.segment or "", c.trigger or "")  # unknown cards fail before any query
+        target_of(catalog, **planned_target(c))  # unknown cards and unusable scored files fail before any query
     cands = ca.candidates(src, catalog, policy, cap_messages, cap_days)
     kept, dropped = ca.apply(src, policy, cands)
     before, by_rule = ca.counts(src, cands, dropped)
@@ -569,14 +588,14 @@ def launch_policy(src: Source, catalog: Catalog, policy: ContactPolicy, *, out: 
     prepared = []
     for c in policy.campaigns:
         salt = c.salt or f"{policy.name}:{c.name}"
-        prepared.append(audience(src, catalog, c.name, segment=c.segment or "", trigger=c.trigger or "",
-                                 snapshot=policy.snapshot, arms=c.arms, salt=salt, control_arm=c.control_arm,
+        prepared.append(audience(src, catalog, c.name, **planned_target(c), snapshot=policy.snapshot, arms=c.arms, salt=salt,
+                                 control_arm=c.control_arm,
                                  channel=c.channel, hypothesis=c.hypothesis, within=arb.survivors(c.name)))
     dropped_file = Path(out) / f"{policy.name}.dropped.parquet"
     if dropped_file.exists() and not replace:
         raise ParameterError(f"{dropped_file} exists: refusing to overwrite (give --replace)")
-    launches = [launch(src, catalog, c.name, out=out, catalog_dir=catalog_dir, segment=c.segment or "",
-                       trigger=c.trigger or "", snapshot=policy.snapshot, arms=c.arms, salt=a.salt,
+    launches = [launch(src, catalog, c.name, out=out, catalog_dir=catalog_dir, **planned_target(c), snapshot=policy.snapshot,
+                       arms=c.arms, salt=a.salt,
                        control_arm=c.control_arm, channel=c.channel, hypothesis=c.hypothesis, owner=owner,
                        approved_by=approved_by, approved_at=approved_at, analysis=analysis,
                        exclusive=policy.exclusive and c.type == "marketing", replace=replace, prepared=a)

@@ -487,19 +487,26 @@ def _with_audience(result: Uplift, src: Source, frame: pd.DataFrame, X: pd.DataF
     snapshot = cu.last_date(src) if score_date in ("", "latest") else pd.Timestamp(score_date)
     with threadpool_limits(1):
         out = write_audience(src, result.campaign, models, cats, list(X.columns), snapshot, audience, Path(score_out),
-                             top_share)
+                             top_share, learner, result.metric)
     return replace(result, audience=out)
 
 
 def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], categories: dict[str, list[str]],
-                   columns: list[str], snapshot: pd.Timestamp, audience: str, path: Path, top_share: float) -> Audience:
+                   columns: list[str], snapshot: pd.Timestamp, audience: str, path: Path, top_share: float,
+                   learner: str, metric: Metric) -> Audience:
     """Score every client at ``snapshot`` in batches and write ``path`` (parquet): ``client_id``,
     ``snapshot``, ``uplift_<arm>`` per arm, ``arm`` (the best), ``uplift`` (its prediction), ``rank_share``
     (share of the scored base ranked above), ``negative`` (every arm's prediction < 0: do not contact) and
-    ``selected`` (in the top ``top_share`` by ``uplift`` and not negative) — what a launch step takes."""
+    ``selected`` (in the top ``top_share`` by ``uplift`` and not negative) — what a launch step takes
+    (``cxlab audience --scored``). The file's metadata records the campaign, learner, metric, rule,
+    scoring date and data fingerprint (:func:`cxlab.compute.audience.read_scored` reads them)."""
+    import json
+
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from cxlab.compute.audience import SCORED_KEY, memo, product_line_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".scores.tmp")
@@ -536,7 +543,13 @@ def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], cate
         con.execute("ALTER TABLE audience ADD COLUMN selected BOOLEAN")
         con.execute(f"UPDATE audience SET selected = rank_share < {top_share} AND NOT negative")
         part = path.with_name(path.name + ".tmp")
-        con.execute(f"COPY (SELECT * FROM audience ORDER BY client_id) TO '{part}' (FORMAT parquet)")
+        record = json.dumps({"campaign": campaign.name, "learner": learner, "metric": metric.name,
+                             "product_line": product_line_of(metric), "top_share": top_share,
+                             "snapshot": f"{snapshot:%Y-%m-%d}", "audience": audience,
+                             "data_fingerprint": memo(src, ("fingerprint",), src.fingerprint)}, sort_keys=True)
+        meta = "{" + SCORED_KEY.decode() + ": '" + record.replace("'", "''") + "'}"
+        target = str(part).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM audience ORDER BY client_id) TO '{target}' (FORMAT parquet, KV_METADATA {meta})")
         part.replace(path)
         counts = con.execute("SELECT count(*), sum(selected::int), sum(negative::int) FROM audience").fetchone()
         by_arm = con.execute("SELECT arm, count(*) AS clients, sum(selected::int) AS selected, sum(negative::int) AS negative "

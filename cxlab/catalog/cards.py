@@ -361,6 +361,7 @@ class PlannedCampaign(Card):
     name: str
     segment: str | None = None
     trigger: str | None = None
+    scored: str | None = Field(None, description="07's scored audience file (its selected clients), from the project root")
     channel: str = "email"
     type: Literal["marketing", "transactional"] = "marketing"
     priority: int = Field(ge=1, description="1 is served first")
@@ -373,8 +374,12 @@ class PlannedCampaign(Card):
 
     @model_validator(mode="after")
     def _one_target(self) -> PlannedCampaign:
-        if (self.segment is None) == (self.trigger is None):
-            raise ValueError("give exactly one of segment or trigger")
+        if sum(x is not None for x in (self.segment, self.trigger, self.scored)) != 1:
+            raise ValueError("give exactly one of segment, trigger or scored")
+        if abs(sum(self.arms.values()) - 1) > 1e-6 or any(v <= 0 for v in self.arms.values()):
+            raise ValueError(f"arm shares must be positive and sum to 1, got {self.arms}")
+        if self.control_arm not in self.arms:
+            raise ValueError(f"control_arm '{self.control_arm}' is not among arms {list(self.arms)}")
         return self
 
 

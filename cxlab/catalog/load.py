@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from cxlab.catalog.cards import Campaign, Hypothesis, Metric, Segment, Trigger
+from cxlab.catalog.cards import Campaign, ContactPolicy, Hypothesis, Metric, Segment, Trigger
 from cxlab.catalog.rules import calls_in, parse_rule
 from cxlab.errors import CardError, RuleError
 
@@ -19,7 +20,9 @@ C = TypeVar("C", bound=BaseModel)
 
 #: Folder of each card kind, and its model.
 KINDS: dict[str, type[BaseModel]] = {"triggers": Trigger, "hypotheses": Hypothesis, "segments": Segment,
-                                     "campaigns": Campaign}
+                                     "campaigns": Campaign, "policies": ContactPolicy}
+#: Campaign types a contact policy knows, and the one exempt from every rule.
+CAMPAIGN_TYPES, EXEMPT = ("marketing", "transactional"), "transactional"
 
 
 class _UniqueKeys(yaml.SafeLoader):
@@ -140,10 +143,12 @@ class Catalog:
     hypotheses: dict[str, Hypothesis] = field(default_factory=dict)
     segments: dict[str, Segment] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
+    policies: dict[str, ContactPolicy] = field(default_factory=dict)
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
 
     def where(self, kind: str, name: str, field_name: str) -> str:
-        """``path:line: field 'x'`` of a card's field, for messages about it that only the data can raise."""
+        """``path:line: field 'x'`` of a card's field (``campaigns.0.segment`` reaches into lists), for
+        messages about it that the card alone does not raise."""
         path = self.files.get((kind, name))
         if path is None:
             return f"{self.path}: {kind[:-1]} '{name}': field '{field_name}'"
@@ -155,7 +160,8 @@ class Catalog:
             items = next((v for k, v in node.value if k.value == "metrics"), None)
             node = next((e for e in getattr(items, "value", []) if any(
                 k.value == "name" and v.value == name for k, v in e.value)), None)
-        line = _line(node, (field_name,)) if node is not None else None
+        loc = tuple(int(p) if p.isdigit() else p for p in field_name.split("."))
+        line = _line(node, loc) if node is not None else None
         return f"{path}:{line}: field '{field_name}'" if line else f"{path}: field '{field_name}'"
 
     def get(self, kind: str, name: str) -> Any:
@@ -164,7 +170,7 @@ class Catalog:
         if name not in cards:
             close = difflib.get_close_matches(name, cards, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise CardError(f"{self.path}: no {kind[:-1] if kind != 'hypotheses' else 'hypothesis'} '{name}'.{hint} "
+            raise CardError(f"{self.path}: no {_singular(kind)} '{name}'.{hint} "
                             f"Known: {', '.join(sorted(cards)) or 'none'}.")
         return cards[name]
 
@@ -221,7 +227,55 @@ class Catalog:
         for kind in ("triggers", "segments"):
             for name, card in getattr(self, kind).items():
                 calls_in(parse_rule(card.rule, str(self.files.get((kind, name), self.path))))
+        for policy in self.policies.values():
+            problems += self._check_policy(policy)
         return problems
+
+    def _check_policy(self, policy: ContactPolicy) -> list[str]:
+        """A contact policy's problems: cards it names that do not exist, campaign names a launch refuses,
+        and caps that can never apply or cannot be met."""
+        from cxlab.paths import resolve
+
+        problems = []
+
+        def bad(field_name: str, message: str) -> None:
+            problems.append(f"{self.where('policies', policy.name, field_name)}: {message}")
+
+        channels = {c.channel for c in policy.campaigns}
+        for i, c in enumerate(policy.campaigns):
+            for kind, ref in (("segments", c.segment), ("triggers", c.trigger), ("hypotheses", c.hypothesis)):
+                if ref and ref not in getattr(self, kind):
+                    close = difflib.get_close_matches(ref, getattr(self, kind), n=3)
+                    bad(f"campaigns.{i}.{_singular(kind)}", f"no {_singular(kind)} '{ref}' in {self.path}"
+                        + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            if c.scored and not resolve(c.scored).is_file():
+                bad(f"campaigns.{i}.scored", f"no scored audience {resolve(c.scored)}; write it with 07 (score_out) first")
+            if not re.fullmatch(r"[A-Za-z0-9_\-]+", c.name):
+                bad(f"campaigns.{i}.name", f"campaign name must be letters, digits, _ or -, got {c.name!r}")
+            elif c.name in self.campaigns and self.campaigns[c.name].registration is None:
+                bad(f"campaigns.{i}.name", f"'{c.name}' is an existing campaign card ({self.files.get(('campaigns', c.name))}) "
+                    "that a launch must not overwrite; choose another name")
+            if c.max_audience is not None and c.max_audience * min(c.arms.values()) < 1:
+                arm = min(c.arms, key=lambda a: c.arms[a])
+                bad(f"campaigns.{i}.max_audience", f"cannot be met: {c.max_audience} people at share "
+                    f"{c.arms[arm]:g} give arm '{arm}' nobody; raise it to at least {int(-(-1 // min(c.arms.values())))}")
+        for channel in policy.caps_per_channel:
+            if channel not in channels:
+                bad(f"caps_per_channel.{channel}", f"no campaign of this policy sends on '{channel}' "
+                    f"(channels: {', '.join(sorted(channels))}): the cap never applies")
+        for kind, cap in policy.caps_per_type.items():
+            if kind not in CAMPAIGN_TYPES:
+                bad(f"caps_per_type.{kind}", f"unknown campaign type '{kind}' (types: {', '.join(CAMPAIGN_TYPES)})")
+            elif kind == EXEMPT:
+                bad(f"caps_per_type.{kind}", "transactional campaigns are exempt from every rule: the cap never applies")
+            elif policy.exclusive and cap > 1:
+                bad(f"caps_per_type.{kind}", f"a cap of {cap} marketing contacts cannot be reached: exclusive: true gives "
+                    "a client at most one marketing campaign (lower the cap to 1 or set exclusive: false)")
+        return problems
+
+
+def _singular(kind: str) -> str:
+    return {"hypotheses": "hypothesis", "policies": "policy"}.get(kind, kind[:-1])
 
 
 def load_catalog(path: str | Path = "catalog") -> Catalog:

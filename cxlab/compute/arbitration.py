@@ -25,7 +25,7 @@ from cxlab.catalog.cards import ContactPolicy
 from cxlab.catalog.load import Catalog
 from cxlab.compute import keys
 from cxlab.compute import segments as sg
-from cxlab.compute.audience import flags, keep, target_of
+from cxlab.compute.audience import flags, keep, planned_target, target_of
 from cxlab.data.connect import Source
 
 #: The policy's rules, in the order they apply.
@@ -39,7 +39,7 @@ def candidates(src: Source, catalog: Catalog, policy: ContactPolicy, cap_message
     filters = sg.Filters.of(src)
     parts = []
     for k, c in enumerate(policy.campaigns):
-        target = target_of(catalog, c.segment or "", c.trigger or "")
+        target = target_of(catalog, **planned_target(c))
         f = flags(src, catalog, target, policy.snapshot, c.channel, cap_messages, cap_days)
         tests, passing = keep(f, filters)
         if tests["not_control"] is not None:

@@ -1,5 +1,6 @@
 """An ipywidgets segment builder for JupyterLab: pick conditions and thresholds, see the segment's size,
-reachable size and base rate recomputed in the engine, and export it as a catalogue card.
+reachable size and base rate recomputed in the engine, export it as a catalogue card, and export its
+audience after the reach waterfall (the launch ``cxlab audience`` makes: split, files, registered card).
 
 The logic lives in :class:`SegmentBuilder` (conditions → rule text → measures → card), so it is tested
 without a browser; :class:`BuilderUI` only wires widgets to it. Batch runs never build the widgets.
@@ -7,6 +8,7 @@ without a browser; :class:`BuilderUI` only wires widgets to it. Batch runs never
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import re
@@ -17,7 +19,9 @@ from typing import Any
 
 import yaml
 
+from cxlab.analyses.launch import Launch, launch, parse_arms
 from cxlab.catalog.cards import Segment
+from cxlab.catalog.load import Catalog, load_catalog
 from cxlab.compute import segments as sg
 from cxlab.compute.base import product_lines
 from cxlab.data.connect import Source
@@ -150,6 +154,22 @@ class SegmentBuilder:
         path.write_text(text, encoding="utf-8")
         return path
 
+    def audience(self, catalog: Catalog, campaign: str, name: str, conditions: list[Condition], product_line: str, *,
+                 out: str | Path, arms: dict[str, float], salt: str, owner: str, approved_by: str, priority: int = 10,
+                 replace: bool = False) -> Launch:
+        """Launch the draft segment's audience with :func:`cxlab.analyses.launch.launch` — what ``cxlab
+        audience --segment NAME`` does once the card is saved: exclusive assignment among the catalogue's
+        segments and the draft by priority, the reach waterfall at the builder's snapshot, channel and
+        contact cap, the split, the files and the registered card; existing files are refused unless
+        ``replace``."""
+        if not _NAME.fullmatch(name or ""):
+            raise CardError(f"segment name {name!r}: use lower-case letters, digits and '_' (e.g. big_savers)")
+        seg = Segment(name=name, title=name, rule=rule_text(conditions), priority=priority, product_line=product_line)
+        drafted = dataclasses.replace(catalog, segments=catalog.segments | {name: seg})
+        return launch(self.src, drafted, campaign, out=out, catalog_dir=catalog.path, segment=name, snapshot=self.snapshot,
+                      arms=arms, salt=salt, channel=self.channel, cap_messages=self.cap_messages, cap_days=self.cap_days,
+                      owner=owner, approved_by=approved_by, replace=replace)
+
 
 def live() -> bool:
     """True inside an IPython kernel that a front end can draw widgets in."""
@@ -196,8 +216,21 @@ class BuilderUI:
         self.line.observe(lambda _: self.refresh(), names="value")
         self.export_button = w.Button(description=t("segments.builder_export", lang))
         self.export_button.on_click(lambda _: self.export())
+        self.campaign = w.Text(value="new_campaign", description=t("segments.builder_campaign", lang))
+        self.arms = w.Text(value="control:0.2,treatment:0.8", description=t("segments.builder_arms", lang))
+        self.salt = w.Text(value="", description=t("segments.builder_salt", lang))
+        self.owner = w.Text(value="", description=t("segments.builder_owner", lang))
+        self.approved_by = w.Text(value="", description=t("segments.builder_approved_by", lang))
+        self.out = w.Text(value="audiences", description=t("segments.builder_out", lang))
+        self.replace = w.Checkbox(value=False, description=t("segments.builder_replace", lang))
+        self.launched: Launch | None = None
+        self.audience_button = w.Button(description=t("segments.builder_audience", lang))
+        self.audience_button.on_click(lambda _: self.export_audience())
         self.box = w.VBox([w.HBox(list(r.values())) for r in self.rows]
-                          + [w.HBox([self.line, self.name, self.title, self.priority]), self.export_button, self.output])
+                          + [w.HBox([self.line, self.name, self.title, self.priority]), self.export_button,
+                             w.HBox([self.campaign, self.arms, self.salt]),
+                             w.HBox([self.owner, self.approved_by, self.out, self.replace]), self.audience_button,
+                             self.output])
 
     def _retarget(self, change: dict, target: Any) -> None:
         target.options = self._targets.get(change["new"], [""]) or [""]
@@ -240,6 +273,27 @@ class BuilderUI:
             self.output.value = f"<p class='cx-note'>{html.escape(str(e).splitlines()[0])}</p>"
             return
         self.output.value += f"<br>→ {html.escape(str(self.exported))}"
+
+    def export_audience(self) -> None:
+        """Launch the built segment's audience (:meth:`SegmentBuilder.audience`) and say where and how many."""
+        from cxlab.paths import resolve
+
+        try:
+            done = self.builder.audience(load_catalog(self.catalog), self.campaign.value, self.name.value,
+                                         self.conditions(), self.line.value, out=resolve(self.out.value),
+                                         arms=parse_arms(self.arms.value), salt=self.salt.value, owner=self.owner.value,
+                                         approved_by=self.approved_by.value, priority=self.priority.value,
+                                         replace=self.replace.value)
+        except Exception as e:  # refused (existing files, no sign-off, bad arms…): say why, write nothing
+            self.output.value = f"<p class='cx-note'>{html.escape(str(e).splitlines()[0])}</p>"
+            return
+        self.launched = done
+        a = done.audience
+        arms = ", ".join(f"{arm} {format_value(n, 'int', self.lang)}" for arm, n in zip(a.split.arm, a.split.people, strict=True)
+                         if arm in a.arms)
+        text = t("segments.builder_written", self.lang, people=format_value(a.size, "int", self.lang), arms=arms,
+                 path=str(done.files["parquet"]), card=str(done.card))
+        self.output.value += f"<br>{html.escape(text)}"
 
 
 def widget(src: Source, snapshot: date, catalog: str | Path, lang: str = "en", **settings: Any) -> Any:

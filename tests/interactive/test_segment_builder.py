@@ -81,3 +81,48 @@ def test_widget_callbacks_update_the_numbers_and_export(builder, tmp_path):
 
 def test_not_live_outside_a_kernel():
     assert live() is False
+
+
+def test_export_audience_button_launches_the_built_segment(small_demo, tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+
+    from cxlab.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    cat, cat2 = tmp_path / "catalog", tmp_path / "catalog2"
+    shutil.copytree(root / "catalog", cat)
+    ui = BuilderUI(SegmentBuilder(connect(small_demo), SNAP), cat, lang="en")
+    ui.line.value = "insurance"
+    ui.rows[0]["target"].value = "travel_booking"
+    ui.rows[0]["days"].value = 90
+    ui.name.value, ui.priority.value = "travel_draft", 1  # first in the exclusive assignment (before travellers)
+    ui.campaign.value, ui.arms.value, ui.out.value = "draft_launch", "control:0.5,email:0.5", str(tmp_path / "aud")
+    ui.export_audience()  # no salt and no sign-off: refused, nothing written
+    assert "cx-note" in ui.output.value and ui.launched is None and not (tmp_path / "aud").exists()
+    ui.salt.value, ui.owner.value, ui.approved_by.value = "draft-1", "Anna", "Head of CRM"
+    ui.export_audience()
+    done = ui.launched
+    rows = pd.read_parquet(tmp_path / "aud" / "draft_launch.parquet")
+    assert done is not None and len(rows) == done.audience.size > 0
+    assert f"{len(rows):,} people" in ui.output.value and str(tmp_path / "aud" / "draft_launch.parquet") in ui.output.value
+    # the same code as `cxlab audience`: the card saved, the CLI writes the same file byte for byte
+    ui.export()
+    shutil.copytree(cat, cat2, ignore=shutil.ignore_patterns("draft_launch.yml"))
+    assert main(["audience", "draft_launch", "--data", str(small_demo), "--catalog", str(cat2), "--out", str(tmp_path / "cli"),
+                 "--segment", "travel_draft", "--snapshot", SNAP.isoformat(), "--arms", "control=0.5,email=0.5",
+                 "--salt", "draft-1", "--owner", "Anna", "--approved-by", "Head of CRM"]) == 0
+    assert (tmp_path / "cli" / "draft_launch.parquet").read_bytes() == (tmp_path / "aud" / "draft_launch.parquet").read_bytes()
+    assert json.loads((tmp_path / "aud" / "draft_launch.json").read_text())["waterfall"]["matched"] > len(rows)
+    # a second export is refused unless replace is ticked
+    before = (tmp_path / "aud" / "draft_launch.parquet").read_bytes()
+    ui.salt.value = "draft-2"
+    ui.export_audience()
+    assert "refusing to overwrite" in ui.output.value and ui.launched is done
+    assert (tmp_path / "aud" / "draft_launch.parquet").read_bytes() == before
+    ui.replace.value = True
+    ui.export_audience()
+    assert ui.launched is not done and (tmp_path / "aud" / "draft_launch.parquet").read_bytes() != before

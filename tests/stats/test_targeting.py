@@ -223,11 +223,28 @@ def test_qini_band_coverage_over_500_simulations():
         cover += b.qini.ci_low <= truth <= b.qini.ci_high
         r = tg.qini_band(y, t, rng.random(SIM_N), draws=300, shuffles=10, seed=i, points=10)
         cover_zero += r.qini.ci_low <= 0 <= r.qini.ci_high
-    # measured: 94.4% and 93.4% (seed 2026). The issue asked for ≥ 95% on the random score; a calibrated 95%
-    # band meets that in 500 simulations only about half the time (binomial SE 1.0%): on 1,500 simulations
-    # with other seeds the same band covered zero in 95.4%. So the bar is the nominal level within 2 SE.
+    # measured with (B + 1)·q percentile ends: 94.8% and 94.2% (seed 2026; numpy's default ends gave 94.4% and
+    # 93.4%, by construction about 94.4% at B = 300: see cxlab/stats/targeting.py). The issue's bar for the
+    # random score is 95%; 500 simulations estimate a coverage with binomial SE √(0.95·0.05/500) = 0.97 pp,
+    # so the bar is 95% less one SE (a calibrated band falls below it for about 1 seed in 6, the old ends'
+    # 94.4% for about 2 in 5).
     assert 0.93 <= cover / sims <= 0.97, cover / sims
-    assert cover_zero / sims >= 0.93, cover_zero / sims
+    assert cover_zero / sims >= 0.95 - 0.0097, cover_zero / sims
+
+
+def test_percentile_ends_hold_alpha_over_two_in_each_tail():
+    # B draws exchangeable with the estimate: the (B + 1)·q-th ordered draws cover it with probability exactly
+    # 1 − α (Davison & Hinkley 1997, §4.2.1: P(T ≤ T*_(k)) = k / (B + 1)); at B = 39, α = 0.05 they are the
+    # smallest and largest draw, 1 − 2/40 = 0.95; numpy's default ends (1 + (B − 1)·q) cover about 1 − 2·1.95/40 ≈ 0.90
+    rng = np.random.default_rng(3)
+    reps, draws = 40_000, 39
+    x = rng.normal(size=(reps, draws + 1))
+    lo, hi = tg._ends(x[:, 1:], 0.05, axis=1)
+    assert np.array_equal(lo, x[:, 1:].min(axis=1)) and np.array_equal(hi, x[:, 1:].max(axis=1))
+    cover = np.mean((lo <= x[:, 0]) & (x[:, 0] <= hi))
+    assert abs(cover - 0.95) < 3 * np.sqrt(0.95 * 0.05 / reps), cover
+    d_lo, d_hi = np.percentile(x[:, 1:], [2.5, 97.5], axis=1)
+    assert np.mean((d_lo <= x[:, 0]) & (x[:, 0] <= d_hi)) < 0.94  # the default is narrower: why the ends are type 6
 
 
 def test_binned_normalised_qini_equals_the_person_level_one():
