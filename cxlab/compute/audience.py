@@ -262,7 +262,7 @@ def scored_clients(src: Source, scored: Scored) -> ibis.Table:
 def lookalike_clients(src: Source, line: str, snapshot: date, months: int = 12, min_cell: int = 20) -> ibis.Table:
     """Clients not holding ``line`` in the ``months`` before ``snapshot`` whose profile (the other lines
     they hold) scores at least the median score of the line's holders — 05's look-alikes
-    (:func:`cxlab.compute.base.lookalikes`), as an engine table of ``client_id``. The profile table is
+    (:func:`cxlab.analyses.client_base.lookalikes`), as an engine table of ``client_id``. The profile table is
     small (one row per combination of lines); the clients stay in the engine."""
     lines = base.product_lines(src)
     if line not in lines:
