@@ -246,6 +246,11 @@ class Report:
         x = privacy._number(value)
         return f"<{self.min_cell_size}" if 1 <= x < self.min_cell_size else value
 
+    def share(self, count: Any, share: Any, digits: int | None = None) -> str:
+        """The share ``count`` people make of a group, for a sentence: a percentage, or "—" when ``count``
+        is hidden (1 … min_cell_size−1), since the share times the group's size would give it back."""
+        return "—" if isinstance(self.people(count), str) else self.fmt(share, "pct", digits)
+
     # --- tables and figures -----------------------------------------------------------------------
     def table(
         self,

@@ -212,7 +212,9 @@ def uplift_by_percentile(y: np.ndarray, t: np.ndarray, score: np.ndarray, bins: 
         a, b = yy[tt == 1], yy[tt == 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             rt, rc = (a.mean() if a.size else np.nan), (b.mean() if b.size else np.nan)
-            vt, vc = rt * (1 - rt) / a.size, rc * (1 - rc) / b.size
+            # an arm absent from a bin has no rate and no spread (a Python float over 0 would raise)
+            vt = rt * (1 - rt) / a.size if a.size else np.nan
+            vc = rc * (1 - rc) / b.size if b.size else np.nan
         if a.size and b.size:
             d = proportion_diff(ProportionStats(int(a.size), int(a.sum())), ProportionStats(int(b.size), int(b.sum())), alpha=alpha)
             low, high = d.ci_low, d.ci_high

@@ -257,3 +257,17 @@ def test_binned_normalised_qini_equals_the_person_level_one():
     bins = ScoreBins(t[order], (y * t)[order], 1 - t[order], (y * (1 - t))[order])
     assert qini_normalised(bins) == pytest.approx(tg.qini_auc_score(y, t, s), abs=1e-12)
     assert qini_normalised(bins) == pytest.approx(PINNED["noisy"][0], abs=1e-9)
+
+
+def test_a_bin_without_control_people_has_no_rate_instead_of_raising():
+    """A tiny arm leaves some score bins with no control person (07 on a 5-person arm raised ZeroDivisionError):
+    that bin's control rate, spreads and interval are missing, the others are computed."""
+    from cxlab.stats.targeting import uplift_by_percentile
+
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 1, 0, 0])
+    t = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0])  # the three control people score lowest
+    score = np.arange(10, 0, -1, dtype=float)
+    got = uplift_by_percentile(y, t, score, bins=2)
+    assert list(got["n_control"]) == [0, 3]
+    assert np.isnan(got["rate_control"][0]) and np.isnan(got["std_control"][0]) and np.isnan(got["ci_low"][0])
+    assert got["rate_control"][1] == pytest.approx(1 / 3) and got["rate_treatment"][1] == 0.0  # y of 5..9: t [0, 0], c [1, 0, 0]
