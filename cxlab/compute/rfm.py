@@ -160,11 +160,9 @@ def cells(src: Source, summary_table: ibis.Table, split: Split) -> pd.DataFrame:
     """
     s = summary_table
     keys = ["frequency", "recency_periods", "T_periods"]
-    # The sums are cast in the engine: DuckDB sums int64 into HUGEINT, which reaches pandas as a column of
-    # Python Decimal objects (2.8M cells of a 4.9M-client demo: +0.9 GiB peak RSS, docs/benchmark.md).
     out = src.con.execute(s.group_by(keys).aggregate(
-        n=s.count(), holdout_sum=s.frequency_holdout.sum().cast("int64"),
-        holdout_sq=(s.frequency_holdout * s.frequency_holdout).sum().cast("int64")).order_by(keys))
+        n=s.count(), holdout_sum=s.frequency_holdout.sum(),
+        holdout_sq=(s.frequency_holdout * s.frequency_holdout).sum()).order_by(keys))
     out = out.astype({k: "int64" for k in [*keys, "n", "holdout_sum", "holdout_sq"]})
     scale = split.period_days / split.unit_days
     out.insert(3, "recency", out.recency_periods * scale)
