@@ -320,7 +320,7 @@ def _strata_rows(kind: Kind, arm: str, t: pd.DataFrame, c: pd.DataFrame, alpha: 
         return {}, []
     rows = [{"metric": kind.metric.name, "arm": arm, "stratum": s, "people": int(v["n"]), "share": v["weight"],
              "theta": v["theta"], "estimate": v["estimate"], "variance_reduction": v["variance_reduction"]}
-            for s, v in res.extra["strata"].items()]
+            for s, v in res.strata.items()]
     return {"cuped_uplift": res.estimate, "cuped_low": res.ci_low, "cuped_high": res.ci_high,
             "variance_reduction": res.extra["variance_reduction"], "cuped_method": "strata"}, rows
 
