@@ -226,7 +226,9 @@ class Quantile(Kind):
     cuped_sums: ClassVar[Sums] = {}
 
     def diff(self, t: cs.ValueCounts, c: cs.ValueCounts, alpha: float, seed: int = 0) -> cs.Estimate:
-        return cs.quantile_diff(t, c, float(self.metric.quantile), alpha, seed=seed)
+        if self.metric.quantile is None:
+            raise ValueError(f"metric '{self.metric.name}' is a quantile metric without its quantile")
+        return cs.quantile_diff(t, c, self.metric.quantile, alpha, seed=seed)
 
 
 KINDS: dict[str, type[Kind]] = {k.name: k for k in (Proportion, Mean, Ratio, Quantile)}
