@@ -113,6 +113,9 @@ def hostile_catalog(src: Path, out: Path) -> Path:
             data["metrics"] = [_fill(m, Metric) for m in data["metrics"]]
         else:
             data = _fill(data, KINDS[path.parent.name])
+        for planned in data.get("campaigns") or []:  # a policy's planned arms: the default control arm named,
+            if planned.get("arms") and "control_arm" not in planned:  # so it is made hostile with the arms
+                planned["control_arm"] = "control"
         data = _card(data)
         if path.name == "metrics.yml":
             for m in data["metrics"]:

@@ -66,7 +66,8 @@ def live_markup(page: str) -> list[str]:
     """Elements or attributes of ``page`` that a payload would have created had it been markup."""
     p = _Elements()
     p.feed(page.replace(markup.script_element(), "", 1))  # cxlab's own script (sorting, folding) is not a payload
-    found = [f"<{tag}>" for tag, _ in p.tags if tag in LIVE_TAGS]
+    # cxlab's own folding (Report.details) is a <details> with exactly class="cx-details"; the payload's has none
+    found = [f"<{tag}>" for tag, attrs in p.tags if tag in LIVE_TAGS and not (tag == "details" and attrs == {"class": "cx-details"})]
     for tag, attrs in p.tags:
         for name, value in attrs.items():
             v = value.strip().lower()
