@@ -63,6 +63,27 @@ class Call:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Call) and (self.name, self.args) == (other.name, other.args)
 
+    def _way(self, fn: Callable[..., Any] | None, what: str) -> Callable[..., Any]:
+        if fn is None:
+            raise ValueError(f"{self.name} is not a {what} function")
+        return fn
+
+    def row(self, table: ibis.Table) -> ibis.Value:
+        """This row function's value on ``table``'s rows."""
+        return self._way(self.spec.row, "row")(table, *self.args)
+
+    def client(self, src: Source, snaps: ibis.Table) -> ibis.Table | None:
+        """This client function per (client, snapshot), or ``None`` when it is computed from the base row."""
+        return self._way(self.spec.client, "client")(src, snaps, *self.args)
+
+    def aggregate(self, rows: ibis.Table) -> ibis.Value:
+        """This client function's aggregate over the rows of its shared scan (``spec.scan``)."""
+        return self._way(self.spec.agg, "shared-scan")(rows, *self.args)
+
+    def from_base(self, base: ibis.Table) -> ibis.Value:
+        """This client function computed from the base row itself (e.g. ``tenure_days``)."""
+        return self._way(self.spec.from_base, "base-row")(base, *self.args)
+
 
 def _ts(col: ibis.Value) -> ibis.Value:
     return col.cast("timestamp")

@@ -266,7 +266,7 @@ def _boolean(c: _Compiler, rule: Rule) -> ibis.BooleanValue:
 def compile_filter(rule: str | Rule, table: ibis.Table, where: str = "filter") -> ibis.BooleanValue:
     """A row rule (e.g. a metric's ``product_line = 'credit_card'``) as a boolean over ``table``'s rows."""
     rule = _as_rule(rule, where)
-    compiler = _Compiler(rule, table, ROW_FUNCTIONS, lambda call: call.spec.row(table, *call.args))
+    compiler = _Compiler(rule, table, ROW_FUNCTIONS, lambda call: call.row(table))
     return _boolean(compiler, rule)
 
 
@@ -358,20 +358,20 @@ def _evaluate(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[
         if call.spec.scan is not None:
             shared.setdefault(call.spec.scan, []).append(call)
             continue
-        agg = call.spec.client(src, snaps, *call.args)
+        agg = call.client(src, snaps)
         if agg is None:  # computed from the base row itself (tenure_days)
             from_base[col] = call
             continue
         joined = joined.left_join(agg.rename({col: "value"}), ["client_id", "snapshot"])
     for scan, members in shared.items():
         rows = SCANS[scan](src, snaps, [c.args for c in members])
-        aggs = rows.group_by(["client_id", "snapshot"]).aggregate(**{calls[c]: c.spec.agg(rows, *c.args) for c in members})
+        aggs = rows.group_by(["client_id", "snapshot"]).aggregate(**{calls[c]: c.aggregate(rows) for c in members})
         joined = joined.left_join(aggs, ["client_id", "snapshot"])
     values = {col: joined[col] if call.spec.fill is None else joined[col].fill_null(call.spec.fill)
               for call, col in calls.items() if col not in from_base}
     base = joined.select(*base.columns, **values)
     if from_base:
-        base = base.mutate(**{col: call.spec.from_base(base, *call.args) for col, call in from_base.items()})
+        base = base.mutate(**{col: call.from_base(base) for col, call in from_base.items()})
     out = {}
     for name, rule in parsed.items():
         compiler = _Compiler(rule, base, CLIENT_FUNCTIONS, lambda call: base[calls[call]])
