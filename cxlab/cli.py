@@ -126,7 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run(args.notebooks, data=args.data, out=args.out, params=_params(args.param), run_id=args.run_id,
                  lang=args.lang, progress=not args.quiet, jobs=args.jobs, force=args.force)
     for nb in result.notebooks:
-        where = result.folder / (nb.html or nb.notebook) if nb.html or nb.notebook else f"— {nb.error}"
+        page = nb.html or nb.notebook
+        where = result.folder / page if page else f"— {nb.error}"
         how = f"reused from {nb.reused_from}" if nb.reused_from else f"{nb.seconds:6.1f}s"
         print(f"{nb.status:>7}  {nb.name}  {how}  {where}")
     print(f"index: {result.folder.parent / 'index.html'}")
@@ -230,7 +231,7 @@ def cmd_audience(args: argparse.Namespace) -> int:
 
 
 def cmd_arbitrate(args: argparse.Namespace) -> int:
-    from cxlab.analyses.launch import arbitrate, launch_policy, load_policy
+    from cxlab.analyses.launch import Launch, arbitrate, launch_policy, load_policy
     from cxlab.catalog import load_catalog
     from cxlab.data.connect import connect
     from cxlab.paths import resolve, resolve_source
@@ -240,8 +241,9 @@ def cmd_arbitrate(args: argparse.Namespace) -> int:
     if not policy_file.exists() and (folder / "policies" / f"{args.policy}.yml").exists():
         policy_file = folder / "policies" / f"{args.policy}.yml"
     src, cat, policy = connect(resolve_source(args.data)), load_catalog(folder), load_policy(policy_file)
+    launches: list[Launch] = []
     if args.dry_run:
-        arb, launches = arbitrate(src, cat, policy), []
+        arb = arbitrate(src, cat, policy)
     else:
         arb, launches = launch_policy(src, cat, policy, out=resolve(args.out), owner=args.owner,
                                       approved_by=args.approved_by, catalog_dir=folder, replace=args.replace)

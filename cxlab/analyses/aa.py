@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -60,19 +60,20 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     people = retro.persons(src, campaign, crowd, metrics)
     tested = [retro.values(src, people, metrics[n]) for n in names if kind(metrics[n]).on_sums]
     all_sums = retro.fake_split_sums(src, tested, runs, share, seed)
-    rows, pvalues = [], {}
+    rows: list[dict[str, Any]] = []
+    pvalues: dict[str, np.ndarray] = {}
     for name in tqdm(list(all_sums), desc="A/A tests", disable=not progress):
         sums, test = all_sums[name], kind(metrics[name]).test
-        p = []
+        found: list[float | None] = []
         for _, part in sums.groupby("run"):
             g = part.set_index("fake")
             if {"control", "treatment"} - set(g.index):
                 continue
             try:
-                p.append(test(g.loc["treatment"], g.loc["control"], alpha).p_value)
+                found.append(test(g.loc["treatment"], g.loc["control"], alpha).p_value)
             except ValueError:  # no variation in this split
                 continue
-        p = np.array(p)
+        p = np.array(found, dtype=float)
         pvalues[name] = p
         k = int((p < alpha).sum())
         rate = cs.proportion_ci(cs.ProportionStats(len(p), k), alpha=alpha)

@@ -118,6 +118,8 @@ def _diagnostics(src: Source, f: btyd.Fit, s: ibis.Table, cells: btyd.Cells, spl
 
 
 def _comparison(fits: dict[str, btyd.Fit], cells: btyd.Cells, duration: float) -> pd.DataFrame:
+    if cells.holdout_sum is None:
+        raise ValueError("cells without holdout sums: take them from rfm.cells with a holdout period")
     rows = []
     actual = float(cells.holdout_sum.sum())
     for name, f in fits.items():

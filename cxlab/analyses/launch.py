@@ -523,7 +523,9 @@ def _base_rate(src: Source, catalog: Catalog, policy: ContactPolicy) -> dict[str
     if segs:
         by = _segment_rates(src, catalog, policy.snapshot)
         out |= {c.name: float(by.get(c.segment, math.nan)) for c in segs}
-    for c in (c for c in policy.campaigns if c.trigger):
+    for c in policy.campaigns:
+        if not c.trigger:
+            continue
         trigger = catalog.get("triggers", c.trigger)
         p = ct.panel(src, trigger, [policy.snapshot - timedelta(days=trigger.window_days)])
         got = ct.counts(src, p)

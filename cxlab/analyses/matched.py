@@ -187,7 +187,7 @@ def _placebo(frame: pd.DataFrame, metrics: list[Metric], kept_t: np.ndarray, kep
             continue
         rows.append({"arm": arm, "metric": m.name, "treated": float(a.mean()), "matched": float(b.mean()),
                      "difference": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value,
-                     "significant": bool(d.significant and d.p_value < alpha), "untestable": ""})
+                     "significant": bool(d.significant and d.p_value is not None and d.p_value < alpha), "untestable": ""})
     return rows
 
 

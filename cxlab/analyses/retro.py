@@ -19,7 +19,8 @@ from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
 from cxlab.data.connect import Source
 from cxlab.errors import ParameterError
-from cxlab.metrics import Kind, Mean, Proportion, Quantile, Ratio, kind
+from cxlab.metrics import Comparable, Kind, Mean, Quantile, Ratio, kind
+from cxlab.metrics.kinds import S
 
 CORRECTIONS = ("holm", "fdr_bh")
 #: Below this p-value a pre-period difference between arms means the split or the data is broken.
@@ -133,8 +134,9 @@ class Effects(Result):
         """Per treatment arm, the primary effect by the registered analysis: uplift, interval, p and whether
         it lies beyond its interval in the metric's direction (``win``), against it (``loss``) or neither."""
         p = self.primary.set_index("arm")[["uplift", "ci_low", "ci_high", "p_value"]].copy()
-        for arm, reg in ((self.registered or {}).get("primary") or {}).items():
-            if self.registered["analysis"] == "cuped" and arm in p.index:
+        registered = self.registered or {}
+        for arm, reg in (registered.get("primary") or {}).items():
+            if registered["analysis"] == "cuped" and arm in p.index:
                 p.loc[arm, ["uplift", "ci_low", "ci_high", "p_value"]] = [reg["uplift"], reg["ci_low"], reg["ci_high"], reg["p_value"]]
         up = self.direction != "decrease"
         p["outcome"] = ["win" if (lo > 0 if up else hi < 0) else "loss" if (hi < 0 if up else lo > 0) else "flat"
@@ -253,7 +255,7 @@ class Retro(Result):
         return {"effects": self.effects.table, "sends": self.health.sends, "incremental": self.value.table}
 
 
-def _compare(kind: Proportion | Mean, t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
+def _compare(kind: Comparable[S], t: pd.Series, c: pd.Series, alpha: float) -> dict[str, Any]:
     """One arm against control on a proportion or mean metric: levels, absolute and relative uplift,
     the Bayesian chance to beat, the always-valid interval and CUPED on everybody (one slope)."""
     st, sc = kind.record(t), kind.record(c)
@@ -320,7 +322,7 @@ def _strata_rows(kind: Kind, arm: str, t: pd.DataFrame, c: pd.DataFrame, alpha: 
         return {}, []
     rows = [{"metric": kind.metric.name, "arm": arm, "stratum": s, "people": int(v["n"]), "share": v["weight"],
              "theta": v["theta"], "estimate": v["estimate"], "variance_reduction": v["variance_reduction"]}
-            for s, v in res.extra["strata"].items()]
+            for s, v in res.strata.items()]
     return {"cuped_uplift": res.estimate, "cuped_low": res.ci_low, "cuped_high": res.ci_high,
             "variance_reduction": res.extra["variance_reduction"], "cuped_method": "strata"}, rows
 
@@ -372,12 +374,14 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
                         res = _compare_quantile(k, dists[arm], dists[ctrl], alpha, seed) | {"resolution": step}
                     elif isinstance(k, Ratio):
                         res = _compare_ratio(k, frame.loc[arm], frame.loc[ctrl], alpha)
-                    else:
+                    elif isinstance(k, Comparable):
                         res = _compare(k, frame.loc[arm], frame.loc[ctrl], alpha)
                         by_stratum = cells.set_index("stratum")
                         better, per = _strata_rows(k, arm, by_stratum[by_stratum.arm == arm], by_stratum[by_stratum.arm == ctrl], alpha)
                         res |= better
                         strata += per
+                    else:
+                        raise TypeError(f"metric '{name}': no comparison for the kind {k!r}")
                 except ValueError as e:  # e.g. nobody varies: say so rather than invent p = 1
                     n = (dists[arm].n, dists[ctrl].n) if isinstance(k, Quantile) else (int(frame.loc[arm, "n"]), int(frame.loc[ctrl, "n"]))
                     res = _row(*n, math.nan, math.nan, None, None) | {"untestable": str(e)}
@@ -521,7 +525,8 @@ def head_to_head(metric: Metric, sums: pd.DataFrame, effects: pd.DataFrame,
         est = k.diff(k.record(sums.loc[best]), k.record(sums.loc[second]), alpha / m)
     except ValueError:  # neither arm varies: nothing to tell apart
         return None
-    return HeadToHead(best, second, est, m, min(1.0, float(est.p_value) * m))
+    adjusted = math.nan if est.p_value is None else min(1.0, est.p_value * m)
+    return HeadToHead(best, second, est, m, adjusted)
 
 
 def _balance(campaign: Campaign, by_metric: dict[str, pd.DataFrame], alpha: float,

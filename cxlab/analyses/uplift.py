@@ -438,13 +438,13 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, metric: str = "",
     if not campaign.features.columns and not campaign.features.expressions:
         raise ParameterError(f"campaign '{campaign.name}': the card declares no features (features.columns, "
                              "features.expressions) for the uplift model")
-    metric = catalog.get("metrics", metric or campaign.metrics.primary)
-    if metric.type != "proportion":
-        raise ParameterError(f"campaign '{campaign.name}': the metric '{metric.name}' is a {metric.type} "
+    outcome = catalog.metric(metric or campaign.metrics.primary)
+    if outcome.type != "proportion":
+        raise ParameterError(f"campaign '{campaign.name}': the metric '{outcome.name}' is a {outcome.type} "
                              "metric; uplift models here learn a conversion (a proportion metric)")
     guardrails = [g for g in (catalog.get("metrics", n) for n in campaign.metrics.guardrails) if g.type in ("proportion", "mean")]
     crowd = retro.people(src, campaign)
-    frame, total = cu.training_sample(src, campaign, crowd, [metric, *guardrails], sample_size, seed)
+    frame, total = cu.training_sample(src, campaign, crowd, [outcome, *guardrails], sample_size, seed)
     ctrl = campaign.control_arm
     arms = [a for a in campaign.treatment_arms if (frame.arm == a).any()]
     if not (frame.arm == ctrl).any() or not arms:
@@ -462,7 +462,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, metric: str = "",
     assignment = _assignment(frame, preds[learner], ctrl, alpha) if len(arms) > 1 else pd.DataFrame()
     predictions = frame[["client_id", "arm", "y0"]].rename(columns={"y0": "y"}).assign(
         fold=fold, **{f"uplift_{a}": preds[learner][a] for a in arms})
-    result = Uplift(campaign, metric, guardrails, learner, list(X.columns), int(len(frame)), total, folds, alpha,
+    result = Uplift(campaign, outcome, guardrails, learner, list(X.columns), int(len(frame)), total, folds, alpha,
                     per_arm, assignment, predictions, None, notes)
     if score_out:
         result = _with_audience(result, src, frame, X, y, fold, arms, learner, score_date, audience, score_out,
@@ -551,7 +551,7 @@ def write_audience(src: Source, campaign: Campaign, models: dict[str, Any], cate
         target = str(part).replace("'", "''")
         con.execute(f"COPY (SELECT * FROM audience ORDER BY client_id) TO '{target}' (FORMAT parquet, KV_METADATA {meta})")
         part.replace(path)
-        counts = con.execute("SELECT count(*), sum(selected::int), sum(negative::int) FROM audience").fetchone()
+        (counts,) = con.execute("SELECT count(*), sum(selected::int), sum(negative::int) FROM audience").fetchall()
         by_arm = con.execute("SELECT arm, count(*) AS clients, sum(selected::int) AS selected, sum(negative::int) AS negative "
                              "FROM audience GROUP BY arm ORDER BY arm").df()
         con.close()

@@ -89,6 +89,13 @@ class Metric(Card):
 
     _check_filter = field_validator("filter")(lambda v: _row_rule(v) if v else v)
 
+    @property
+    def rows_from(self) -> Literal["holdings", "events"]:
+        """The table a non-ratio metric counts rows of (the validator gives every one a ``source``)."""
+        if self.source is None:
+            raise ValueError(f"metric '{self.name}' is a ratio metric: its rows are its numerator's and denominator's")
+        return self.source
+
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
         if self.type == "ratio":

@@ -1,8 +1,10 @@
 """The functions rules may call: a closed registry, nothing else is callable.
 
 Client functions aggregate a client's rows in a window before each snapshot (``snapshot − days <= ts <
-snapshot``) and return ``(client_id, snapshot, value)``; the rule compiler joins them back. Row functions
-compute a value from one row (metric filters).
+snapshot``) and return ``(client_id, snapshot, value)``; the rule compiler joins them back. Functions over
+the same rows (events in a window, open contracts) name a shared scan instead: their calls become filtered
+aggregates of one group-by over one scan (three event counts read events once, not three times). Row
+functions compute a value from one row (metric filters).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class FunctionSpec:
     params: tuple[tuple[str, type], ...]
     doc: str
     client: Callable[..., ibis.Table | None] | None = None
+    #: A key of :data:`SCANS` and the call's aggregate over that scan's rows (``agg(rows, *args)``).
+    scan: str | None = None
+    agg: Callable[..., ibis.Value] | None = None
     from_base: Callable[..., ibis.Value] | None = None
     row: Callable[..., ibis.Value] | None = None
     fill: Any = None
@@ -58,6 +63,27 @@ class Call:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Call) and (self.name, self.args) == (other.name, other.args)
 
+    def _way(self, fn: Callable[..., Any] | None, what: str) -> Callable[..., Any]:
+        if fn is None:
+            raise ValueError(f"{self.name} is not a {what} function")
+        return fn
+
+    def row(self, table: ibis.Table) -> ibis.Value:
+        """This row function's value on ``table``'s rows."""
+        return self._way(self.spec.row, "row")(table, *self.args)
+
+    def client(self, src: Source, snaps: ibis.Table) -> ibis.Table | None:
+        """This client function per (client, snapshot), or ``None`` when it is computed from the base row."""
+        return self._way(self.spec.client, "client")(src, snaps, *self.args)
+
+    def aggregate(self, rows: ibis.Table) -> ibis.Value:
+        """This client function's aggregate over the rows of its shared scan (``spec.scan``)."""
+        return self._way(self.spec.agg, "shared-scan")(rows, *self.args)
+
+    def from_base(self, base: ibis.Table) -> ibis.Value:
+        """This client function computed from the base row itself (e.g. ``tenure_days``)."""
+        return self._way(self.spec.from_base, "base-row")(base, *self.args)
+
 
 def _ts(col: ibis.Value) -> ibis.Value:
     return col.cast("timestamp")
@@ -78,19 +104,16 @@ def _per_client(t: ibis.Table, value: ibis.Value) -> ibis.Table:
     return t.group_by(["client_id", "snapshot"]).aggregate(value=value)
 
 
-def _count_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
-    j = _in_window(_events(src, event_type), "ts", snaps, days)
-    return _per_client(j, j.count())
+def _event_rows(src: Source, snaps: ibis.Table, calls: list[tuple[Any, ...]]) -> ibis.Table:
+    """Events of the calls' types joined to each snapshot whose longest window contains them (one scan)."""
+    e = src.table("events")
+    e = e.filter(e.event_type.isin(sorted({event_type for event_type, _ in calls})))
+    return _in_window(e, "ts", snaps, max(days for _, days in calls))
 
 
-def _sum_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
-    j = _in_window(_events(src, event_type), "ts", snaps, days)
-    return _per_client(j, j.value.sum())
-
-
-def _max_events(src: Source, snaps: ibis.Table, event_type: str, days: int) -> ibis.Table:
-    j = _in_window(_events(src, event_type), "ts", snaps, days)
-    return _per_client(j, j.value.max())
+def _in_call(j: ibis.Table, event_type: str, days: int) -> ibis.Value:
+    """The rows of ``j`` (see :func:`_event_rows`) one call counts: its type, within its own window."""
+    return (j.event_type == event_type) & (_ts(j.ts) >= j.snapshot - ibis.interval(days=days))
 
 
 def _days_since_event(src: Source, snaps: ibis.Table, event_type: str) -> ibis.Table:
@@ -100,29 +123,13 @@ def _days_since_event(src: Source, snaps: ibis.Table, event_type: str) -> ibis.T
     return last.select("client_id", "snapshot", value=last.snapshot.date().delta(last["last"].date(), unit="day"))
 
 
-def _open_contracts(src: Source, snaps: ibis.Table) -> ibis.Table:
+def _open_contracts(src: Source, snaps: ibis.Table, calls: list[tuple[Any, ...]] | None = None) -> ibis.Table:
+    """Contracts (with their product) open at each snapshot."""
     h = src.table("holdings").join(src.table("products"), "product_id")
     open_ = _ts(h.opened_at) < snaps.snapshot
     if "closed_at" in h.columns:
         open_ &= h.closed_at.isnull() | (_ts(h.closed_at) >= snaps.snapshot)
     return h.join(snaps, open_)
-
-
-def _holds(src: Source, snaps: ibis.Table, line: str) -> ibis.Table:
-    j = _open_contracts(src, snaps)
-    j = j.filter(j.product_line == line)
-    return _per_client(j, j.count() > 0)
-
-
-def _holds_product(src: Source, snaps: ibis.Table, product_id: str) -> ibis.Table:
-    j = _open_contracts(src, snaps)
-    j = j.filter(j.product_id.cast("string") == product_id)
-    return _per_client(j, j.count() > 0)
-
-
-def _count_lines(src: Source, snaps: ibis.Table) -> ibis.Table:
-    j = _open_contracts(src, snaps)
-    return _per_client(j, j.product_line.nunique())
 
 
 def _opened(src: Source, snaps: ibis.Table, line: str, days: int) -> ibis.Table:
@@ -158,18 +165,24 @@ CLIENT_FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
     for spec in (
         FunctionSpec("count_events", (("event_type", str), ("days", int)),
-                     "number of events of that type in the window", _count_events, fill=0),
+                     "number of events of that type in the window", scan="events",
+                     agg=lambda j, t, d: j.count(where=_in_call(j, t, d)), fill=0),
         FunctionSpec("sum_events", (("event_type", str), ("days", int)),
-                     "sum of the events' value in the window (0 if none)", _sum_events, fill=0.0),
+                     "sum of the events' value in the window (0 if none)", scan="events",
+                     agg=lambda j, t, d: j.value.sum(where=_in_call(j, t, d)), fill=0.0),
         FunctionSpec("max_events", (("event_type", str), ("days", int)),
-                     "largest event value in the window (null if none)", _max_events),
+                     "largest event value in the window (null if none)", scan="events",
+                     agg=lambda j, t, d: j.value.max(where=_in_call(j, t, d))),
         FunctionSpec("days_since_event", (("event_type", str),),
                      "days since the last event of that type before the snapshot (null if never)", _days_since_event),
         FunctionSpec("holds", (("product_line", str),),
-                     "an open contract of that product line at the snapshot", _holds, fill=False),
+                     "an open contract of that product line at the snapshot", scan="contracts",
+                     agg=lambda j, line: j.count(where=j.product_line == line) > 0, fill=False),
         FunctionSpec("holds_product", (("product_id", str),),
-                     "an open contract of that product at the snapshot", _holds_product, fill=False),
-        FunctionSpec("count_lines", (), "number of distinct product lines held at the snapshot", _count_lines, fill=0),
+                     "an open contract of that product at the snapshot", scan="contracts",
+                     agg=lambda j, pid: j.count(where=j.product_id.cast("string") == pid) > 0, fill=False),
+        FunctionSpec("count_lines", (), "number of distinct product lines held at the snapshot", scan="contracts",
+                     agg=lambda j: j.product_line.nunique(), fill=0),
         FunctionSpec("tenure_days", (), "days since the client joined",
                      client=lambda src, snaps: None,
                      from_base=lambda base: base.snapshot.date().delta(base.joined_at.cast("timestamp").date(), unit="day")),
@@ -181,6 +194,10 @@ CLIENT_FUNCTIONS: dict[str, FunctionSpec] = {
                      _opted_in, fill=False),
     )
 }
+
+#: The shared scans: the rows every call of the scan's functions aggregates, given all those calls' arguments.
+SCANS: dict[str, Callable[[Source, ibis.Table, list[tuple[Any, ...]]], ibis.Table]] = {
+    "events": _event_rows, "contracts": _open_contracts}
 
 ROW_FUNCTIONS: dict[str, FunctionSpec] = {
     "days_between": FunctionSpec(

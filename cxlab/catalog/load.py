@@ -6,7 +6,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import pandas as pd
 import yaml
@@ -19,8 +19,10 @@ from cxlab.errors import CardError, RuleError
 C = TypeVar("C", bound=BaseModel)
 
 #: Folder of each card kind, and its model.
-KINDS: dict[str, type[BaseModel]] = {"triggers": Trigger, "hypotheses": Hypothesis, "segments": Segment,
-                                     "campaigns": Campaign, "policies": ContactPolicy}
+#: Any card a folder of the catalogue holds.
+Card = Trigger | Hypothesis | Segment | Campaign | ContactPolicy
+KINDS: dict[str, type[Card]] = {"triggers": Trigger, "hypotheses": Hypothesis, "segments": Segment,
+                                "campaigns": Campaign, "policies": ContactPolicy}
 #: Campaign types a contact policy knows, and the one exempt from every rule.
 CAMPAIGN_TYPES, EXEMPT = ("marketing", "transactional"), "transactional"
 
@@ -107,21 +109,25 @@ def _build(model: type[C], data: Any, node: yaml.Node | None, where: str) -> C:
         raise CardError(f"{where}: {str(e).removeprefix('rule: ')}") from None
 
 
-def load_card(path: str | Path, model: type[C] | None = None) -> C:
+@overload
+def load_card(path: str | Path, model: type[C]) -> C: ...
+@overload
+def load_card(path: str | Path, model: None = None) -> Card: ...
+def load_card(path: str | Path, model: type[BaseModel] | None = None) -> BaseModel:
     """One card file; ``model`` defaults to the kind of its folder (``triggers/`` → Trigger)."""
     path = Path(path)
-    model = model or KINDS.get(path.parent.name)
-    if model is None:
+    kind = model or KINDS.get(path.parent.name)
+    if kind is None:
         raise CardError(f"{path}: cannot tell the card kind; put it under one of {', '.join(KINDS)}/")
     data, node = _read(path)
-    return _build(model, data, node, str(path))
+    return _build(kind, data, node, str(path))
 
 
 def load_metrics(path: str | Path) -> dict[str, Metric]:
     """``metrics.yml``: a list of metrics under ``metrics:``."""
     path = Path(path)
     data, node = _read(path)
-    if not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
+    if node is None or not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
         raise CardError(f"{path}: expected a list under 'metrics:'")
     items = next(v for k, v in node.value if k.value == "metrics")
     metrics: dict[str, Metric] = {}
@@ -217,12 +223,12 @@ class Catalog:
             for m in [c.metrics.primary, *c.metrics.secondary, *c.metrics.guardrails]:
                 if m not in self.metrics:
                     problems.append(f"{where}: metric '{m}' is not in metrics.yml")
-        for m in self.metrics.values():
-            for part in (m.numerator, m.denominator) if m.type == "ratio" else ():
+        for metric in self.metrics.values():
+            for part in (metric.numerator, metric.denominator) if metric.type == "ratio" else ():
                 if part not in self.metrics:
-                    problems.append(f"{self.path / 'metrics.yml'}: metric '{m.name}': '{part}' is not in metrics.yml")
+                    problems.append(f"{self.path / 'metrics.yml'}: metric '{metric.name}': '{part}' is not in metrics.yml")
                 elif self.metrics[part].type not in ("proportion", "mean"):
-                    problems.append(f"{self.path / 'metrics.yml'}: metric '{m.name}': '{part}' must be a proportion "
+                    problems.append(f"{self.path / 'metrics.yml'}: metric '{metric.name}': '{part}' must be a proportion "
                                     f"or mean metric, not {self.metrics[part].type}")
         for kind in ("triggers", "segments"):
             for name, card in getattr(self, kind).items():
@@ -353,7 +359,7 @@ def check_against(catalog: Catalog, src: Any) -> list[str]:
     for c in catalog.campaigns.values():
         if not present & set(c.campaign_ids):  # a card for another data set
             continue
-        where = catalog.files.get(("campaigns", c.name), catalog.path)
+        where = str(catalog.files.get(("campaigns", c.name), catalog.path))
         for col in [*c.segments, *([c.covariate] if c.covariate else [])]:
             if col not in columns:
                 problems.append(f"{where}: client column '{col}' is not in this data's clients table")

@@ -25,7 +25,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from cxlab.catalog.functions import CLIENT_FUNCTIONS, ROW_FUNCTIONS, Call
+from cxlab.catalog.functions import CLIENT_FUNCTIONS, ROW_FUNCTIONS, SCANS, Call
 from cxlab.data.connect import Source
 from cxlab.errors import RuleError
 
@@ -266,7 +266,7 @@ def _boolean(c: _Compiler, rule: Rule) -> ibis.BooleanValue:
 def compile_filter(rule: str | Rule, table: ibis.Table, where: str = "filter") -> ibis.BooleanValue:
     """A row rule (e.g. a metric's ``product_line = 'credit_card'``) as a boolean over ``table``'s rows."""
     rule = _as_rule(rule, where)
-    compiler = _Compiler(rule, table, ROW_FUNCTIONS, lambda call: call.spec.row(table, *call.args))
+    compiler = _Compiler(rule, table, ROW_FUNCTIONS, lambda call: call.row(table))
     return _boolean(compiler, rule)
 
 
@@ -350,18 +350,28 @@ def _evaluate(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[
     for rule in parsed.values():
         for call in calls_in(rule):
             calls.setdefault(call, f"cx_f{len(calls)}")
-    # one chain of left joins, then one select that fills: a flat query Ibis compiles (and DuckDB plans) fast
-    joined, values, from_base = base, {}, {}
+    # one chain of left joins, then one select that fills: a flat query Ibis compiles (and DuckDB plans) fast;
+    # calls over a shared scan (events in a window, open contracts) are one group-by of one scan
+    joined, from_base = base, {}
+    shared: dict[str, list[Call]] = {}
     for call, col in calls.items():
-        agg = call.spec.client(src, snaps, *call.args)
+        if call.spec.scan is not None:
+            shared.setdefault(call.spec.scan, []).append(call)
+            continue
+        agg = call.client(src, snaps)
         if agg is None:  # computed from the base row itself (tenure_days)
             from_base[col] = call
             continue
         joined = joined.left_join(agg.rename({col: "value"}), ["client_id", "snapshot"])
-        values[col] = joined[col] if call.spec.fill is None else joined[col].fill_null(call.spec.fill)
+    for scan, members in shared.items():
+        rows = SCANS[scan](src, snaps, [c.args for c in members])
+        aggs = rows.group_by(["client_id", "snapshot"]).aggregate(**{calls[c]: c.aggregate(rows) for c in members})
+        joined = joined.left_join(aggs, ["client_id", "snapshot"])
+    values = {col: joined[col] if call.spec.fill is None else joined[col].fill_null(call.spec.fill)
+              for call, col in calls.items() if col not in from_base}
     base = joined.select(*base.columns, **values)
     if from_base:
-        base = base.mutate(**{col: call.spec.from_base(base, *call.args) for col, call in from_base.items()})
+        base = base.mutate(**{col: call.from_base(base) for col, call in from_base.items()})
     out = {}
     for name, rule in parsed.items():
         compiler = _Compiler(rule, base, CLIENT_FUNCTIONS, lambda call: base[calls[call]])

@@ -92,10 +92,10 @@ def apply(src: Source, policy: ContactPolicy, cands: ibis.Table) -> tuple[ibis.T
             t = rule(t, reason, cap.notnull() & (running(t, ["client_id", column], ["cx_order"]) > cap))
     if policy.exclusive:
         t = rule(t, "exclusive", running(t, ["client_id"], ["cx_order"]) > 1)
-    caps = {k: c.max_audience for k, c in enumerate(policy.campaigns) if c.max_audience}
-    if caps:
+    audience_caps = {k: c.max_audience for k, c in enumerate(policy.campaigns) if c.max_audience}
+    if audience_caps:
         t = t.mutate(cx_key=keys.key(t.client_id, policy.name, t.k))
-        cap = ibis.cases(*[(t.k == k, n) for k, n in caps.items()], else_=ibis.null("int64"))
+        cap = ibis.cases(*[(t.k == k, n) for k, n in audience_caps.items()], else_=ibis.null("int64"))
         t = rule(t, "max_audience", cap.notnull() & (running(t, ["k"], ["cx_key", "client_id"]) > cap))
     reasons = [r for r in RULES if r in outs]
     reason = ibis.cases(*[(t[f"cx_{r}"], r) for r in reasons], else_=ibis.null("string")) if reasons else ibis.null("string")

@@ -226,10 +226,12 @@ def waterfall(src: Source, f: ibis.Table, filters: sg.Filters) -> pd.DataFrame:
     """People left after each filter (:data:`STEPS`, one query); a filter the data cannot support keeps
     everyone. ``global_control``: matched clients of the global control group (their own group)."""
     tests, _ = keep(f, filters)
-    left, aggs = None, {}
-    for step in STEPS:
+    left = f.hit  # the first step, "matched", always applies
+    aggs = {"matched": left.sum()}
+    for step in STEPS[1:]:
         test = tests[step]
-        left = test if left is None else left if test is None else left & test
+        if test is not None:
+            left = left & test
         aggs[step] = left.sum()
     aggs["global_control"] = (f.hit & f.control).sum()
     row = src.con.execute(f.aggregate(**aggs)).iloc[0]

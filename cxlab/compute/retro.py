@@ -128,7 +128,7 @@ def _keeps(metric: Metric, t: ibis.Table) -> ibis.BooleanValue:
 
 def _source_rows(src: Source, metric: Metric) -> tuple[ibis.Table, str]:
     """The rows a metric counts, with their timestamp column name."""
-    t = _metric_rows(src, metric.source, [metric])
+    t = _metric_rows(src, metric.rows_from, [metric])
     return t.select("client_id", "cx_ts", "cx_value"), "cx_ts"
 
 
@@ -187,7 +187,7 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
         base = base.left_join(clients.select("client_id", *dict.fromkeys(cols)), "client_id").drop("client_id_right")
     by_source: dict[str, list[int]] = {}
     for i, metric in enumerate(metrics):
-        by_source.setdefault(metric.source, []).append(i)
+        by_source.setdefault(metric.rows_from, []).append(i)
     out = base
     for source, idx in by_source.items():
         rows = _metric_rows(src, source, [metrics[i] for i in idx])
@@ -317,10 +317,8 @@ def trend_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, 
     (period −k … −1 before, 0 the measurement window), plus per-person change post − mean(pre)."""
     periods = range(-pre_periods, 1)
     wide = period_values(src, metric, crowd.table, periods, campaign.window_days)
-    long = None
-    for p in periods:
-        part = wide.select("arm", period=ibis.literal(p), x=wide[_col(p)])
-        long = part if long is None else long.union(part)
+    parts = [wide.select("arm", period=ibis.literal(p), x=wide[_col(p)]) for p in periods]
+    long = functools.reduce(ibis.Table.union, parts)
     pre_mean = sum(wide[_col(p)] for p in periods if p < 0) / pre_periods
     change = wide.select("arm", period=ibis.literal(99), x=wide[_col(0)] - pre_mean)
     frame = src.con.execute(aggregate(long.union(change), ["period", "arm"], Mean.outcome_sums))

@@ -78,6 +78,13 @@ class TableMap(BaseModel):
             raise ValueError("'columns', 'where' and 'others' go with 'from'; a 'sql' SELECT names its columns itself")
         return self
 
+    @property
+    def from_table(self) -> str:
+        """The source table of a ``from`` mapping (the validator gives every mapping without ``sql`` one)."""
+        if self.from_ is None:
+            raise ValueError("a 'sql' mapping has no source table")
+        return self.from_
+
 
 class MappingFile(BaseModel):
     """The whole mapping file."""
@@ -104,6 +111,14 @@ def _lines(node: yaml.Node, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...
     return out
 
 
+def _where(path: Path, lines: dict[tuple[str, ...], int], keys: tuple[str, ...]) -> str:
+    """``file:line`` of the deepest of ``keys`` found in ``lines``, else the file alone."""
+    for n in range(len(keys), 0, -1):
+        if keys[:n] in lines:
+            return f"{path}:{lines[keys[:n]]}"
+    return str(path)
+
+
 @dataclass(frozen=True)
 class Mapping:
     """A parsed mapping file, with the line of every key for error messages."""
@@ -115,10 +130,7 @@ class Mapping:
 
     def where(self, *keys: str) -> str:
         """``file:line`` of the deepest of ``keys`` found in the file."""
-        for n in range(len(keys), 0, -1):
-            if keys[:n] in self.lines:
-                return f"{self.path}:{self.lines[keys[:n]]}"
-        return str(self.path)
+        return _where(self.path, self.lines, keys)
 
     def source_url(self) -> str:
         """The ``source`` with ``${NAME}`` from the environment and relative paths from the file's folder."""
@@ -162,14 +174,13 @@ def read_mapping(path: str | Path) -> Mapping:
     lines = _lines(node) if node is not None else {}
     if not isinstance(data, dict):
         raise DataError(f"{path}: a mapping is a YAML object with 'source' and 'tables' (see docs/mapping.md).")
-    partial = Mapping(path, MappingFile.model_construct(), text, lines)
     try:
         spec = MappingFile.model_validate(data)
     except ValidationError as e:
         problems = []
         for err in e.errors():
             keys = tuple(str(k) for k in err["loc"])
-            problems.append(f"{partial.where(*keys)}: field '{'.'.join(keys)}': {err['msg']}")
+            problems.append(f"{_where(path, lines, keys)}: field '{'.'.join(keys)}': {err['msg']}")
         raise DataError("mapping problems:\n  " + "\n  ".join(problems)) from None
     mapping = Mapping(path, spec, text, lines)
     for name in spec.tables:
@@ -223,7 +234,8 @@ def table_sql(mapping: Mapping, table: str, dialect: str, have: list[str] | None
     # a source column a mapped column is made from is consumed (not kept twice, not a covariate of its own)
     renamed = {c.name for value in values.values() for c in value.find_all(exp.Column)}
     kept = [exp.column(c, quoted=True) for c in (have or []) if spec.others and c not in renamed and c not in spec.columns]
-    select = exp.select(*(mapped + kept or ["*"])).from_(exp.to_table(spec.from_, dialect=dialect))
+    items: list[exp.Expression | str] = [*mapped, *kept] or ["*"]
+    select = exp.select(*items).from_(exp.to_table(spec.from_table, dialect=dialect))
     if spec.where:
         select = select.where(_parse(mapping, ("tables", table, "where"), spec.where, dialect, "SQL expression"))
     return select.sql(dialect)
@@ -239,7 +251,7 @@ def _explain(mapping: Mapping, inner: Source, table: str, dialect: str, error: E
     con = inner.con
     if spec.sql is not None:
         return DataError(f"{mapping.where('tables', table, 'sql')}: {table}: the engine refused the SELECT: {_first_line(error)}")
-    source = exp.to_table(spec.from_, dialect=dialect)
+    source = exp.to_table(spec.from_table, dialect=dialect)
     try:
         have = list(con.sql(exp.select("*").from_(source).limit(0).sql(dialect)).columns)
     except Exception as e:

@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from cxlab.data.connect import Source
-from cxlab.data.contract import TABLES, Table
+from cxlab.data.contract import TABLES, Column, Table
 from cxlab.errors import DataError
 
 __all__ = ["EXAMPLES", "Failure", "TableChecked", "ValidationReport", "validate"]
@@ -192,9 +192,14 @@ _KIND_TEXT = {
 }
 
 
-def _usable(contract: Table, t: ir.Table) -> list[str]:
+def _usable_columns(contract: Table, t: ir.Table) -> list[Column]:
     """Contract columns present in ``t`` with a type that fits their kind: the ones row rules may use."""
-    return [c.name for c in contract.columns if c.name in t.columns and _kind_ok(c.kind, t[c.name].type())]
+    return [c for c in contract.columns if c.name in t.columns and _kind_ok(c.kind, t[c.name].type())]
+
+
+def _usable(contract: Table, t: ir.Table) -> list[str]:
+    """The names of :func:`_usable_columns`."""
+    return [c.name for c in _usable_columns(contract, t)]
 
 
 def column_missing(contract: Table, t: ir.Table) -> Iterator[Failure | None]:
@@ -214,11 +219,11 @@ def wrong_type(src: Source, contract: Table, t: ir.Table) -> Iterator[Failure | 
             ok = _kind_ok(col.kind, dtype)
             yield None if ok else _failure(contract.name, col.name, "wrong_type",
                                            f"expected {_KIND_TEXT[col.kind]}, found {dtype}")
-    for col, (ref_table, ref_col) in contract.foreign_keys.items():
-        ref = _reference(src, contract, t, col)
-        if ref is not None and t[col].type().is_string() != ref.type().is_string():
-            yield _failure(contract.name, col, "wrong_type",
-                           f"{t[col].type()} cannot match {ref_table}.{ref_col} ({ref.type()})")
+    for key, (ref_table, ref_col) in contract.foreign_keys.items():
+        ref = _reference(src, contract, t, key)
+        if ref is not None and t[key].type().is_string() != ref.type().is_string():
+            yield _failure(contract.name, key, "wrong_type",
+                           f"{t[key].type()} cannot match {ref_table}.{ref_col} ({ref.type()})")
 
 
 def _reference(src: Source, contract: Table, t: ir.Table, col: str) -> ir.Column | None:
@@ -252,26 +257,26 @@ def _as_timestamp(col: ir.Column) -> ir.Value:
 def null_in_required(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Columns that are not nullable have a value on every row (examples show the row's other columns)."""
     usable = _usable(contract, t)
-    for name in usable:
-        if not contract.column(name).nullable:
-            others = tuple(c for c in usable if c != name)
-            yield _RowCheck(name, "null_in_required", t[name].isnull(), "with no value", also=others)
+    for col in _usable_columns(contract, t):
+        if not col.nullable:
+            others = tuple(c for c in usable if c != col.name)
+            yield _RowCheck(col.name, "null_in_required", t[col.name].isnull(), "with no value", also=others)
 
 
 def unparsed_timestamps(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Timestamps stored as text parse as timestamps (``wrong_type`` with the values that do not)."""
-    for name in _usable(contract, t):
-        c = t[name]
-        if contract.column(name).kind == "timestamp" and c.type().is_string():
+    for col in _usable_columns(contract, t):
+        name, c = col.name, t[col.name]
+        if col.kind == "timestamp" and c.type().is_string():
             yield _RowCheck(name, "wrong_type", c.notnull() & c.try_cast("timestamp").isnull(),
                             "with text that is not a date (write dates as 2024-01-31 or 2024-01-31 12:00:00)")
 
 
 def non_finite(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Number columns hold no NaN or infinity (they poison sums and means silently)."""
-    for name in _usable(contract, t):
-        c = t[name]
-        if contract.column(name).kind == "number" and c.type().is_floating():
+    for col in _usable_columns(contract, t):
+        name, c = col.name, t[col.name]
+        if col.kind == "number" and c.type().is_floating():
             yield _RowCheck(name, "non_finite", c.isnan() | c.isinf(), "with NaN or infinity")
 
 
@@ -282,9 +287,9 @@ MAX_VALUE = 1e15
 
 def value_too_large(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Number columns hold values of at most :data:`MAX_VALUE` in magnitude (sums must not overflow)."""
-    for name in _usable(contract, t):
-        c = t[name]
-        if contract.column(name).kind == "number" and c.type().is_numeric():
+    for col in _usable_columns(contract, t):
+        name, c = col.name, t[col.name]
+        if col.kind == "number" and c.type().is_numeric():
             big = c.abs() > MAX_VALUE
             if c.type().is_floating():
                 big = big & ~c.isinf()  # infinity is non_finite's
@@ -293,8 +298,8 @@ def value_too_large(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
 
 def value_not_allowed(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
     """Columns with a closed vocabulary (``communications.group``) hold only its values."""
-    for name in _usable(contract, t):
-        allowed = contract.column(name).allowed
+    for col in _usable_columns(contract, t):
+        name, allowed = col.name, col.allowed
         if allowed:
             yield _RowCheck(name, "value_not_allowed", t[name].notnull() & ~t[name].isin(list(allowed)),
                             f"with a value outside {{{', '.join(allowed)}}}")
@@ -322,8 +327,9 @@ def date_order(contract: Table, t: ir.Table) -> Iterator[_RowCheck]:
 
 def date_in_future(contract: Table, t: ir.Table, now: datetime) -> Iterator[_RowCheck]:
     """No timestamp of the contract lies after ``now`` (a wrong year or a test row)."""
-    for name in _usable(contract, t):
-        if contract.column(name).kind == "timestamp":
+    for col in _usable_columns(contract, t):
+        name = col.name
+        if col.kind == "timestamp":
             yield _RowCheck(name, "date_in_future", _as_timestamp(t[name]) > ibis.timestamp(now),
                             f"dated after {now:%Y-%m-%d %H:%M}")
 

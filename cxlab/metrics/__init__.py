@@ -4,6 +4,6 @@ format (:mod:`cxlab.metrics.kinds`). ``kind(card)`` gives a card's kind; :func:`
 sums into one grouped Ibis query."""
 
 from cxlab.metrics.engine import aggregate, sum_exprs
-from cxlab.metrics.kinds import KINDS, Kind, Mean, Proportion, Quantile, Ratio, Sums, kind
+from cxlab.metrics.kinds import KINDS, Comparable, Kind, Mean, Proportion, Quantile, Ratio, Sums, kind
 
-__all__ = ["aggregate", "sum_exprs", "Kind", "KINDS", "kind", "Mean", "Proportion", "Quantile", "Ratio", "Sums"]
+__all__ = ["aggregate", "sum_exprs", "Comparable", "Kind", "KINDS", "kind", "Mean", "Proportion", "Quantile", "Ratio", "Sums"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import ibis
 
@@ -28,6 +28,12 @@ _RATIO_SUMS: Sums = {"num_sum": ("num",), "num_sum_sq": ("num", "num"), "den_sum
                      "den_sum_sq": ("den", "den"), "num_den_sum": ("num", "den")}
 
 
+#: The statistics record a kind's tests read (ProportionStats, SampleMeanStats, RatioStats, ValueCounts).
+R = TypeVar("R")
+#: The records of the kinds compared arm against arm with a chance to beat and CUPED (proportions and means).
+S = TypeVar("S", cs.ProportionStats, cs.SampleMeanStats)
+
+
 def _get(row: Mapping[str, Any], col: str, kind: str) -> float:
     if col not in row:
         raise ValueError(f"aggregate row has no column '{col}' (needed for {kind}); has {list(row.keys())}")
@@ -35,8 +41,8 @@ def _get(row: Mapping[str, Any], col: str, kind: str) -> float:
     return float(v) if v is not None else math.nan
 
 
-class Kind:
-    """The behaviour shared by a metric type; subclasses declare what differs."""
+class Kind(Generic[R]):
+    """The behaviour shared by a metric type; subclasses declare what differs (``R``: its record)."""
 
     #: the card's ``type``
     name: ClassVar[str]
@@ -89,7 +95,7 @@ class Kind:
     def has_cuped(self) -> bool:
         return bool(self.cuped_sums)
 
-    def record(self, row: Mapping[str, Any]) -> Any:
+    def record(self, row: Mapping[str, Any]) -> R:
         """The statistics record of one row of :attr:`outcome_sums` (plus ``n``)."""
         raise NotImplementedError
 
@@ -99,17 +105,17 @@ class Kind:
         return cs.RegressionAdjustedStats(n, *(_get(row, c, "cuped") for c in
                                                ("x_sum", "x_sum_sq", "pre_sum", "pre_sum_sq", "x_pre_sum")))
 
-    def diff(self, t: Any, c: Any, alpha: float) -> cs.Estimate:
+    def diff(self, t: R, c: R, alpha: float) -> cs.Estimate:
         """The difference treatment − control with its interval and p-value (the kind's test)."""
         raise NotImplementedError
 
-    def lift(self, t: Any, c: Any, alpha: float) -> cs.Estimate | None:
+    def lift(self, t: R, c: R, alpha: float) -> cs.Estimate | None:
         """The relative difference, or None where the control level is zero."""
         raise NotImplementedError
 
-    def level(self, record: Any) -> float:
+    def level(self, record: R) -> float:
         """The arm's level: a rate, a mean per person or a ratio of sums."""
-        return float(record.mean)
+        raise NotImplementedError
 
     def test(self, t: Mapping[str, Any], c: Mapping[str, Any], alpha: float) -> cs.Estimate:
         """:meth:`diff` on two rows of sums."""
@@ -133,7 +139,18 @@ class Kind:
         return math.nan
 
 
-class Proportion(Kind):
+class Comparable(Kind[S]):
+    """A kind whose arms compare with a Bayesian chance to beat and an always-valid interval as well."""
+
+    def level(self, record: S) -> float:
+        return float(record.mean)
+
+    def chance_to_beat(self, t: S, c: S, alpha: float) -> float:
+        """The posterior probability that treatment's level is above control's."""
+        raise NotImplementedError
+
+
+class Proportion(Comparable[cs.ProportionStats]):
     """The share of people with at least one row in the window (Newcombe difference, beta-binomial chance)."""
 
     name = "proportion"
@@ -156,7 +173,7 @@ class Proportion(Kind):
         return cs.mde_proportions(level, n_treatment, ratio, alpha, power) if 0 < level < 1 else math.nan
 
 
-class Mean(Kind):
+class Mean(Comparable[cs.SampleMeanStats]):
     """The per-person count or sum of value in the window, optionally capped (Welch difference)."""
 
     name = "mean"
@@ -178,7 +195,7 @@ class Mean(Kind):
         return cs.mde_means(cs.cuped_sd(sd, min(rho2, 0.999)), n_treatment, ratio, alpha, power) if rho2 > 0 else math.nan
 
 
-class Ratio(Kind):
+class Ratio(Kind[cs.RatioStats]):
     """Σ numerator / Σ denominator of two other metrics per arm, the person as the unit (delta method)."""
 
     name = "ratio"
@@ -214,7 +231,7 @@ class Ratio(Kind):
         return rs.ratio, sd, math.nan, cs.mde_means(sd, n_treatment, ratio, alpha, power), math.nan
 
 
-class Quantile(Kind):
+class Quantile(Kind[cs.ValueCounts]):
     """A quantile of the per-person values (e.g. the median), from the engine's table of distinct values
     with a percentile bootstrap through the order-statistic law."""
 
@@ -226,12 +243,14 @@ class Quantile(Kind):
     cuped_sums: ClassVar[Sums] = {}
 
     def diff(self, t: cs.ValueCounts, c: cs.ValueCounts, alpha: float, seed: int = 0) -> cs.Estimate:
-        return cs.quantile_diff(t, c, float(self.metric.quantile), alpha, seed=seed)
+        if self.metric.quantile is None:
+            raise ValueError(f"metric '{self.metric.name}' is a quantile metric without its quantile")
+        return cs.quantile_diff(t, c, self.metric.quantile, alpha, seed=seed)
 
 
-KINDS: dict[str, type[Kind]] = {k.name: k for k in (Proportion, Mean, Ratio, Quantile)}
+KINDS: dict[str, type[Kind[Any]]] = {k.name: k for k in (Proportion, Mean, Ratio, Quantile)}
 
 
-def kind(metric: Metric) -> Kind:
+def kind(metric: Metric) -> Kind[Any]:
     """The kind of ``metric`` (by its card's ``type``)."""
     return KINDS[metric.type](metric)

@@ -280,7 +280,7 @@ class Report:
         hidden = body.attrs.get("cx_hidden", {})
         small = body.attrs.get("cx_small", {})
         for label, *rec in body.itertuples(index=True):
-            cells = []
+            tds: list[str] = []
             for col, v in zip(body.columns, rec, strict=True):
                 kind = formats.get(col, "int" if isinstance(v, (int, np.integer)) else "number")
                 if isinstance(v, pd.Timestamp):
@@ -288,7 +288,7 @@ class Report:
                 if label in hidden.get(str(col), ()):  # a small count says "<k"; a count hidden beside it and
                     # the rest of their rows "—"
                     text = f"&lt;{self.min_cell_size}" if col in counted and label in small.get(str(col), ()) else "—"
-                    cells.append(f'<td class="{"cx-n " if col in counted else ""}cx-hidden">{text}</td>')
+                    tds.append(f'<td class="{"cx-n " if col in counted else ""}cx-hidden">{text}</td>')
                     continue
                 if isinstance(v, (bool, np.bool_)):
                     text = self.t("common.yes" if v else "common.no")
@@ -298,8 +298,8 @@ class Report:
                     text = format_value(v, kind, self.lang, currency=self.currency if kind == "money" else "")
                 classes = [name for name, on in (("cx-text", isinstance(v, str)), ("cx-n", col in counted)) if on]
                 attr = f' class="{" ".join(classes)}"' if classes else ""
-                cells.append(f"<td{attr}>{html.escape(text)}</td>")
-            rows.append(f"<tr>{''.join(cells)}</tr>")
+                tds.append(f"<td{attr}>{html.escape(text)}</td>")
+            rows.append(f"<tr>{''.join(tds)}</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         cells_attr = self._cells_attr(shown, spec)
         self._block(f'<table class="cx-table"{cells_attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')

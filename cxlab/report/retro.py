@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypeVar
 
 import pandas as pd
 
@@ -16,6 +17,17 @@ from cxlab.report.format import format_value
 from cxlab.report.i18n import t
 from cxlab.report.markup import Md, escape_md, message_md
 from cxlab.report.privacy import Cells, carry, plain
+
+T = TypeVar("T")
+
+
+def _part(value: T | None, what: str) -> T:
+    """A part of the retrospective that only some runs compute (the A/A check, targeting, the trend):
+    the report's tables of it are shown only when it is there."""
+    if value is None:
+        raise ValueError(f"this retrospective has no {what}")
+    return value
+
 
 #: Per (metric, arm): the arm's and the control's people, and those with the outcome (where the metric
 #: counts people); every other number of the row comes from them. The arms' people add up to the people
@@ -326,7 +338,7 @@ def exposure_table(r: Retro, rep: Report) -> pd.DataFrame:
 
 def aa_table(r: Retro, lang: str) -> pd.DataFrame:
     """Per metric: fake splits, the false-positive rate with its interval, uniformity p, status."""
-    a = r.aa.table
+    a = _part(r.aa, "A/A check").table
     return pd.DataFrame([{t("retro.metric", lang): r.metrics[x.metric].label_in(lang), t("retro.splits", lang): x.runs,
                           "FPR": format_value(x.false_positive_rate, "pct", lang),
                           t("retro.ci_header", lang, level=level(r, lang)):
@@ -353,11 +365,12 @@ def definitions(r: Retro, names: list[str] | None, lang: str) -> Md:
 def _how(r: Retro, m: Metric, lang: str) -> Md:
     """The computation behind a capped, quantile or ratio metric, in a few words."""
     if m.type == "ratio":
-        return Md(" " + message_md("retro.how_ratio", lang, num=r.metrics[m.numerator].label_in(lang), den=r.metrics[m.denominator].label_in(lang)))
+        num, den = kind(m).parts
+        return Md(" " + message_md("retro.how_ratio", lang, num=r.metrics[num].label_in(lang), den=r.metrics[den].label_in(lang)))
     if m.type == "quantile":
         return Md(" " + message_md("retro.how_quantile", lang, q=format_value(m.quantile, "number", lang)))
     caps = r.effects.caps[(r.effects.caps.metric == m.name) & (r.effects.caps.column == "x")]
-    if len(caps):
+    if len(caps) and m.winsorize is not None:  # caps come only from a metric's winsorize
         return Md(" " + message_md("retro.how_capped", lang, q=_percentile(m.winsorize, lang), cap=format_value(caps.cap.iloc[0], "number", lang)))
     return Md("")
 
@@ -476,16 +489,17 @@ HETEROGENEITY_COLUMNS = ["breakdown", "segment", "arm", "people_t", "people_c", 
 def qini_bins(r: Retro, rep: Report) -> pd.DataFrame:
     """The score deciles with small cells hidden (:data:`QINI`); with the control arm hidden in the split
     table, both sides' people are (either side's total would give the control away)."""
-    bins = r.targeting.bins.reset_index(drop=True)
+    targeting = _part(r.targeting, "targeting")
+    bins = targeting.bins.reset_index(drop=True)
     sends = rep.suppress(r.health.sends.reset_index(drop=True), cells=SENDS, count=False)
     if sends.people[sends.arm == r.campaign.control_arm].isna().any():
         bins.attrs["cx_hidden"] = {"n_treatment": set(bins.index), "n_control": set(bins.index)}
-    return rep.suppress(bins, cells=QINI if r.targeting.binary else QINI_SUMS)
+    return rep.suppress(bins, cells=QINI if targeting.binary else QINI_SUMS)
 
 
 def qini_formats(r: Retro) -> dict[str, str]:
     """The decile table's formats: rates and points for conversions, plain numbers for amounts."""
-    rate, diff = ("pct", "pp") if r.targeting.binary else ("number", "number")
+    rate, diff = ("pct", "pp") if _part(r.targeting, "targeting").binary else ("number", "number")
     return {"bin": "int", "n_treatment": "int", "n_control": "int", "rate_treatment": rate, "rate_control": rate, "uplift": diff}
 
 
@@ -497,7 +511,7 @@ def heterogeneity_formats(r: Retro) -> dict[str, str]:
 
 def qini_axis(r: Retro, rep: Report) -> str:
     """The qini figure's vertical axis: incremental conversions, or the incremental amount."""
-    return rep.t("retro.incremental_conversions" if r.targeting.binary else "retro.incremental_outcome")
+    return rep.t("retro.incremental_conversions" if _part(r.targeting, "targeting").binary else "retro.incremental_outcome")
 
 
 def primary_is_rate(r: Retro) -> bool:
@@ -523,15 +537,16 @@ def figure_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def did_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Difference in differences per arm, hidden where the arm's people are too few."""
-    did = rep.suppress(arm_marks(r, rep, r.trend.did.merge(r.health.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
+    per_arm = _part(r.trend, "trend").did
+    did = rep.suppress(arm_marks(r, rep, per_arm.merge(r.health.sends[["arm", "people"]], on="arm", how="left", sort=False), ("people",)),
                        cells=Cells(people=("people",), margins=False))
     keep = did.attrs
-    did = did[list(r.trend.did.columns)]
+    did = did[list(per_arm.columns)]
     did.attrs = keep
     return did
 
 
 def trend(r: Retro, rep: Report) -> pd.DataFrame:
     """The per-period means of each arm for the trend figure, hidden where a cell has too few people."""
-    shown = plain(rep.suppress(r.trend.trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
+    shown = plain(rep.suppress(_part(r.trend, "trend").trend.reset_index(drop=True), cells=Cells(people=("n",), margins=False), count=False))
     return shown.dropna(subset=["mean"]).reset_index(drop=True)

@@ -37,6 +37,11 @@ class Figure:
     low: float | None = None
     high: float | None = None
 
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """``(low, high)`` when the figure has both ends, else ``None``."""
+        return (self.low, self.high) if self.low is not None and self.high is not None else None
+
 
 @dataclass(frozen=True)
 class Change:
@@ -57,8 +62,8 @@ class Change:
 
     @property
     def relative(self) -> float | None:
-        d = self.delta
-        return d / abs(self.old) if d is not None and self.old else None
+        d, old = self.delta, self.old
+        return d / abs(old) if d is not None and isinstance(old, (int, float)) and old else None
 
     @property
     def beyond(self) -> bool | None:
@@ -185,11 +190,15 @@ def diff_runs(run_a: str | Path, run_b: str | Path, skip: tuple[str, ...] = ("su
             if _same(old, new):
                 unchanged += 1
                 continue
-            interval = lambda f: (f.low, f.high) if isinstance(f, Figure) and f.low is not None else None  # noqa: E731
-            changes.append(Change(name, path, _plain(old), _plain(new), interval(old), interval(new)))
+            changes.append(Change(name, path, _plain(old), _plain(new), _interval(old), _interval(new)))
     order = {True: 0, False: 1, None: 2}
     changes.sort(key=lambda c: (order[c.beyond], c.notebook, -abs(c.relative or 0)))
     return RunDiff(a_path, b_path, changes, both, sorted(set(a) - set(b)), sorted(set(b) - set(a)), unchanged)
+
+
+def _interval(f: Figure | str | bool | None) -> tuple[float, float] | None:
+    """The interval of a flattened leaf, when it is a Figure that has one."""
+    return f.interval if isinstance(f, Figure) else None
 
 
 def _num(x: float | str | None, lang: str) -> str:
@@ -222,7 +231,7 @@ def render(d: RunDiff, lang: str = "en", limit: int = 40) -> str:
             rel = f" ({c.relative * 100:+.1f}%)" if c.relative is not None else ""
             text = t("diff.changed", lang, old=_num(c.old, lang), new=_num(c.new, lang),
                      delta=("+" if c.delta > 0 else "") + _num(c.delta, lang) + rel)
-        if c.beyond is not None:
+        if c.beyond is not None and c.old_interval is not None:
             lo, hi = c.old_interval
             verdict = "diff.beyond" if c.beyond else "diff.within"
             text += "  " + t(verdict, lang, low=_num(lo, lang), high=_num(hi, lang))

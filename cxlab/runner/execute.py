@@ -536,5 +536,6 @@ def raise_for_failures(result: RunResult) -> None:
     """NotebookFailed (exit 1) naming each failed notebook, its error and where its copy is."""
     failed = [nb for nb in result.notebooks if nb.status not in ("ok", "skipped")]
     if failed:
-        lines = [f"{nb.name}: {nb.error} (see {result.folder / nb.notebook})" for nb in failed]
+        lines = [f"{nb.name}: {nb.error} " + (f"(see {result.folder / nb.notebook})" if nb.notebook else "(no copy was kept)")
+                 for nb in failed]
         raise NotebookFailed("notebook(s) failed:\n  " + "\n  ".join(lines))

@@ -72,10 +72,10 @@ def _row(m: dict) -> dict:
         error = str(nb.get("error") or "")
         notebooks.append({"label": label, "href": run_link(m.get("run_id"), nb.get("html") or nb.get("notebook")),
                           "skipped": error if status == "skipped" else "", "error": error if status == "failed" else ""})
-        parameters = nb.get("parameters") if isinstance(nb.get("parameters"), dict) else {}
+        parameters = given if isinstance(given := nb.get("parameters"), dict) else {}
         params |= {str(k): v if isinstance(v, str) else repr(v) for k, v in parameters.items() if k not in ("data", "lang")}
     status = str(m.get("status", "?"))
-    data = m.get("data") if isinstance(m.get("data"), dict) else {}
+    data = source if isinstance(source := m.get("data"), dict) else {}
     return {"run_id": str(m.get("run_id", "?")), "started_at": str(m.get("started_at", "")), "status": status,
             "status_class": _STATUS.get(status, ""), "source": str(data.get("source", "")), "notebooks": notebooks,
             "parameters": sorted(params.items())}

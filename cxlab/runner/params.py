@@ -21,6 +21,9 @@ from cxlab.paths import notebooks_dir as _notebooks_dir
 
 _NAME = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
 _TYPES = ("str", "int", "float", "bool", "list")
+#: The Python values each type hint accepts as they are (an int for a float too).
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+                                              "list": (list,)}
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
@@ -37,9 +40,8 @@ class Parameter:
     def coerce(self, value: Any, notebook: str) -> Any:
         """``value`` (often text from ``-p name=value``) converted to this parameter's type."""
         if not isinstance(value, str):
-            ok = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list}[self.type]
-            if isinstance(value, ok) and not (self.type in ("int", "float") and isinstance(value, bool)):
-                return float(value) if self.type == "float" else value
+            if isinstance(value, _PYTHON_TYPES[self.type]) and not (self.type in ("int", "float") and isinstance(value, bool)):
+                return float(value) if isinstance(value, (int, float)) and self.type == "float" else value
             raise self._wrong(value, notebook)
         text = value.strip()
         try:
@@ -126,8 +128,8 @@ def read_notebook(path: Path) -> Notebook:
             continue
         match = _LINE.match(line.strip())
         if match is None:
-            name = re.match(r"^([A-Za-z_]\w*)\s*[:=]", line.strip())
-            raise ParameterError(f"{path.name}: parameter line for {name.group(1) if name else repr(line)} cannot be "
+            start = re.match(r"^([A-Za-z_]\w*)\s*[:=]", line.strip())
+            raise ParameterError(f"{path.name}: parameter line for {start.group(1) if start else repr(line)} cannot be "
                                  "read; write `name: type = value  # help`, one parameter per line.")
         name, kind = match["name"], match["type"]
         if kind not in _TYPES:

@@ -13,7 +13,7 @@ import math
 
 from scipy import stats as sps
 
-from cxlab.stats.results import Estimate, check_alpha, require_n
+from cxlab.stats.results import Estimate, StratifiedEstimate, check_alpha, require_n
 from cxlab.stats.sufficient import RegressionAdjustedStats
 
 
@@ -51,7 +51,7 @@ def cuped_diff(treatment: RegressionAdjustedStats, control: RegressionAdjustedSt
 
 
 def cuped_stratified(strata: dict[str, tuple[RegressionAdjustedStats, RegressionAdjustedStats]],
-                     alpha: float = 0.05) -> Estimate:
+                     alpha: float = 0.05) -> StratifiedEstimate:
     """CUPED within strata (e.g. clients with and without pre-period history), combined by stratum size.
 
     ``strata`` maps a stratum name to its (treatment, control) statistics. Each stratum gets its own θ, so
@@ -59,7 +59,7 @@ def cuped_stratified(strata: dict[str, tuple[RegressionAdjustedStats, Regression
     whose covariate does not vary contributes its plain difference of means. The difference is
     Σ w_s·d_s with w_s = n_s / n, its variance Σ w_s²·Var(d_s) (post-stratification; Miratrix, Sekhon &
     Yu 2013). ``extra`` carries the overall ``variance_reduction`` against the unstratified, unadjusted
-    difference and, per stratum, ``strata[name] = {n, weight, theta, estimate, variance_reduction}``.
+    difference, and ``strata[name]`` per stratum ``{n, weight, theta, estimate, variance_reduction}``.
     """
     check_alpha(alpha)
     if not strata:
@@ -89,6 +89,6 @@ def cuped_stratified(strata: dict[str, tuple[RegressionAdjustedStats, Regression
         raise ValueError("the adjusted outcome has zero variance in every stratum; no test applies")
     z = sps.norm.ppf(1 - alpha / 2)
     p = 2 * sps.norm.sf(abs(diff) / se)
-    return Estimate(diff, diff - z * se, diff + z * se, "difference of means (CUPED within strata)", alpha, float(p),
-                    pooled_t.n, pooled_c.n,
-                    {"variance_reduction": 1 - var / raw if raw > 0 else 0.0, "se": se, "strata": per})
+    return StratifiedEstimate(diff, diff - z * se, diff + z * se, "difference of means (CUPED within strata)", alpha,
+                              float(p), pooled_t.n, pooled_c.n,
+                              {"variance_reduction": 1 - var / raw if raw > 0 else 0.0, "se": se}, strata=per)

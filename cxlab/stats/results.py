@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 #: A p-value that underflows to 0 is stored as this bound (it is smaller still); reports show "< 1e-300".
 P_FLOOR = 1e-300
 
 
+@overload
+def floor_p(p: float) -> float: ...
+@overload
+def floor_p(p: None) -> None: ...
 def floor_p(p: float | None) -> float | None:
     """``p`` with an underflow to exactly 0 (or anything below :data:`P_FLOOR`) replaced by the bound."""
     if p is None or math.isnan(p):
@@ -53,6 +57,14 @@ class Estimate:
             if isinstance(v, float) and not math.isfinite(v):
                 d[k] = None
         return d
+
+
+@dataclass(frozen=True, repr=False)
+class StratifiedEstimate(Estimate):
+    """An :class:`Estimate` combined over strata, with each stratum's ``{n, weight, theta, estimate,
+    variance_reduction}`` beside it (``extra`` stays a flat ``name -> float`` map)."""
+
+    strata: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def check_alpha(alpha: float) -> None:

@@ -16,6 +16,7 @@ tests/stats/test_sequential.py). So ``n_planned`` is required.
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 from scipy import stats as sps
@@ -32,6 +33,10 @@ def rho_for(n_planned: float, alpha: float) -> float:
     return math.sqrt((a + math.log(a + 1)) / n_planned)
 
 
+@overload
+def half_width_factor(t: float, rho: float, alpha: float) -> float: ...
+@overload
+def half_width_factor(t: np.ndarray, rho: float, alpha: float) -> np.ndarray: ...
 def half_width_factor(t: float | np.ndarray, rho: float, alpha: float) -> float | np.ndarray:
     """The boundary multiplier of σ̂/√t: √t · sqrt(2(tρ²+1)/(t²ρ²) · log(sqrt(tρ²+1)/α)); ``t`` may be
     an array of look sizes (one boundary, read at many looks)."""

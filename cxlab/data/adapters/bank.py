@@ -143,7 +143,7 @@ def convert(src: Path, out: Path) -> ImportSummary:
         "first_contact": f"{day.min():%Y-%m-%d}", "last_contact": f"{day.max():%Y-%m-%d}"}
     undated = int((~before & ~raw.poutcome.isin(["unknown", "nonexistent"])).sum())
     dropped = {f"previous outcome with pdays = {never} (no date): not an event": undated} if undated else {}
-    notes = ("no year in the file: 2008, plus one each time the month goes backwards down the rows",
+    notes: tuple[str, ...] = ("no year in the file: 2008, plus one each time the month goes backwards down the rows",
              "existing housing / personal loans assumed held since 2008-01-01 (no opening date in the file)",
              "no control group: every contacted client is in treatment")
     if additional:

@@ -82,7 +82,7 @@ def convert(src: Path, out: Path) -> ImportSummary:
         "one_time_buyers": int((ids.value_counts() == 1).sum()), "top20_share": top_share(per_client),
         "first_purchase_min": f"{first.min():%Y-%m-%d}", "first_purchase_max": f"{first.max():%Y-%m-%d}",
         "last_date": f"{day.max():%Y-%m-%d}"}
-    notes = ("one contract per transaction row; the log has no products, so there is one line (music) and no white space",)
+    notes: tuple[str, ...] = ("one contract per transaction row; the log has no products, so there is one line (music) and no white space",)
     if sample:
         notes = (*notes, "the 2,357-customer sample: client_id is the sample id, master_id the master file's id")
     return ImportSummary("cdnow", out, len(raw), {k: len(v) for k, v in tables.items()}, {}, figures, notes)
