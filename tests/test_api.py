@@ -48,7 +48,9 @@ def test_retro_through_the_api_equals_the_analysis(src):
 
 @pytest.mark.parametrize("step, args, options", [
     ("overview", (), {}), ("segments", (), {}), ("client_base", (), {}), ("plan", ("cc_salary",), {}),
-    ("client_value", (), {}), ("global_control", (), {}),
+    # purchases as travel bookings, as test_08: on this demo's contracts the Pareto/NBD fit of the comparison
+    # wanders to extreme parameters where each ₂F₁ evaluation is slow (130 s against 23 s)
+    ("client_value", (), {"events": "travel_booking"}), ("global_control", (), {}),
     ("audience", ("oct",), {"trigger": "salary_no_card", "snapshot": date(2025, 10, 1), "arms": {"control": 0.2, "email": 0.8},
                             "salt": "api-test"}),
 ])

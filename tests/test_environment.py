@@ -55,3 +55,23 @@ def test_ibis_lists_tables_of_a_duckdb_file(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("create table clients as select 1 as client_id")
     assert ibis.duckdb.connect(str(path)).list_tables() == ["clients"]
+
+
+def test_xdist_loadgroup_keeps_a_group_on_one_worker(tmp_path):
+    # pytest 9.2 with pytest-xdist 3.8 spread an xdist_group over the workers (nodeid no longer takes xdist's
+    # rename), so both waited on the shared tiny run; make test relies on the group (tests/tiny.py).
+    import subprocess
+    import sys
+
+    (tmp_path / "test_g.py").write_text(
+        "import os, pytest\npytestmark = pytest.mark.xdist_group('g')\n"
+        "@pytest.mark.parametrize('i', range(8))\n"
+        "def test_g(i, tmp_path_factory):\n"
+        "    (tmp_path_factory.getbasetemp().parent.parent / f'{i}.w').write_text(os.environ['PYTEST_XDIST_WORKER'])\n")
+    (tmp_path / "test_h.py").write_text("import pytest\n@pytest.mark.parametrize('i', range(8))\ndef test_h(i):\n    pass\n")
+    (tmp_path / "base").mkdir()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                           "--basetemp", str(tmp_path / "base" / "t"), str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len({p.read_text() for p in (tmp_path / "base").glob("*.w")}) == 1
