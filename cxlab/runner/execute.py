@@ -416,14 +416,15 @@ def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, pro
     cut short leave no files and are not recorded."""
     if not todo:
         return
-    from cxlab.runner.kernel import WarmKernel, thread_caps
+    from cxlab.runner.kernel import WarmKernel, give_back, lease, thread_caps
 
     queue = list(todo)
     take = threading.Lock()
     stop = threading.Event()
     errors: list[BaseException] = []
     env = thread_caps(jobs)
-    kernels = [WarmKernel(project_root(), env) for _ in range(min(jobs, len(todo)))]
+    pooled = jobs == 1  # one kernel on this thread: leased from the process's idle kernels, given back if all went well
+    kernels = [lease(project_root(), env)] if pooled else [WarmKernel(project_root(), env) for _ in range(min(jobs, len(todo)))]
 
     def work(kernel: WarmKernel) -> None:
         try:
@@ -446,7 +447,10 @@ def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, pro
             stop.set()
             errors.append(e)
         finally:
-            kernel.close()
+            if pooled and not stop.is_set():
+                give_back(kernel)
+            else:
+                kernel.close()
 
     if len(kernels) <= 1:
         for kernel in kernels:

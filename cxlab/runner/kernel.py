@@ -3,8 +3,14 @@
 A :class:`WarmKernel` is started once per worker and runs several notebooks in turn, so kernel start-up and
 the scientific imports are paid once per worker, not once per notebook. Before each notebook the kernel is
 put back to a clean state (:data:`CLEAN`): the user namespace is wiped and the execution count restarts at 1,
-figures are closed, and the working directory, ``sys.path``, environment and warning filters are restored
-to what they were when the kernel started. Modules stay imported: that is the point.
+figures are closed, the working directory, ``sys.path`` and warning filters are restored to what they were
+when the kernel started, and the environment is set to the one a kernel started now would inherit (the
+caller's, with the thread caps). Modules stay imported: that is the point.
+
+A run on one kernel (``jobs`` 1) leases it from a pool of idle kernels of this process and gives it back when
+the run ends cleanly (:func:`lease`, :func:`give_back`), so the next run in the same process — the test suite,
+a notebook calling :func:`cxlab.runner.run` again — does not start a kernel either; the pool is emptied at exit.
+A kernel that died, or a run that was interrupted or failed to finish, is closed instead.
 
 The kernel's own stderr (ipykernel's start-up warnings, and the traceback it prints when a run is interrupted)
 is not the user's business, so it goes to a log unless ``CXLAB_DEBUG`` is set.
@@ -12,9 +18,11 @@ is not the user's business, so it goes to a log unless ``CXLAB_DEBUG`` is set.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +35,26 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 #: Run silently in the kernel before each notebook: a clean namespace on a warm interpreter.
 CLEAN = """\
-def _cxlab_clean():
+def _cxlab_clean(environ):
     import os, sys, warnings
     state = sys.modules.get("_cxlab_warm_state")
     if state is None:
         import types
         state = types.ModuleType("_cxlab_warm_state")
-        state.cwd, state.path, state.environ = os.getcwd(), list(sys.path), dict(os.environ)
+        state.cwd, state.path = os.getcwd(), list(sys.path)
         state.filters = list(warnings.filters)
         sys.modules["_cxlab_warm_state"] = state
     os.chdir(state.cwd)
     sys.path[:] = state.path
     os.environ.clear()
-    os.environ.update(state.environ)
+    os.environ.update(environ)
     warnings.filters[:] = state.filters
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
         import matplotlib
         matplotlib.rcdefaults()
     get_ipython().reset(new_session=True)
-_cxlab_clean()
+_cxlab_clean({environ!r})
 """
 
 
@@ -83,10 +91,15 @@ class WarmKernel:
             self.close()
         if self.km is None:
             km = QuietKernelManager(kernel_name="python3")
-            run_sync(km.start_kernel)(cwd=str(self.cwd), env={**os.environ, **self.env})
+            run_sync(km.start_kernel)(cwd=str(self.cwd), env=self.environ())
             self.km = km
             self.pid = getattr(km.provisioner, "pid", None)
+        self.km.cxlab_environ = self.environ()  # type: ignore[attr-defined]  # read by WarmClient's clean-up
         return self.km
+
+    def environ(self) -> dict[str, str]:
+        """The environment of the next notebook: the caller's as it is now, with this kernel's thread caps."""
+        return {**os.environ, **self.env}
 
     def kill(self) -> None:
         """Stop the kernel process at once (from any thread): its notebook then fails with a dead kernel."""
@@ -111,12 +124,53 @@ class WarmKernel:
         self.pid = None
 
 
+#: The idle kernel of each thread of this process (at most one: see the module docstring), by thread id.
+_IDLE: dict[int, WarmKernel] = {}
+_IDLE_LOCK = threading.Lock()
+
+
+def lease(cwd: Path, env: dict[str, str]) -> WarmKernel:
+    """This thread's idle kernel if it was started in ``cwd`` with the thread caps ``env``, else a new one
+    (an idle kernel that does not fit is closed). By thread: a kernel manager is driven through the event
+    loop of the thread that started it."""
+    with _IDLE_LOCK:
+        idle = _IDLE.pop(threading.get_ident(), None)
+    if idle is not None and (idle.cwd, idle.env) == (cwd, env):
+        return idle
+    if idle is not None:
+        idle.close()
+    return WarmKernel(cwd, env)
+
+
+def give_back(kernel: WarmKernel) -> None:
+    """Keep ``kernel`` as this thread's idle kernel for its next run (closed at exit); a kernel that is not
+    running is dropped."""
+    if kernel.km is None:
+        return
+    with _IDLE_LOCK:
+        before = _IDLE.pop(threading.get_ident(), None)
+        _IDLE[threading.get_ident()] = kernel
+    if before is not None and before is not kernel:
+        before.close()
+
+
+@atexit.register
+def close_idle() -> None:
+    """Stop every idle kernel (at exit; also callable to free them sooner)."""
+    with _IDLE_LOCK:
+        kernels = list(_IDLE.values())
+        _IDLE.clear()
+    for kernel in kernels:
+        kernel.close()
+
+
 class WarmClient(PapermillNotebookClient):
     """Papermill's client on a kernel it does not own: cleans the namespace before the first cell."""
 
     def papermill_execute_cells(self) -> None:
         kc: Any = getattr(self, "kc", None)  # started by setup_kernel before the cells run
-        reply = self.wait_for_reply(kc.execute(CLEAN, silent=True, store_history=False))
+        environ = getattr(self.km, "cxlab_environ", None) or dict(os.environ)  # set by WarmKernel.manager()
+        reply = self.wait_for_reply(kc.execute(CLEAN.format(environ=environ), silent=True, store_history=False))
         if reply is None or reply["content"].get("status") != "ok":
             content = reply["content"] if reply else {}
             raise RuntimeError(f"cannot clean the warm kernel: {content.get('ename')}: {content.get('evalue')}")

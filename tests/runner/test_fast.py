@@ -166,6 +166,33 @@ def test_every_notebook_on_a_warm_kernel_sees_a_clean_namespace(small_demo, tmp_
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3]
 
 
+def test_the_next_run_in_the_process_reuses_the_kernel_with_the_environment_of_now(small_demo, tmp_path, monkeypatch):
+    from cxlab.runner import kernel
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    params = new_code_cell('data: str = "data/demo"  # data\nlang: str = "en"  # language\nout: str = ""  # a file')
+    params.metadata["tags"] = ["parameters"]
+    tell = new_code_cell("import os, pathlib\npathlib.Path(out).write_text(f\"{os.getpid()} {os.environ.get('CXLAB_SEEN', '-')}\")")
+    nbformat.write(new_notebook(cells=[params, tell], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                   "language": "python"}}), root / "notebooks" / "00-tell.ipynb")
+    monkeypatch.setenv("CXLAB_HOME", str(root))
+    monkeypatch.setattr(execute, "_publish", lambda nb, parameters, folder, provenance, lang, part, start: (
+        os.replace(part, folder / f"{nb.name}.ipynb"),
+        NotebookRun(nb.name, "ok", 0.0, parameters, notebook=f"{nb.name}.ipynb"))[1])
+    seen = []
+    for mark in ("first", "second"):
+        monkeypatch.setenv("CXLAB_SEEN", mark)
+        result = run([], data=small_demo, out=tmp_path / "out", params={"out": str(tmp_path / mark)}, run_id=mark,
+                     progress=False, check_data=False)
+        assert result.ok, [nb.error for nb in result.notebooks]
+        seen.append((tmp_path / mark).read_text().split())
+    assert seen[0][0] == seen[1][0], "the second run ran on the first run's kernel"
+    assert [s[1] for s in seen] == ["first", "second"]  # each notebook sees the caller's environment as it is now
+    kernel.close_idle()
+    assert not kernel._IDLE
+
+
 @pytest.mark.slow  # three real notebooks, serially and on two kernels
 def test_jobs_2_writes_the_same_results_as_a_serial_run(small_demo, tmp_path):
     names, params = ["00", "02", "05"], {"model_sample": "5000"}
