@@ -93,10 +93,10 @@ def to_html(nb: nbformat.NotebookNode, parameters: dict[str, Any], provenance: d
         title = html.unescape(_TAGS.sub("", h1.group(1))).replace("¶", "").strip()
         body = re.sub(r"<title>.*?</title>", lambda m: f"<title>{html.escape(title)} — cxlab</title>", body, count=1, flags=re.S)
     foot = f'<footer class="cx-provenance">{html.escape(t("common.provenance", lang, **provenance))}</footer>'
-    return body.replace("</body>", foot + _ui(lang) + markup.script_element() + "</body>", 1)
+    return body.replace("</body>", foot + ui_words(lang) + markup.script_element() + "</body>", 1)
 
 
-def _ui(lang: str) -> str:
+def ui_words(lang: str) -> str:
     """The words the report's script shows (sort, filter, fold), for it to read: hidden, empty."""
     words = " ".join(f'data-{name}="{html.escape(t(f"common.ui_{name}", lang), quote=True)}"'
                      for name in ("sort", "filter", "fold", "unfold"))

@@ -86,10 +86,15 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("cxlab.runner", "templates
 
 
 def render_index(out: Path) -> str:
-    """The index page's HTML for the runs under ``out``."""
+    """The index page's HTML for the runs under ``out``: its table sortable and filterable by the reports' own
+    script (without JavaScript it reads the same)."""
+    from cxlab.report.markup import script_element
+    from cxlab.runner.html import ui_words
+
     css = (resources.files("cxlab.report") / "report.css").read_text(encoding="utf-8")
     runs = [_row(m) for m in read_manifests(out)]
-    return _ENV.get_template("index.html.j2").render(css=Markup(css), runs=runs) + "\n"
+    return _ENV.get_template("index.html.j2").render(css=Markup(css), runs=runs,
+                                                     script=Markup(ui_words("en") + script_element())) + "\n"
 
 
 def write_index(out: Path) -> Path:

@@ -125,3 +125,25 @@ def test_tables_sort_offline_in_every_report(reports, tmp_path):
         assert probe["sort"] == "descending", page.name
         changed += probe["up"] != probe["before"] or probe["down"] != probe["before"]
     assert changed == len(pages), f"a click changed the order in only {changed} of {len(pages)} reports"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
+def test_the_index_sorts_offline(tmp_path):
+    """The index of three runs, from file:// with the network blocked: a click on "run" sorts them by id."""
+    import html
+    import json
+    import re
+
+    from cxlab.runner.index import write_index
+
+    out = tmp_path / "reports"
+    for run_id, started in (("b-run", "2026-01-03"), ("c-run", "2026-01-02"), ("a-run", "2026-01-01")):
+        (out / run_id).mkdir(parents=True)
+        (out / run_id / "manifest.json").write_text(json.dumps({"run_id": run_id, "started_at": started, "status": "ok",
+                                                                "notebooks": []}))
+    found = re.search(r'data-probe="([^"]*)"', _dom(write_index(out), tmp_path, SORT_PROBE, "</body>"))
+    assert found, "the index's script did not run"
+    probe = json.loads(html.unescape(found.group(1)))
+    assert probe["fetched"] == [] and probe["sortable"] == 1
+    assert probe["before"] == ["b-run", "c-run", "a-run"]  # newest first
+    assert probe["up"] == ["a-run", "b-run", "c-run"] and probe["down"] == ["c-run", "b-run", "a-run"]
