@@ -85,7 +85,7 @@ def verdict(r: Retro, rep: Report) -> list[tuple[str, str]]:
     show (small cells hidden)."""
     lang = rep.lang
     out: list[tuple[str, str]] = []
-    f = lambda v, k, d=None: format_value(v, k, lang, d)  # noqa: E731
+    f = rep.fmt  # amounts in the data's currency
     h = r.health
     if h.srm.flagged:
         out.append(("bad", t("retro.verdict_srm", lang, p=f(h.srm.p_value, "pvalue"))))
@@ -417,7 +417,7 @@ def incremental(r: Retro, rep: Report, count: bool = True) -> pd.DataFrame:
 def incremental_table(r: Retro, rep: Report) -> pd.DataFrame:
     """Per arm: people, contacts, incremental contracts, value and ROI, each with its interval."""
     lang = rep.lang
-    f = lambda v, k: format_value(v, k, lang)  # noqa: E731
+    f = rep.fmt  # amounts in the data's currency
     rows = []
     shown = incremental(r, rep)
     for _, x in shown.iterrows():

@@ -106,6 +106,12 @@ def test_the_verdict_names_the_arm_of_every_finding(demo):
         assert f"{demo.metrics[g.metric].label} in" in line and g.arm in line
 
 
+def test_the_value_table_carries_the_data_s_currency(demo):
+    # the verdict's value sentence formats with the same Report.fmt (shown only when an arm is recommended)
+    table = words.incremental_table(demo, Report(currency="GBP"))
+    assert table["cost"].str.endswith("\u00a0GBP").all(), table
+
+
 def test_the_recommended_arm_wins_and_harms_no_guardrail(demo):
     chosen = demo.effects.recommended()
     decided = demo.effects.decided()
