@@ -426,9 +426,6 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, metric: str = "",
     if campaign.control == "matched":
         raise NotApplicable(f"campaign '{campaign.name}' has no randomised control (control: matched): uplift models "
                             "learn only from a randomised test; 04 gives its matched estimate")
-    if campaign.control == "matched":
-        raise ParameterError(f"campaign '{campaign.name}' has no randomised control (control: matched): uplift "
-                             "models need a randomised test to learn who responds because of the contact")
     settings = campaign.uplift
     learner = learner or settings.learner
     if learner not in LEARNERS:
