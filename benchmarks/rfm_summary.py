@@ -47,6 +47,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory_limit ('' = its default, 80%% of RAM)")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory_limit ('' = cxlab's own: CXLAB_DUCKDB_MEMORY, else 512MB)")
     args = parser.parse_args()
     print(json.dumps(main(args.folder, args.threads, args.memory_limit)))

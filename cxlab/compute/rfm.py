@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from cxlab.data.connect import Source
@@ -129,9 +130,9 @@ def summary(src: Source, split: Split, product_line: str = "") -> ibis.Table:
     g = j.group_by("client_id").aggregate(
         p0=j.p0.min(), p1=ibis.ifelse(cal, j.p, ibis.null("int64")).max(), d0=j.day.min(),
         d1=ibis.ifelse(cal, j.day, ibis.null("date")).max(),
-        periods=cal.sum(), total=ibis.ifelse(cal, j.value, 0.0).sum(),
+        periods=j.count(where=cal), total=ibis.ifelse(cal, j.value, 0.0).sum(),
         first_value=ibis.ifelse(j.p == j.p0, j.value, 0.0).sum(),
-        h_periods=hold.sum(), h_total=ibis.ifelse(hold, j.value, 0.0).sum())
+        h_periods=j.count(where=hold), h_total=ibis.ifelse(hold, j.value, 0.0).sum())
     scale = split.period_days / split.unit_days
     freq = (g.periods - 1).cast("int64")
     h_freq = g.h_periods.cast("int64")
@@ -151,6 +152,26 @@ def period_start(p, period_days: int) -> pd.Series:
     return (pd.Timestamp(ORIGIN) + pd.to_timedelta(pd.Series(p, dtype="int64") * period_days, unit="D")).dt.date
 
 
+def _int_sum(v: ibis.IntegerValue) -> ibis.IntegerScalar:
+    """Σ of an integer column, an int64 in the engine too. DuckDB and Postgres widen an integer sum to
+    128 bits / numeric, which Ibis types as int64 and so never casts (those came back as Python objects);
+    summed as float64 (exact: integer partial sums far below 2⁵³) and cast back, it is a plain int64."""
+    return v.cast("float64").sum().cast("int64")
+
+
+def _fetch(src: Source, expr: ibis.Table, batch_rows: int = 1_000_000) -> pd.DataFrame:
+    """``expr``'s rows (numeric columns without nulls) read as Arrow batches into one numpy array per column.
+
+    Ibis' ``execute`` copies a result several times on the way to pandas: on millions of cells that doubled
+    the frame's share of the peak memory (issue #21, docs/benchmark.md)."""
+    reader = src.con.to_pyarrow_batches(expr, chunk_size=batch_rows)
+    parts: dict[str, list[np.ndarray]] = {f.name: [np.empty(0, f.type.to_pandas_dtype())] for f in reader.schema}
+    for batch in reader:
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            parts[name].append(column.to_numpy())
+    return pd.DataFrame({name: np.concatenate(parts.pop(name)) for name in list(parts)}, copy=False)
+
+
 def cells(src: Source, summary_table: ibis.Table, split: Split) -> pd.DataFrame:
     """Clients counted by distinct ``(frequency, recency, T)``, with their holdout sums — the models' input.
 
@@ -160,9 +181,9 @@ def cells(src: Source, summary_table: ibis.Table, split: Split) -> pd.DataFrame:
     """
     s = summary_table
     keys = ["frequency", "recency_periods", "T_periods"]
-    out = src.con.execute(s.group_by(keys).aggregate(
-        n=s.count(), holdout_sum=s.frequency_holdout.sum(),
-        holdout_sq=(s.frequency_holdout * s.frequency_holdout).sum()).order_by(keys))
+    out = _fetch(src, s.group_by(keys).aggregate(
+        n=s.count(), holdout_sum=_int_sum(s.frequency_holdout),
+        holdout_sq=_int_sum(s.frequency_holdout * s.frequency_holdout)).order_by(keys))
     out = out.astype({k: "int64" for k in [*keys, "n", "holdout_sum", "holdout_sq"]})
     scale = split.period_days / split.unit_days
     out.insert(3, "recency", out.recency_periods * scale)
@@ -184,8 +205,7 @@ def monetary_cells(src: Source, summary_table: ibis.Table, decimals: int = 2) ->
     scale = 10.0 ** decimals
     units = (s.monetary * s.frequency.cast("float64") * scale + 0.5).floor().cast("float64")
     m = (units / s.frequency.cast("float64") + 0.5).floor().cast("float64") / scale
-    out = src.con.execute(s.group_by(["frequency", m.name("monetary")]).aggregate(n=s.count())
-                          .order_by(["frequency", "monetary"]))
+    out = _fetch(src, s.group_by(["frequency", m.name("monetary")]).aggregate(n=s.count()).order_by(["frequency", "monetary"]))
     return out.astype({"frequency": "int64", "monetary": "float64", "n": "int64"})
 
 

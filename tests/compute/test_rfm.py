@@ -80,6 +80,16 @@ def test_cells_and_sums(log):
     assert (facts.clients, facts.repeat_clients, facts.repeat_purchases, facts.holdout_purchases) == (3, 1, 2, 2)
 
 
+def test_cells_are_numeric_columns_even_when_empty(log):
+    split = rfm.Split(date(2025, 1, 31), date(2025, 2, 28))
+    s = rfm.summary(log, split)
+    ints = {"frequency", "recency_periods", "T_periods", "n", "holdout_sum", "holdout_sq"}
+    for frame in (rfm.cells(log, s, split), rfm.cells(log, s.filter(s.frequency > 99), split)):
+        assert {c: str(t) for c, t in frame.dtypes.items()} == {c: "int64" if c in ints else "float64" for c in frame.columns}
+    empty = rfm.monetary_cells(log, s.filter(s.frequency > 99))
+    assert len(empty) == 0 and list(map(str, empty.dtypes)) == ["int64", "float64", "int64"]
+
+
 def test_bad_split_is_refused():
     with pytest.raises(ParameterError, match="before calibration_end"):
         rfm.Split(date(2025, 2, 1), date(2025, 1, 1))

@@ -217,3 +217,12 @@ def test_large_data_fits_without_the_polish_agree(cells, fits, monkeypatch):
         quick = btyd.fit(model, cells)
         np.testing.assert_allclose(quick.values, fits[model].values, rtol=2e-3)
         assert quick.log_likelihood == pytest.approx(fits[model].log_likelihood, abs=1e-3)
+
+
+@pytest.mark.realdata
+def test_fits_on_blocks_of_cells_are_the_same_numbers(cells, fits, monkeypatch):
+    # the likelihood is evaluated block by block into one buffer and summed whole (bounded memory on
+    # millions of cells): with blocks of 100 cells the fits are bit for bit those of one block
+    monkeypatch.setattr(btyd, "BLOCK_CELLS", 100)
+    for model in ("bgnbd", "pareto_nbd"):
+        assert btyd.fit(model, cells) == fits[model]
