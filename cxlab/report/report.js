@@ -6,13 +6,14 @@
   var say = function (name) { return ui ? ui.getAttribute("data-" + name) || "" : ""; };
   var lang = document.documentElement.getAttribute("lang") || "en";
 
-  /* The number a cell shows (1,234.5 / 1 234,5 / +1.2 pp / 12% / ×2.5 / < 1e-300), or null for text. */
+  /* The number a cell starts with (1,234.5 / 1 234,5 / +1.2 pp / 12% / ×2.5 / < 1e-300 / [0.1, 0.3]), or
+     null for text, even text with a number inside ("conversion, 90 days before the send"). */
   function value(text) {
     text = text.trim();
     if (/^\d{4}-\d\d(-\d\d)?/.test(text)) { return null; }
-    var m = text.replace(/\u2212/g, "-").match(/[-+]?\d[\d\s\u00a0\u202f.,]*(e[-+]?\d+)?/i);
+    var m = text.replace(/\u2212/g, "-").match(/^[<>\u2264\u2265\u2248~\u00d7[(]?\s*([-+]?\d[\d\s\u00a0\u202f.,]*(e[-+]?\d+)?)/i);
     if (!m) { return null; }
-    var raw = m[0].replace(/[\s\u00a0\u202f]/g, "");
+    var raw = m[1].replace(/[\s\u00a0\u202f]/g, "");
     raw = lang === "ru" ? raw.replace(/,/g, ".") : raw.replace(/,/g, "");
     var x = parseFloat(raw);
     if (isNaN(x)) { return null; }

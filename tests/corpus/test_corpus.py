@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from cxlab import cli
+from tests.signals import as_from_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 T = pd.Timestamp
@@ -223,7 +224,8 @@ def test_a_campaign_that_does_not_exist_is_refused_before_anything_is_written(sm
 def test_sigint_mid_notebook_leaves_no_partial_report(small_demo, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "cxlab", "run", "02", "--data", str(small_demo), "--out", str(tmp_path),
-                             "--run-id", "cut", "--quiet"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                             "--run-id", "cut", "--quiet"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.time() + 60
     while time.time() < deadline and not list((tmp_path / "cut").glob(".*.part.ipynb")):
         time.sleep(0.2)

@@ -17,6 +17,7 @@ import pytest
 
 from cxlab.data.demo import chunk_sizes, generate
 from cxlab.errors import ParameterError
+from tests.signals import as_from_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNKED = ("clients", "holdings", "events", "communications", "consents")
@@ -149,7 +150,8 @@ def test_ctrl_c_leaves_no_demo_folder(tmp_path):
     out = tmp_path / "demo"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "cxlab", "demo-data", "--out", str(out), "--clients", "12000",
-                             "--chunk-clients", "1000", "--quiet"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                             "--chunk-clients", "1000", "--quiet"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob(".demo.*/events/part-00000.parquet")):
         time.sleep(0.02)

@@ -147,3 +147,34 @@ def test_the_index_sorts_offline(tmp_path):
     assert probe["fetched"] == [] and probe["sortable"] == 1
     assert probe["before"] == ["b-run", "c-run", "a-run"]  # newest first
     assert probe["up"] == ["a-run", "b-run", "c-run"] and probe["down"] == ["c-run", "b-run", "a-run"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
+@pytest.mark.parametrize("lang, cells, order", [
+    # a label with a number inside is text: sorted as words, not all as "90"
+    ("en", ["Credit card conversion, 90 days", "Card spend, 90 days", "Age, 30 days"],
+     ["Age, 30 days", "Card spend, 90 days", "Credit card conversion, 90 days"]),
+    ("en", ["1,234.50\u00a0EUR", "\u22122.0 pp", "< 1e-300", "\u00d72.5", "12.0%", "[0.1, 0.3]", "\u2014"],
+     ["\u22122.0 pp", "< 1e-300", "[0.1, 0.3]", "12.0%", "\u00d72.5", "1,234.50\u00a0EUR", "\u2014"]),
+    ("ru", ["1\u00a0234,5", "2,5", "\u221210", "12 (4%)"], ["\u221210", "2,5", "12 (4%)", "1\u00a0234,5"]),
+])
+def test_a_click_sorts_numbers_by_value_and_labels_as_words(lang, cells, order, tmp_path):
+    """The report's own script on one table: the number a cell starts with (in the page's language, with its
+    unit, interval bracket, × or <) sorts by value, a label with a number inside sorts as text, blanks last."""
+    import html
+    import json
+    import re
+
+    from cxlab.report.markup import script_element
+    from cxlab.runner.html import ui_words
+
+    rows = "".join(f"<tr><td>{html.escape(c)}</td></tr>" for c in cells)
+    page = tmp_path / "table.html"
+    page.write_text(f'<html lang="{lang}"><head><meta charset="utf-8"></head><body>{ui_words(lang)}'
+                    f"<main><table><thead><tr><th>x</th></tr></thead><tbody>{rows}</tbody></table></main>"
+                    f"{script_element()}</body></html>", encoding="utf-8")
+    found = re.search(r'data-probe="([^"]*)"', _dom(page, tmp_path, SORT_PROBE, "</body>"))
+    assert found, "the script did not run"
+    probe = json.loads(html.unescape(found.group(1)))
+    assert probe["up"] == order
+    assert probe["down"] == [c for c in order[::-1] if c != "\u2014"] + ["\u2014"] * order.count("\u2014")
