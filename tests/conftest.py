@@ -14,6 +14,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Under xdist the workers share the cores: each worker, and every kernel it starts (cxlab.runner.kernel keeps a
+#: cap the environment sets), uses one thread for OpenMP, BLAS and DuckDB. Without it the two workers' OpenMP pools
+#: spun against each other on a clean clone: the shared tiny run took 187 s instead of 70, a gradient-boosting
+#: test 100 s instead of 9.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    from cxlab.runner.kernel import THREAD_VARIABLES
+
+    for _name in THREAD_VARIABLES:
+        os.environ.setdefault(_name, "1")
+
 #: Clients in the small demo used by end-to-end tests: large enough for the planted effects to show.
 SMALL_DEMO_CLIENTS = 4000
 #: The chunked demo: this many clients written in chunks of CHUNK_CLIENTS (three folders of parts per table).
