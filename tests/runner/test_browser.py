@@ -102,22 +102,26 @@ SORT_PROBE = """<script>
 </script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
-def test_tables_sort_offline_in_every_report(reports, tmp_path):
-    """Each report from file:// with the network blocked: its script makes the tables sortable, a click on a
-    header reorders the rows (ascending, then descending) and nothing is fetched."""
+def _sort_probe(page: Path, tmp_path: Path) -> dict | None:
+    """What :data:`SORT_PROBE` wrote into ``page`` rendered offline, or None when no script ran."""
     import html
     import json
     import re
 
+    found = re.search(r'data-probe="([^"]*)"', _dom(page, tmp_path, SORT_PROBE, "</body>"))
+    return json.loads(html.unescape(found.group(1))) if found else None
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
+def test_tables_sort_offline_in_every_report(reports, tmp_path):
+    """Each report from file:// with the network blocked: its script makes the tables sortable, a click on a
+    header reorders the rows (ascending, then descending) and nothing is fetched."""
     pages = sorted(reports.glob("*.html"))
     assert len(pages) == len(list(Path("notebooks").glob("[0-9][0-9]-*.ipynb")))
     changed = 0
     for page in pages:
-        dom = _dom(page, tmp_path, SORT_PROBE, "</body>")
-        found = re.search(r'data-probe="([^"]*)"', dom)
-        assert found, f"{page.name}: the report's script did not run"
-        probe = json.loads(html.unescape(found.group(1)))
+        probe = _sort_probe(page, tmp_path)
+        assert probe, f"{page.name}: the report's script did not run"
         assert probe["fetched"] == [], (page.name, probe["fetched"][:3])
         assert probe["sortable"] >= 1, f"{page.name}: no sortable table"
         assert sorted(probe["up"]) == sorted(probe["before"]) and probe["down"] == probe["up"][::-1] or \
@@ -130,9 +134,7 @@ def test_tables_sort_offline_in_every_report(reports, tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test-browser`, which installs it")
 def test_the_index_sorts_offline(tmp_path):
     """The index of three runs, from file:// with the network blocked: a click on "run" sorts them by id."""
-    import html
     import json
-    import re
 
     from cxlab.runner.index import write_index
 
@@ -141,9 +143,8 @@ def test_the_index_sorts_offline(tmp_path):
         (out / run_id).mkdir(parents=True)
         (out / run_id / "manifest.json").write_text(json.dumps({"run_id": run_id, "started_at": started, "status": "ok",
                                                                 "notebooks": []}))
-    found = re.search(r'data-probe="([^"]*)"', _dom(write_index(out), tmp_path, SORT_PROBE, "</body>"))
-    assert found, "the index's script did not run"
-    probe = json.loads(html.unescape(found.group(1)))
+    probe = _sort_probe(write_index(out), tmp_path)
+    assert probe, "the index's script did not run"
     assert probe["fetched"] == [] and probe["sortable"] == 1
     assert probe["before"] == ["b-run", "c-run", "a-run"]  # newest first
     assert probe["up"] == ["a-run", "b-run", "c-run"] and probe["down"] == ["c-run", "b-run", "a-run"]
@@ -162,8 +163,6 @@ def test_a_click_sorts_numbers_by_value_and_labels_as_words(lang, cells, order, 
     """The report's own script on one table: the number a cell starts with (in the page's language, with its
     unit, interval bracket, × or <) sorts by value, a label with a number inside sorts as text, blanks last."""
     import html
-    import json
-    import re
 
     from cxlab.report.markup import script_element
     from cxlab.runner.html import ui_words
@@ -173,8 +172,7 @@ def test_a_click_sorts_numbers_by_value_and_labels_as_words(lang, cells, order, 
     page.write_text(f'<html lang="{lang}"><head><meta charset="utf-8"></head><body>{ui_words(lang)}'
                     f"<main><table><thead><tr><th>x</th></tr></thead><tbody>{rows}</tbody></table></main>"
                     f"{script_element()}</body></html>", encoding="utf-8")
-    found = re.search(r'data-probe="([^"]*)"', _dom(page, tmp_path, SORT_PROBE, "</body>"))
-    assert found, "the script did not run"
-    probe = json.loads(html.unescape(found.group(1)))
+    probe = _sort_probe(page, tmp_path)
+    assert probe, "the script did not run"
     assert probe["up"] == order
     assert probe["down"] == [c for c in order[::-1] if c != "\u2014"] + ["\u2014"] * order.count("\u2014")
