@@ -46,6 +46,15 @@ def status(low: float, high: float, alpha: float) -> str:
     return "inflated" if low > alpha else "conservative" if high < alpha else "ok"
 
 
+def _by_run(sums: pd.DataFrame) -> dict[int, dict[str, dict[str, Any]]]:
+    """The rows of ``sums`` (run, fake, sums…) as plain dicts, by run and fake arm (a pandas lookup per
+    split cost more than the tests)."""
+    runs: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in sums.to_dict("records"):
+        runs.setdefault(int(row["run"]), {})[str(row["fake"])] = row
+    return runs
+
+
 def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alpha: float = 0.05, seed: int = 1,
        progress: bool = True, exclude_competing: bool = False) -> AAResult:
     """Run ``runs`` A/A splits for every metric of the campaign card, with the 04 report's people and
@@ -65,12 +74,11 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     for name in tqdm(list(all_sums), desc="A/A tests", disable=not progress):
         sums, test = all_sums[name], kind(metrics[name]).test
         found: list[float | None] = []
-        for _, part in sums.groupby("run"):
-            g = part.set_index("fake")
-            if {"control", "treatment"} - set(g.index):
+        for arms in _by_run(sums).values():
+            if {"control", "treatment"} - arms.keys():
                 continue
             try:
-                found.append(test(g.loc["treatment"], g.loc["control"], alpha).p_value)
+                found.append(test(arms["treatment"], arms["control"], alpha).p_value)
             except ValueError:  # no variation in this split
                 continue
         p = np.array(found, dtype=float)

@@ -27,8 +27,14 @@ def key(*parts: ibis.Value | str) -> ibis.StringValue:
     return _md5(joined)
 
 
-def below(k: ibis.StringValue, share: float) -> ibis.BooleanValue:
-    """True for about ``share`` of the keys (0 < share < 1): those whose first hex digits are below it."""
+#: Independent keys one md5 holds: its 32 hex digits cut into :data:`DIGITS`-digit parts.
+PARTS = 32 // DIGITS
+
+
+def below(k: ibis.StringValue, share: float, part: ibis.IntegerValue | int = 0) -> ibis.BooleanValue:
+    """True for about ``share`` of the keys (0 < share < 1): those whose hex digits ``part`` (0 … PARTS − 1:
+    the first :data:`DIGITS`, the next, …) are below it. One md5 thus draws up to :data:`PARTS` independent
+    keys: md5 is the cost of a key in every engine."""
     if not 0 < share < 1:
         raise ValueError(f"a share of keys must be between 0 and 1, got {share}")
-    return k.substr(0, DIGITS) < f"{int(share * 16 ** DIGITS):0{DIGITS}x}"
+    return k.substr(part * DIGITS, DIGITS) < f"{int(share * 16 ** DIGITS):0{DIGITS}x}"

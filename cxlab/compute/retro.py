@@ -368,19 +368,32 @@ def people_by(src: Source, crowd: People, column: str) -> pd.DataFrame:
 def fake_split_sums(src: Source, values: Sequence[Values], runs: int, control_share: float,
                     seed: int) -> dict[str, pd.DataFrame]:
     """Per metric, per (run, fake arm): its sufficient statistics — every split of every metric in ONE
-    query (the people's key per run is computed once), arms from a seeded key of (client, run) that
-    every engine computes alike (:mod:`cxlab.compute.keys`); the A/A check's input (:mod:`cxlab.analyses.aa`)."""
+    query, arms from seeded keys that every engine computes alike (:mod:`cxlab.compute.keys`); the A/A
+    check's input (:mod:`cxlab.analyses.aa`).
+
+    One md5 of (client, block, seed) holds the keys of :data:`~cxlab.compute.keys.PARTS` runs (block =
+    run // PARTS), and the people are summed per (block, each of those runs' arms) before the sums are
+    spread to the runs: the engine hashes and groups people × runs / PARTS rows, not people × runs."""
     wide = values[0].table.select("client_id")
     for i, v in enumerate(values):
         wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in v.kind.outcome_columns}),
                          "client_id")
-    r = ibis.memtable(pd.DataFrame({"run": np.arange(runs, dtype=np.int64)}))
-    j = wide.cross_join(r)
-    j = j.mutate(fake=ibis.ifelse(keys.below(keys.key(j.client_id, j.run, str(seed)), control_share), "control", "treatment"))
-    aggs: dict[str, ibis.Value] = {"n": j.count()}
+    blocks = ibis.memtable(pd.DataFrame({"block": np.arange(-(-runs // keys.PARTS), dtype=np.int64)}))
+    hashed = wide.cross_join(blocks)
+    hashed = hashed.mutate(k=keys.key(hashed.client_id, hashed.block, str(seed)))
+    flags = [f"control{p}" for p in range(keys.PARTS)]
+    hashed = hashed.mutate(**{f: keys.below(hashed.k, control_share, p) for p, f in enumerate(flags)})
+    aggs: dict[str, ibis.Value] = {"n": hashed.count()}
     for i, v in enumerate(values):
-        aggs |= sum_exprs(j, v.kind.outcome_sums, suffix=str(i))
-    out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**aggs).order_by(["run", "fake"]))
+        aggs |= sum_exprs(hashed, v.kind.outcome_sums, suffix=str(i))
+    cells = hashed.group_by(["block", *flags]).aggregate(**aggs)
+    run = np.arange(runs, dtype=np.int64)
+    parts = ibis.memtable(pd.DataFrame({"block": run // keys.PARTS, "part": run % keys.PARTS, "run": run}))
+    j = cells.join(parts, "block")
+    control = ibis.cases(*((j.part == p, j[f]) for p, f in enumerate(flags)))
+    j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
+    out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**{name: j[name].sum() for name in aggs})
+                          .order_by(["run", "fake"]))
     return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
             .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}
 

@@ -28,3 +28,19 @@ def test_below_keeps_about_the_share_and_checks_it():
     for bad in (0.0, 1.0):
         with pytest.raises(ValueError, match="between 0 and 1"):
             keys.below(keys.key(t.client_id), bad)
+
+
+def test_the_parts_of_one_key_are_independent_draws():
+    con = ibis.duckdb.connect()
+    t = ibis.memtable(pd.DataFrame({"client_id": range(20_000)}))
+    k = keys.key(t.client_id, "s")
+    got = con.execute(t.select(**{f"c{p}": keys.below(k, 0.2, p) for p in range(keys.PARTS)}))
+    digests = [hashlib.md5(f"{i}|s".encode()).hexdigest() for i in range(20_000)]
+    for p in range(keys.PARTS):  # part p is hex digits 8p … 8p + 7, as Python reads them
+        assert got[f"c{p}"].tolist() == [d[8 * p:8 * p + 8] < "33333333" for d in digests]
+        assert got[f"c{p}"].mean() == pytest.approx(0.2, abs=0.01)
+    both = (got.c0 & got.c1).mean()  # independent: 0.2 × 0.2, sd ≈ 0.0014
+    assert both == pytest.approx(0.04, abs=0.006)
+    part = ibis.memtable(pd.DataFrame({"client_id": [1, 1], "part": [0, 3]}))
+    by_column = con.execute(part.select(c=keys.below(keys.key(part.client_id, "s"), 0.2, part.part)).c).tolist()
+    assert by_column == [digests[1][:8] < "33333333", digests[1][24:] < "33333333"]
