@@ -12,7 +12,7 @@ import pandas as pd
 
 from cxlab import stats as cs
 from cxlab.analyses.result import Result
-from cxlab.analyses.triggers import check_target_line, snapshots
+from cxlab.analyses.trigger_card import check_target_line, snapshots
 from cxlab.catalog.cards import Hypothesis, Metric, Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import hypothesis as ch

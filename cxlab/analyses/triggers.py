@@ -15,13 +15,13 @@ import statsmodels.api as sm
 from cxlab import stats as cs
 from cxlab.analyses.propensity import compare
 from cxlab.analyses.result import Result
+from cxlab.analyses.trigger_card import check_target_line, snapshots
 from cxlab.catalog.cards import Trigger
 from cxlab.catalog.load import Catalog
 from cxlab.compute import propensity as cp
 from cxlab.compute import triggers as ct
-from cxlab.compute.base import product_lines
 from cxlab.data.connect import Source
-from cxlab.errors import CardError, DataError
+from cxlab.errors import DataError
 
 
 @dataclass
@@ -133,22 +133,6 @@ def _clustered(frame: pd.DataFrame, alpha: float) -> cs.Estimate | None:
     if not {True, False} <= set(rows.index) or (rows.n < 2).any():
         return None
     return cs.ratio_diff(cs.from_row(rows.loc[True], "ratio"), cs.from_row(rows.loc[False], "ratio"), alpha)
-
-
-def check_target_line(src: Source, catalog: Catalog, trigger: Trigger) -> None:
-    """CardError (with the card's file, line and field) when the trigger's target line is not in the data."""
-    lines = product_lines(src)
-    if trigger.target_line not in lines:
-        raise CardError(f"{catalog.where('triggers', trigger.name, 'target_line')}: product line "
-                        f"'{trigger.target_line}' is not in the data (its lines: {', '.join(map(str, lines[:12]))})")
-
-
-def snapshots(src: Source, catalog: Catalog, trigger: Trigger, period_start: str = "", period_end: str = "") -> list:
-    """The trigger's monthly snapshots; a window the data cannot cover is a CardError at the card's field."""
-    try:
-        return ct.monthly_snapshots(src, period_start, period_end, trigger.snapshot_day, trigger.window_days)
-    except DataError as e:
-        raise CardError(f"{catalog.where('triggers', trigger.name, 'window_days')}: {e}") from None
 
 
 def backtest(src: Source, catalog: Catalog, trigger_name: str, period_start: str = "", period_end: str = "",

@@ -116,7 +116,7 @@ def preflight(work: list[tuple[Notebook, dict[str, Any]]], src: Any) -> None:
     broken card (not UTF-8, a key given twice, a rule nested too deeply, a missing target line…) is a
     CardError (exit 2) before anything is written, not a failed notebook. A card a notebook takes by
     default is its own to judge: one that does not fit the data makes the report skipped, not the run refused."""
-    from cxlab.analyses.triggers import check_target_line, snapshots
+    from cxlab.analyses.trigger_card import check_target_line, snapshots
     from cxlab.catalog import load_catalog
 
     catalogs: dict[Path, Any] = {}
@@ -281,6 +281,22 @@ def run(
     found = {} if force or not target.is_dir() else cache.earlier(target)
     reuse = {i: found[k] for i, k in enumerate(keys) if k in found and cache.cacheable(work[i][1])}
     todo = [(i, nb, parameters) for i, (nb, parameters) in enumerate(work) if i not in reuse]
+    os.environ.setdefault("PYTHONHASHSEED", "0")  # before any kernel starts: a process's hash seed is fixed at its start
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    crew = _Crew(min(jobs, len(todo)), jobs) if jobs > 1 and todo else None
+    try:
+        return _checked_run(work, todo, reuse, keys, src, source, fingerprint, target, run_id, jobs, progress,
+                            check_data, crew)
+    finally:
+        if crew is not None:
+            crew.dismiss()
+
+
+def _checked_run(work: list[tuple[Notebook, dict[str, Any]]], todo: list[tuple[int, Notebook, dict[str, Any]]],
+                 reuse: dict[int, tuple[str, dict[str, Any]]], keys: list[str], src: Any, source: str, fingerprint: str,
+                 target: Path, run_id: str | None, jobs: int, progress: bool, check_data: bool,
+                 crew: _Crew | None) -> RunResult:
+    """:func:`run` from the checks of the data and the cards on (while ``crew``'s kernels start)."""
     report = None
     if todo:  # a reused notebook's inputs were checked by the run that made it
         src = src or _connect(source)
@@ -312,8 +328,6 @@ def run(
     except OSError as e:
         shutil.rmtree(folder, ignore_errors=True)
         raise CxlabError(f"cannot write in {out}: {e.strerror or e}") from None
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = RunResult(run_id, folder)
     handover = _hand_over(folder, source, src, fingerprint, report)
     outcomes: list[NotebookRun | None] = [None] * len(work)
@@ -339,7 +353,7 @@ def run(
                 print(f"{nb.name} unchanged since run {origin}, reused", file=sys.stderr, flush=True)
         provenance = {"run_id": run_id, "version": env["cxlab"], "fingerprint": fingerprint,
                       "commit": env["git_commit"]}
-        _run_all(_longest_first(todo, out), folder, provenance, jobs, progress, len(work), record)
+        _run_all(_longest_first(todo, out), folder, provenance, jobs, progress, len(work), record, crew)
         manifest["status"] = "ok" if result.ok else "failed"
         changed = _data_changed(src, fingerprint) if src is not None else None
         if changed:
@@ -409,22 +423,67 @@ def _longest_first(todo: list[tuple[int, Notebook, dict[str, Any]]], out: Path) 
     return sorted(todo, key=lambda item: -seconds.get(item[1].name, float("inf")))
 
 
+class _Crew:
+    """The kernels of a run with ``jobs`` above 1, each on its own thread (a kernel manager is driven from the
+    thread that started it). They start and make the notebooks' imports at once, while the data and the cards
+    are checked; then each runs :attr:`job` on its kernel, unless the run was called off first."""
+
+    def __init__(self, size: int, jobs: int) -> None:
+        from cxlab.runner.kernel import WarmKernel, thread_caps
+
+        self.kernels = [WarmKernel(project_root(), thread_caps(jobs)) for _ in range(size)]
+        self.job: Callable[[WarmKernel], None] | None = None
+        self.go, self.stop = threading.Event(), threading.Event()
+        self.threads = [threading.Thread(target=self._serve, args=(k,), name=f"cxlab-job-{n}", daemon=True)
+                        for n, k in enumerate(self.kernels, 1)]
+        for t in self.threads:
+            t.start()
+
+    def _serve(self, kernel: WarmKernel) -> None:
+        try:
+            kernel.warm(self.stop)
+            self.go.wait()
+            if self.job is not None and not self.stop.is_set():
+                self.job(kernel)
+        finally:
+            kernel.close()
+
+    def run(self, job: Callable[[WarmKernel], None]) -> None:
+        """Run ``job`` on every kernel and wait for all; Ctrl-C or SIGTERM kills the kernels and re-raises."""
+        self.job = job
+        self.go.set()
+        try:
+            for t in self.threads:
+                while t.is_alive():
+                    t.join(0.2)
+        except BaseException:
+            self.dismiss()
+            raise
+
+    def dismiss(self) -> None:
+        """Call the run off (or end it): kill the kernels and wait for their threads to close them."""
+        self.stop.set()
+        self.go.set()
+        if any(t.is_alive() for t in self.threads):
+            for k in self.kernels:
+                k.kill()
+            for t in self.threads:
+                t.join(30)
+
+
 def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, provenance: dict[str, str], jobs: int,
-             progress: bool, total: int, record: Any) -> None:
-    """Execute ``todo`` on ``jobs`` warm kernels (this thread's own when ``jobs`` is 1), calling
-    ``record(i, outcome)`` as each notebook finishes. Ctrl-C or SIGTERM stops every kernel; notebooks
+             progress: bool, total: int, record: Any, crew: _Crew | None) -> None:
+    """Execute ``todo`` on ``crew``'s kernels, or on this thread's own when there is no crew (``jobs`` 1),
+    calling ``record(i, outcome)`` as each notebook finishes. Ctrl-C or SIGTERM stops every kernel; notebooks
     cut short leave no files and are not recorded."""
     if not todo:
         return
-    from cxlab.runner.kernel import WarmKernel, give_back, lease, thread_caps
+    from cxlab.runner.kernel import give_back, lease, thread_caps
 
     queue = list(todo)
     take = threading.Lock()
-    stop = threading.Event()
+    stop = crew.stop if crew is not None else threading.Event()
     errors: list[BaseException] = []
-    env = thread_caps(jobs)
-    pooled = jobs == 1  # one kernel on this thread: leased from the process's idle kernels, given back if all went well
-    kernels = [lease(project_root(), env)] if pooled else [WarmKernel(project_root(), env) for _ in range(min(jobs, len(todo)))]
 
     def work(kernel: WarmKernel) -> None:
         try:
@@ -446,32 +505,20 @@ def _run_all(todo: list[tuple[int, Notebook, dict[str, Any]]], folder: Path, pro
         except BaseException as e:  # noqa: BLE001 (handed to the main thread)
             stop.set()
             errors.append(e)
-        finally:
-            if pooled and not stop.is_set():
-                give_back(kernel)
-            else:
-                kernel.close()
 
-    if len(kernels) <= 1:
-        for kernel in kernels:
-            work(kernel)
-            if errors:
-                raise errors[0]
-        return
-    threads = [threading.Thread(target=work, args=(k,), name=f"cxlab-job-{n}", daemon=True)
-               for n, k in enumerate(kernels, 1)]
-    for t in threads:
-        t.start()
     try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
+        if crew is not None:
+            crew.run(work)
+        else:  # one kernel on this thread: leased from the process's idle kernels, given back if all went well
+            kernel = lease(project_root(), thread_caps(jobs))
+            try:
+                work(kernel)
+            finally:
+                if stop.is_set():
+                    kernel.close()
+                else:
+                    give_back(kernel)
     except BaseException:
-        stop.set()
-        for k in kernels:
-            k.kill()
-        for t in threads:
-            t.join(30)
         for leftover in folder.glob(".*.part.ipynb"):
             leftover.unlink(missing_ok=True)
         raise

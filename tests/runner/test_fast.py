@@ -193,6 +193,65 @@ def test_the_next_run_in_the_process_reuses_the_kernel_with_the_environment_of_n
     assert not kernel._IDLE
 
 
+def _kernels_of_this_process() -> set[str]:
+    return set(subprocess.run(["pgrep", "-f", "ipykernel_launcher", "-P", str(os.getpid())], capture_output=True,
+                              text=True).stdout.split())
+
+
+def test_with_jobs_the_kernels_start_and_import_while_the_run_is_checked(small_demo, tmp_path, monkeypatch):
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    params = new_code_cell('data: str = "data/demo"  # data\nlang: str = "en"  # language')
+    params.metadata["tags"] = ["parameters"]
+    first = new_code_cell("import sys\n"
+                          "assert 'cxlab.analyses.triggers' in sys.modules  # imported while the run was checked\n"
+                          "assert not {'cxlab', 'matplotlib', '_cxlab_clean'} & set(globals()), sorted(globals())\n"
+                          "assert get_ipython().execution_count <= 4, get_ipython().execution_count  # the warm-up counted nothing\n"
+                          "assert sys.flags.hash_randomization == 0  # started after PYTHONHASHSEED was set")
+    for name in ("00-first", "01-first"):
+        nbformat.write(new_notebook(cells=[params, first], metadata={"kernelspec": {"name": "python3",
+                       "display_name": "Python 3", "language": "python"}}), root / "notebooks" / f"{name}.ipynb")
+    monkeypatch.setenv("CXLAB_HOME", str(root))
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.setattr(execute, "_publish", lambda nb, parameters, folder, provenance, lang, part, start: (
+        os.replace(part, folder / f"{nb.name}.ipynb"),
+        NotebookRun(nb.name, "ok", 0.0, parameters, notebook=f"{nb.name}.ipynb"))[1])
+    before = _kernels_of_this_process()
+    checked = []
+
+    def slow_preflight(work, src):  # the checks outlast the kernels' start: both are up before a notebook runs
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_kernels_of_this_process() - before) < 2:
+            time.sleep(0.1)
+        checked.append(len(_kernels_of_this_process() - before))
+
+    monkeypatch.setattr(execute, "preflight", slow_preflight)
+    result = run([], data=small_demo, out=tmp_path / "out", run_id="warm", progress=False, check_data=False, jobs=2)
+    assert [nb.status for nb in result.notebooks] == ["ok", "ok"], [nb.error for nb in result.notebooks]
+    assert checked == [2], "the kernels did not start while the run was checked"
+    time.sleep(0.5)
+    assert _kernels_of_this_process() <= before, "a kernel outlived the run"
+
+
+def test_a_run_with_jobs_refused_by_its_checks_leaves_no_kernel_and_no_folder(small_demo, tmp_path, monkeypatch):
+    from cxlab.errors import ParameterError
+
+    before = _kernels_of_this_process()
+
+    def refuse(work, src):
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_kernels_of_this_process() - before) < 2:
+            time.sleep(0.1)
+        raise ParameterError("a card that does not fit")
+
+    monkeypatch.setattr(execute, "preflight", refuse)
+    with pytest.raises(ParameterError, match="does not fit"):
+        run(["00", "05"], data=small_demo, out=tmp_path / "out", progress=False, check_data=False, jobs=2)
+    assert not (tmp_path / "out").exists()
+    time.sleep(0.5)
+    assert _kernels_of_this_process() <= before, "a kernel outlived the refused run"
+
+
 @pytest.mark.slow  # three real notebooks, serially and on two kernels
 def test_jobs_2_writes_the_same_results_as_a_serial_run(small_demo, tmp_path):
     names, params = ["00", "02", "05"], {"model_sample": "5000"}
