@@ -49,18 +49,23 @@ def _with_features(src: Source, rows: ibis.Table) -> ibis.Table:
     ts = j.ts.cast("timestamp")
     j = j.filter(ts < j.snapshot)
     age = (j.snapshot.epoch_seconds() - ts.epoch_seconds()) / 86_400
-    value = j.value.cast("float64") if "value" in j.columns else None
+    # By (client, snapshot, type) first, a handful of sums each, then spread into one column per type and
+    # measure: the wide aggregate over the joined events was fifty CASE expressions per row (the demo's
+    # feature query at one thread 2.9 -> 1.0 s).
+    windows = [f"{days}d" for days in (30, 90, 365)]
+    by_type: dict[str, ibis.Value] = {w: (age <= int(w[:-1])).sum() for w in windows}
+    if "value" in j.columns:
+        by_type["max_value_30d"] = ibis.ifelse(age <= 30, j.value.cast("float64"), ibis.null("float64")).max()
+    by_type["days_since"] = age.min()
+    narrow = j.group_by(["client_id", "snapshot", "event_type"]).aggregate(**by_type)
     feats: dict[str, ibis.Value] = {}
     counts = []
     for t in types:
-        is_t = j.event_type == t
-        for days in (30, 90, 365):
-            counts.append(f"{t}_{days}d")
-            feats[counts[-1]] = (is_t & (age <= days)).sum()
-        if value is not None:
-            feats[f"{t}_max_value_30d"] = ibis.ifelse(is_t & (age <= 30), value, ibis.null("float64")).max()
-        feats[f"{t}_days_since"] = ibis.ifelse(is_t, age, ibis.null("float64")).min()
-    out = rows.left_join(j.group_by(["client_id", "snapshot"]).aggregate(**feats), ["client_id", "snapshot"])
+        for measure in by_type:
+            none = ibis.null(narrow[measure].type())
+            feats[f"{t}_{measure}"] = ibis.ifelse(narrow.event_type == t, narrow[measure], none).max()
+        counts += [f"{t}_{w}" for w in windows]
+    out = rows.left_join(narrow.group_by(["client_id", "snapshot"]).aggregate(**feats), ["client_id", "snapshot"])
     out = out.drop("client_id_right", "snapshot_right")
     out = out.mutate(**{f: out[f].fill_null(0) for f in counts})  # no event in the window: zero
     h = src.table("holdings").join(src.table("products"), "product_id").join(keys, "client_id")
