@@ -10,6 +10,7 @@ All fake splits of a metric are computed in one grouped query.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from cxlab import stats as cs
 from cxlab.analyses.result import Result
+from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
 from cxlab.compute import retro
 from cxlab.data.connect import Source
@@ -62,11 +64,16 @@ def aa(src: Source, catalog: Catalog, campaign_name: str, runs: int = 1000, alph
     if runs < 20:
         raise ParameterError(f"--runs must be at least 20 for a false-positive rate to mean anything, got {runs}")
     campaign = catalog.get("campaigns", campaign_name)
-    crowd = retro.people(src, campaign, exclude_competing)
-    names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
+    metrics = catalog.metrics_for(campaign.metrics.names)
+    people = retro.persons(src, campaign, retro.people(src, campaign, exclude_competing), metrics)
+    return aa_on(src, campaign, people, metrics, runs, alpha, seed, progress)
+
+
+def aa_on(src: Source, campaign: Campaign, people: retro.Persons, metrics: Mapping[str, Metric], runs: int,
+          alpha: float, seed: int, progress: bool) -> AAResult:
+    """:func:`aa` on the per-person table the 04 report has already built (``people``, of ``metrics``)."""
+    names = campaign.metrics.names
     share = campaign.arms[campaign.control_arm]
-    metrics = catalog.metrics_for(names)
-    people = retro.persons(src, campaign, crowd, metrics)
     tested = [retro.values(src, people, metrics[n]) for n in names if kind(metrics[n]).on_sums]
     all_sums = retro.fake_split_sums(src, tested, runs, share, seed)
     rows: list[dict[str, Any]] = []

@@ -78,7 +78,7 @@ def plan(src: Source, catalog: Catalog, hypothesis_id: str, months_of_history: i
         raise ValueError(f"months_of_history must be at least 2 (a stock and one month of arrivals), got {months_of_history}")
     h = catalog.get("hypotheses", hypothesis_id)
     trigger = catalog.get("triggers", h.trigger)
-    metrics = catalog.metrics_for([h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails])
+    metrics = catalog.metrics_for(h.metrics.names)
     check_target_line(src, catalog, trigger)
     snaps = snapshots(src, catalog, trigger)[-months_of_history:]
     panel = ct.panel(src, trigger, snaps, h.population or "")

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from cxlab import stats as cs
-from cxlab.analyses.aa import AAResult, aa
+from cxlab.analyses.aa import AAResult, aa_on
 from cxlab.analyses.result import Result
 from cxlab.catalog.cards import Campaign, Metric
 from cxlab.catalog.load import Catalog
@@ -338,7 +338,7 @@ def guardrail_verdict(metric: Metric, ci_low: float, ci_high: float, control_lev
     return "within_margin" if high < margin else "cannot_rule_out_harm"
 
 
-def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd: retro.People, alpha: float,
+def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], people: retro.Persons, alpha: float,
              correction: str, seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every metric of the card for every treatment arm; returns the effects, per metric the per-arm
     sums (for the balance check), the has-history strata, the winsorisation caps and the primary metric's
@@ -346,7 +346,6 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], crowd:
     rows, by_metric, strata, caps = [], {}, [], []
     primary_sums = pd.DataFrame()
     ctrl = campaign.control_arm
-    people = retro.persons(src, campaign, crowd, metrics)  # every metric in one pass per source table
     for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
                         ("guardrail", campaign.metrics.guardrails)):
         for name in names:
@@ -585,7 +584,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     if correction not in CORRECTIONS:
         raise ParameterError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     campaign = catalog.get("campaigns", campaign_name)
-    names = [campaign.metrics.primary, *campaign.metrics.secondary, *campaign.metrics.guardrails]
+    names = campaign.metrics.names
     metrics = catalog.metrics_for(names)
     primary = metrics[campaign.metrics.primary]
     if not kind(primary).countable:
@@ -603,7 +602,8 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
     observed = dict(zip(sends.arm, sends.people.astype(int), strict=True))
     planned = planned_shares(campaign)
     srm = cs.srm_check({a: observed.get(a, 0) for a in planned}, planned, min_relative_deviation=srm_min_deviation)
-    effects, by_metric, strata, caps, primary_sums = _effects(src, campaign, metrics, crowd, alpha, correction, seed)
+    people = retro.persons(src, campaign, crowd, metrics)  # every metric in one pass per source table
+    effects, by_metric, strata, caps, primary_sums = _effects(src, campaign, metrics, people, alpha, correction, seed)
     cost = cost_per_contact or campaign.cost_per_contact or 0.0
     value = value_per_conversion or campaign.value_per_conversion or 0.0
     incremental = _incremental(campaign, effects, sends, cost, value)
@@ -615,8 +615,7 @@ def analyse(src: Source, catalog: Catalog, campaign_name: str, alpha: float = 0.
         if did_name not in metrics:
             metrics[did_name] = catalog.get("metrics", did_name)
         trend = Trend(did_name, *_did(src, campaign, metrics[did_name], crowd, alpha))
-    checked = aa(src, catalog, campaign_name, runs=aa_runs, alpha=alpha, seed=seed + 1, progress=False,
-                 exclude_competing=exclude_competing) if aa_runs else None
+    checked = aa_on(src, campaign, people, metrics, aa_runs, alpha, seed + 1, progress=False) if aa_runs else None
     registration = None
     if campaign.registration is not None:
         from cxlab.analyses.launch import registration_check

@@ -10,7 +10,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.tools import add_constant
 
 from cxlab import stats as cs
 from cxlab.analyses.propensity import compare
@@ -116,11 +118,11 @@ def _adjusted(cells: pd.DataFrame, covariates: list[str], alpha: float) -> dict[
         return None
     X = pd.get_dummies(cells[covariates], drop_first=True, dtype=float) if covariates else pd.DataFrame(index=cells.index)
     X.insert(0, "fired", cells.fired.astype(float))
-    X = sm.add_constant(X, has_constant="add")
+    X = add_constant(X, has_constant="add")
     y = np.column_stack([cells.x_sum, cells.n - cells.x_sum])
-    fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    fit = GLM(y, X, family=Binomial()).fit()
     low, high = fit.conf_int(alpha).loc["fired"]
-    raw = sm.GLM(y, X[["const", "fired"]], family=sm.families.Binomial()).fit()
+    raw = GLM(y, X[["const", "fired"]], family=Binomial()).fit()
     return {"odds_ratio": math.exp(fit.params["fired"]), "ci_low": math.exp(low), "ci_high": math.exp(high),
             "p_value": cs.floor_p(float(fit.pvalues["fired"])), "unadjusted_odds_ratio": math.exp(raw.params["fired"]),
             "covariates": covariates, "cells": int(len(cells))}

@@ -183,6 +183,11 @@ class MetricSet(Card):
     secondary: list[str] = []
     guardrails: list[str] = []
 
+    @property
+    def names(self) -> list[str]:
+        """Every metric of the set: the primary, then the secondary ones, then the guardrails."""
+        return [self.primary, *self.secondary, *self.guardrails]
+
 
 class Hypothesis(Card):
     """A trigger-based hypothesis, written so that it can be tested and argued about."""

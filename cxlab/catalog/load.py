@@ -219,12 +219,12 @@ class Catalog:
             where = self.files.get(("hypotheses", h.id), self.path)
             if h.trigger not in self.triggers:
                 problems.append(f"{where}: trigger '{h.trigger}' does not exist")
-            for m in [h.metrics.primary, *h.metrics.secondary, *h.metrics.guardrails, h.expected_effect.metric]:
+            for m in [*h.metrics.names, h.expected_effect.metric]:
                 if m not in self.metrics:
                     problems.append(f"{where}: metric '{m}' is not in metrics.yml")
         for c in self.campaigns.values():
             where = self.files.get(("campaigns", c.name), self.path)
-            for m in [c.metrics.primary, *c.metrics.secondary, *c.metrics.guardrails]:
+            for m in c.metrics.names:
                 if m not in self.metrics:
                     problems.append(f"{where}: metric '{m}' is not in metrics.yml")
         for metric in self.metrics.values():

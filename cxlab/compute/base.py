@@ -235,12 +235,23 @@ def _per_window(src: Source, windows: pd.DataFrame, mode: str) -> ibis.Table:
 
 
 def _flow(src: Source, cur: ibis.Table, value: str, months: int) -> ibis.Table:
-    """Each client's ``value`` in window ``idx`` (``cur``) beside the previous window's (``prev``)."""
+    """Each client's ``value`` in window ``idx`` (``cur``) beside the previous window's (``prev``), for the
+    windows 0 to ``months`` − 1 (window 0 has no previous one: its ``prev`` is null)."""
     a = cur.select("client_id", "idx", cur_v=cur[value], prev_v=ibis.null(cur[value].type()))
     b = cur.select("client_id", idx=cur.idx + 1, cur_v=ibis.null(cur[value].type()), prev_v=cur[value])
     u = a.union(b)
     g = u.group_by(["client_id", "idx"]).aggregate(cur=u.cur_v.max(), prev=u.prev_v.max())
-    return g.filter((g.idx >= 1) & (g.idx < months))
+    return g.filter(g.idx < months)
+
+
+def _by_window(windows: pd.DataFrame, out: pd.DataFrame, counts: list[str], flows: list[str]) -> pd.DataFrame:
+    """``windows`` with ``out``'s columns by ``idx``: ``counts`` 0 where a window has none, ``flows`` (which
+    compare with the window before) missing in the first window."""
+    frame = windows.merge(out, on="idx", how="left").fillna({c: 0 for c in counts})
+    frame = frame.astype({c: "int64" for c in counts} | {c: "Int64" for c in flows})
+    frame.loc[frame.idx == 0, flows] = pd.NA
+    frame.insert(0, "month", frame.pop("start").dt.date)
+    return frame.drop(columns=["end"])
 
 
 def top_tier_flow(src: Source, snapshot: date, months: int, mode: str, top_share: float = 0.2) -> pd.DataFrame:
@@ -255,16 +266,13 @@ def top_tier_flow(src: Source, snapshot: date, months: int, mode: str, top_share
     order = [ibis.desc(per.turnover), per.client_id]
     ranked = per.mutate(r=ibis.row_number().over(group_by="idx", order_by=order), n=per.count().over(group_by="idx"))
     top = ranked.filter(ranked.r < (ranked.n * top_share).ceil()).mutate(top=ibis.literal(1))
-    sizes = src.con.execute(top.group_by("idx").aggregate(top=top.count()))
-    g = _flow(src, top, "top", months)
+    g = _flow(src, src.cache(top.select("client_id", "idx", "top")), "top", months)  # the ranking read twice
     out = src.con.execute(g.group_by("idx").aggregate(
+        top=g.cur.notnull().sum(),
         stayed=(g.cur.notnull() & g.prev.notnull()).sum(),
         entered=(g.cur.notnull() & g.prev.isnull()).sum(),
         left=(g.cur.isnull() & g.prev.notnull()).sum()))
-    frame = windows.merge(sizes, on="idx", how="left").merge(out, on="idx", how="left")
-    frame = frame.fillna({"top": 0}).astype({"top": "int64", "stayed": "Int64", "entered": "Int64", "left": "Int64"})
-    frame.insert(0, "month", frame.pop("start").dt.date)
-    return frame.drop(columns=["end"])
+    return _by_window(windows, out, ["top"], ["stayed", "entered", "left"])
 
 
 def lines_flow(src: Source, snapshot: date, months: int, mode: str) -> pd.DataFrame:
@@ -276,13 +284,9 @@ def lines_flow(src: Source, snapshot: date, months: int, mode: str) -> pd.DataFr
     g = _flow(src, per, "lines", months)
     cur, prev = g.cur.fill_null(0), g.prev.fill_null(0)
     out = src.con.execute(g.group_by("idx").aggregate(
-        wider=(cur > prev).sum(), same=(cur == prev).sum(),
-        narrower=(cur < prev).sum()))
-    means = src.con.execute(per.group_by("idx").aggregate(clients=per.count(), mean_lines=per.lines.mean()))
-    frame = windows.merge(means, on="idx", how="left").merge(out, on="idx", how="left")
-    frame = frame.fillna({"clients": 0}).astype({"clients": "int64", "wider": "Int64", "same": "Int64", "narrower": "Int64"})
-    frame.insert(0, "month", frame.pop("start").dt.date)
-    return frame.drop(columns=["end"])
+        clients=g.cur.notnull().sum(), mean_lines=g.cur.mean(),
+        wider=(cur > prev).sum(), same=(cur == prev).sum(), narrower=(cur < prev).sum()))
+    return _by_window(windows, out, ["clients"], ["wider", "same", "narrower"])
 
 
 def _line_flags(src: Source, start: date, end: date, mode: str, lines: list[str]) -> ibis.Table:

@@ -316,7 +316,7 @@ def trend_stats(src: Source, campaign: Campaign, metric: Metric, crowd: People, 
     """Per (period, arm): sufficient statistics of the metric in consecutive windows around the send
     (period −k … −1 before, 0 the measurement window), plus per-person change post − mean(pre)."""
     periods = range(-pre_periods, 1)
-    wide = period_values(src, metric, crowd.table, periods, campaign.window_days)
+    wide = src.cache(period_values(src, metric, crowd.table, periods, campaign.window_days))  # read five times
     parts = [wide.select("arm", period=ibis.literal(p), x=wide[_col(p)]) for p in periods]
     long = functools.reduce(ibis.Table.union, parts)
     pre_mean = sum(wide[_col(p)] for p in periods if p < 0) / pre_periods

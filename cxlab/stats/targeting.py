@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats as sps
+from statsmodels.regression.linear_model import OLS
 
 from cxlab.stats.proportion import proportion_ci, proportion_diff
 from cxlab.stats.results import Estimate, check_alpha
@@ -370,7 +370,7 @@ def calibration(y: np.ndarray, t: np.ndarray, predicted: np.ndarray, bins: int =
     p = t.mean()
     centred = predicted - predicted.mean()
     X = np.column_stack([np.ones_like(y), t - p, (t - p) * centred])
-    fit = sm.OLS(y, X).fit(cov_type="HC1")
+    fit = OLS(y, X).fit(cov_type="HC1")
     ci = fit.conf_int(alpha)
     z = sps.norm.ppf(1 - alpha / 2)
     slope = Estimate(float(fit.params[2]), float(ci[2, 0]), float(ci[2, 1]), "BLP calibration slope (OLS, HC1)",
