@@ -166,6 +166,30 @@ def test_every_notebook_on_a_warm_kernel_sees_a_clean_namespace(small_demo, tmp_
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3]
 
 
+def test_the_record_of_a_running_notebook_is_written_as_each_cell_starts_and_at_the_end(tmp_path):
+    from cxlab.runner.kernel import Record
+
+    nb = new_notebook(cells=[new_code_cell("1"), new_code_cell("2")], metadata={"papermill": {}})
+    part = tmp_path / ".nb.part.ipynb"
+    record = Record(nb, output_path=str(part), progress_bar=False)
+    record.notebook_start()
+    first, second = record.nb.cells
+    record.cell_start(first, 0)
+    first.outputs = [nbformat.v4.new_output("stream", text="one")]
+    record.cell_complete(first, 0)
+    on_disk = nbformat.read(part, as_version=4)
+    assert on_disk.cells[0].metadata.papermill.status == "running" and not on_disk.cells[0].outputs  # no write at a cell's end
+    record.cell_start(second, 1)
+    on_disk = nbformat.read(part, as_version=4)  # the next start holds the finished cell, and says which one runs now
+    assert on_disk.cells[0].outputs[0].text == "one" and on_disk.cells[0].metadata.papermill.status == "completed"
+    assert on_disk.cells[1].metadata.papermill.status == "running"
+    record.cell_complete(second, 1)
+    record.notebook_complete()
+    done = nbformat.read(part, as_version=4)
+    nbformat.validate(done)  # not checked at each write, valid at the end
+    assert [c.metadata.papermill.status for c in done.cells] == ["completed", "completed"]
+
+
 def test_the_next_run_in_the_process_reuses_the_kernel_with_the_environment_of_now(small_demo, tmp_path, monkeypatch):
     from cxlab.runner import kernel
 
