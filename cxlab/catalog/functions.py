@@ -9,6 +9,8 @@ functions compute a value from one row (metric filters).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,11 +106,11 @@ def _per_client(t: ibis.Table, value: ibis.Value) -> ibis.Table:
     return t.group_by(["client_id", "snapshot"]).aggregate(value=value)
 
 
-def _event_rows(src: Source, snaps: ibis.Table, calls: list[tuple[Any, ...]]) -> ibis.Table:
+def _event_rows(src: Source, snaps: ibis.Table, calls: list[Call]) -> ibis.Table:
     """Events of the calls' types joined to each snapshot whose longest window contains them (one scan)."""
     e = src.table("events")
-    e = e.filter(e.event_type.isin(sorted({event_type for event_type, _ in calls})))
-    return _in_window(e, "ts", snaps, max(days for _, days in calls))
+    e = e.filter(e.event_type.isin(sorted({c.args[0] for c in calls})))
+    return _in_window(e, "ts", snaps, max(c.args[1] for c in calls))
 
 
 def _in_call(j: ibis.Table, event_type: str, days: int) -> ibis.Value:
@@ -123,9 +125,17 @@ def _days_since_event(src: Source, snaps: ibis.Table, event_type: str) -> ibis.T
     return last.select("client_id", "snapshot", value=last.snapshot.date().delta(last["last"].date(), unit="day"))
 
 
-def _open_contracts(src: Source, snaps: ibis.Table, calls: list[tuple[Any, ...]] | None = None) -> ibis.Table:
-    """Contracts (with their product) open at each snapshot."""
+def _open_contracts(src: Source, snaps: ibis.Table, calls: list[Call]) -> ibis.Table:
+    """Contracts (with their product) open at each snapshot: only those of the lines and products the calls
+    name, unless one needs them all (``count_lines``). Joining every contract to every snapshot for one
+    ``holds('credit_card')`` made the trigger backtest at 100M events 1.65× the hand-written SQL."""
     h = src.table("holdings").join(src.table("products"), "product_id")
+    if all(c.name in ("holds", "holds_product") for c in calls):
+        lines = sorted({c.args[0] for c in calls if c.name == "holds"})
+        products = sorted({c.args[0] for c in calls if c.name == "holds_product"})
+        named = [*([h.product_line.isin(lines)] if lines else []),
+                 *([h.product_id.cast("string").isin(products)] if products else [])]
+        h = h.filter(functools.reduce(operator.or_, named))
     open_ = _ts(h.opened_at) < snaps.snapshot
     if "closed_at" in h.columns:
         open_ &= h.closed_at.isnull() | (_ts(h.closed_at) >= snaps.snapshot)
@@ -195,8 +205,8 @@ CLIENT_FUNCTIONS: dict[str, FunctionSpec] = {
     )
 }
 
-#: The shared scans: the rows every call of the scan's functions aggregates, given all those calls' arguments.
-SCANS: dict[str, Callable[[Source, ibis.Table, list[tuple[Any, ...]]], ibis.Table]] = {
+#: The shared scans: the rows every call of the scan's functions aggregates, given all those calls.
+SCANS: dict[str, Callable[[Source, ibis.Table, list[Call]], ibis.Table]] = {
     "events": _event_rows, "contracts": _open_contracts}
 
 ROW_FUNCTIONS: dict[str, FunctionSpec] = {

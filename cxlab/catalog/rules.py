@@ -364,7 +364,7 @@ def _evaluate(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[
             continue
         joined = joined.left_join(agg.rename({col: "value"}), ["client_id", "snapshot"])
     for scan, members in shared.items():
-        rows = SCANS[scan](src, snaps, [c.args for c in members])
+        rows = SCANS[scan](src, snaps, members)
         aggs = rows.group_by(["client_id", "snapshot"]).aggregate(**{calls[c]: c.aggregate(rows) for c in members})
         joined = joined.left_join(aggs, ["client_id", "snapshot"])
     values = {col: joined[col] if call.spec.fill is None else joined[col].fill_null(call.spec.fill)

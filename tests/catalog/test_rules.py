@@ -43,6 +43,10 @@ TRUTH = {
     "NOT holds('credit_card')": {2, 3},  # client 4 joins after the snapshot
     "holds('deposit') OR holds('consumer_loan')": {2},  # client 3's loan opens on 2024-02-10, after it
     "count_lines() >= 1": {1, 2},
+    # the contracts scan reads only the named lines and products, unless count_lines() needs every contract
+    "holds_product('dep') OR holds('credit_card')": {1, 2},
+    "holds_product('loan')": set(),  # opened after the snapshot
+    "count_lines() = 1 AND NOT holds('deposit')": {1},  # client 2's one line is the deposit
     "opened('consumer_loan', 60)": set(),  # opened 2024-02-10, after the snapshot
     "opened('deposit', 30)": {2},
     "days_since_event('salary') <= 7": {1, 3},
