@@ -103,9 +103,9 @@ def cxlab(folder: Path, config: Config) -> dict[str, float]:
     crowd = cr.people(src, config.campaign)
     result = {f"people/{r.step}": int(r.count) for r in crowd.summary.itertuples() if r.step != "excluded_competing"}
     people = cr.persons(src, config.campaign, crowd, {m.name: m for m in config.metrics})
+    sums = cr.arm_stats(src, [cr.values(src, people, metric) for metric in config.metrics])
     for metric in config.metrics:
-        cells = cr.arm_stats(src, cr.values(src, people, metric))
-        frame = cells.drop(columns="stratum").groupby("arm", as_index=False).sum()
+        frame = sums[metric.name].drop(columns="stratum").groupby("arm", as_index=False).sum()
         for row in frame.itertuples(index=False):
             for stat in STATS:
                 result[f"{metric.name}/{row.arm}/{stat}"] = _number(getattr(row, stat))

@@ -86,15 +86,16 @@ def configure(catalog: Path) -> Config:
 
 
 def cxlab(folder: Path, config: Config) -> dict[str, float]:
-    """``flags`` → ``overlap`` and ``waterfall``, as ``cxlab.analyses.segments.size`` calls them."""
+    """``flags`` → ``tally`` → ``overlap`` and ``waterfall``, as ``cxlab.analyses.segments.size`` calls them."""
     from cxlab.compute import segments as sg
     from cxlab.data import connect
 
     src = connect(folder)
     filters = sg.Filters.of(src)
     f = sg.flags(src, config.segments, config.snapshot)
-    over, flow = sg.overlap(src, f, config.segments)
-    reach = sg.waterfall(src, f, config.segments, filters)
+    counts = sg.tally(src, f, config.segments, filters)
+    over, flow = sg.overlap(counts, config.segments)
+    reach = sg.waterfall(counts, config.segments)
     result = {}
     for a in over.index:
         for b in over.columns:

@@ -346,11 +346,12 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], people
     rows, by_metric, strata, caps = [], {}, [], []
     primary_sums = pd.DataFrame()
     ctrl = campaign.control_arm
+    vals = {name: retro.values(src, people, metrics[name]) for name in campaign.metrics.names}
+    sums = retro.arm_stats(src, [v for v in vals.values() if v.kind.on_sums])  # every metric in one query
     for role, names in (("primary", [campaign.metrics.primary]), ("secondary", campaign.metrics.secondary),
                         ("guardrail", campaign.metrics.guardrails)):
         for name in names:
-            metric = metrics[name]
-            v = retro.values(src, people, metric)
+            metric, v = metrics[name], vals[name]
             k = v.kind
             caps += [{"metric": name, "column": col, "percentile": metric.winsorize, "cap": cap} for col, cap in v.caps.items()]
             if isinstance(k, Quantile):
@@ -358,7 +359,7 @@ def _effects(src: Source, campaign: Campaign, metrics: dict[str, Metric], people
                 dists = {arm: cs.ValueCounts.of(g.value, g.people) for arm, g in table.groupby("arm")}
                 arms = set(dists)
             else:
-                cells = retro.arm_stats(src, v)
+                cells = sums[name]
                 frame = cells.drop(columns="stratum").groupby("arm").sum()
                 if k.has_cuped:
                     by_metric[name] = frame

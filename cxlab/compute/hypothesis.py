@@ -44,6 +44,6 @@ def history(src: Source, panel: ibis.Table, chosen: list[Metric], metrics: dict[
         t = src.cache(retro.person_values(src, plain, anchors, days, days))
         col = {m.name: i for i, m in enumerate(plain)}
         for m in group:
-            v, _ = retro.capped(src, kind(m).project(t, col.__getitem__, ("arm",)), m.winsorize)
-            out[m.name] = src.con.execute(aggregate(v, ["arm"], kind(m).sums))
+            columns, _ = retro.capped(src, t, kind(m).columns(t, col.__getitem__), m.winsorize)
+            out[m.name] = src.con.execute(aggregate(t.select("arm", **columns), ["arm"], kind(m).sums))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -22,7 +22,7 @@ from cxlab.catalog.rules import compile_filter
 from cxlab.compute import keys
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
-from cxlab.metrics import Kind, Mean, aggregate, kind, sum_exprs
+from cxlab.metrics import Kind, Mean, Sums, aggregate, kind, sum_exprs
 
 SECONDS_PER_DAY = 86_400
 #: A quantile metric's value table keeps at most this many distinct values (coarser steps beyond).
@@ -57,13 +57,14 @@ def people(src: Source, campaign: Campaign, exclude_competing: bool = False) -> 
     else:
         per = per.mutate(gc=ibis.literal(False))
     per = src.cache(per)  # one row per person, read by every later query: de-duplicated once
-    stats = src.con.execute(per.aggregate(
+    by_arm = src.con.execute(per.group_by("arm").aggregate(  # per arm: the counts, and which arms the rows name
         rows=per.rows.sum(), people=per.count(), repeated=(per.rows > 1).sum(),
         several_arms=(per.arms > 1).sum(), global_control=(per.gc & (per.arms == 1)).sum(),
-    )).iloc[0]
+    ))
+    stats = by_arm.drop(columns="arm").sum()
     if int(stats["people"]) == 0:
         raise DataError(f"campaign '{campaign.name}': no communications with campaign_id in {campaign.campaign_ids}")
-    unknown = set(src.con.execute(per.select("arm").distinct()).arm.dropna()) - set(campaign.arms)
+    unknown = set(by_arm.arm.dropna()) - set(campaign.arms)
     if unknown:
         raise DataError(f"campaign '{campaign.name}': communications name arms {sorted(unknown)} that the card "
                         f"does not plan (arms: {list(campaign.arms)})")
@@ -253,16 +254,23 @@ def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str
 
 @dataclass(frozen=True)
 class Values:
-    """One metric per person, ready to sum: ``client_id, arm, stratum`` and the kind's columns (``x, pre``;
-    a ratio metric: ``num, den``), with winsorised columns already capped (``caps``: column → the cap used)."""
+    """One metric per person, ready to sum: the kind's columns (``x, pre``; a ratio metric: ``num, den``) as
+    expressions over the per-person table ``source``, winsorised columns already capped (``caps``: column →
+    the cap used). Metrics over one ``source`` are summed side by side in one query (:func:`arm_stats`)."""
 
-    table: ibis.Table
+    source: ibis.Table
+    columns: dict[str, ibis.Value]
     metric: Metric
     caps: dict[str, float]
 
     @property
     def kind(self) -> Kind:
         return kind(self.metric)
+
+    @property
+    def table(self) -> ibis.Table:
+        """``client_id, arm, stratum`` and the kind's columns."""
+        return self.source.select("client_id", "arm", "stratum", **self.columns)
 
 
 def values(src: Source, people: Persons, metric: Metric) -> Values:
@@ -272,23 +280,48 @@ def values(src: Source, people: Persons, metric: Metric) -> Values:
             raise ValueError(f"metric '{name}' is not in this per-person table (computed: {', '.join(people.columns)})")
         return people.columns[name]
 
-    t, caps = capped(src, kind(metric).project(people.table, column, ("client_id", "arm", "stratum")), metric.winsorize)
-    return Values(t, metric, caps)
+    columns, caps = capped(src, people.table, kind(metric).columns(people.table, column), metric.winsorize)
+    return Values(people.table, columns, metric, caps)
 
 
-def capped(src: Source, t: ibis.Table, percentile: float | None) -> tuple[ibis.Table, dict[str, float]]:
-    """``x`` and ``pre`` capped at their ``percentile`` over all of ``t`` (interpolated, computed in the
-    engine) — never per arm, which would shrink the effect; no cap when ``percentile`` is None."""
+def capped(src: Source, t: ibis.Table, columns: dict[str, ibis.Value],
+           percentile: float | None) -> tuple[dict[str, ibis.Value], dict[str, float]]:
+    """``columns`` (expressions over ``t``) with ``x`` and ``pre`` capped at their ``percentile`` over all of
+    ``t`` (interpolated, computed in the engine) — never per arm, which would shrink the effect; no cap when
+    ``percentile`` is None."""
     if not percentile:
-        return t, {}
-    row = src.con.execute(t.aggregate(x=t.x.quantile(percentile), pre=t.pre.quantile(percentile))).iloc[0]
+        return columns, {}
+    row = src.con.execute(t.aggregate(x=columns["x"].quantile(percentile), pre=columns["pre"].quantile(percentile))).iloc[0]
     caps = {k: float(row[k]) for k in ("x", "pre")}
-    return t.mutate(x=ibis.least(t.x, caps["x"]), pre=ibis.least(t.pre, caps["pre"])), caps
+    return columns | {k: ibis.least(columns[k], cap) for k, cap in caps.items()}, caps
 
 
-def arm_stats(src: Source, v: Values) -> pd.DataFrame:
-    """Per (arm, stratum): the metric's sufficient statistics (one query); sum over strata for an arm."""
-    return src.con.execute(aggregate(v.table, ["arm", "stratum"], v.kind.sums))
+def side_by_side(values: Sequence[Values], keep: Sequence[str]) -> ibis.Table:
+    """The columns of each metric ``i`` of ``values`` as ``{column}{i}`` (``x0, pre0, num1``…) beside
+    ``keep``: one projection of the per-person table they share, which sums read without a join."""
+    source = values[0].source
+    if any(v.source is not source for v in values):
+        raise ValueError("metrics summed side by side must come from one per-person table")
+    return source.select(*keep, **{f"{c}{i}": e for i, v in enumerate(values) for c, e in v.columns.items()})
+
+
+def _by_metric(out: pd.DataFrame, values: Sequence[Values], keys: Sequence[str], sums: Callable[[Kind], Sums]) -> dict[str, pd.DataFrame]:
+    """Per metric: ``keys``, ``n`` and its sums, renamed back from ``{sum}{i}``."""
+    return {v.metric.name: out[[*keys, "n", *(f"{s}{i}" for s in sums(v.kind))]].rename(columns={f"{s}{i}": s for s in sums(v.kind)})
+            for i, v in enumerate(values)}
+
+
+def arm_stats(src: Source, values: Sequence[Values]) -> dict[str, pd.DataFrame]:
+    """Per metric, per (arm, stratum): its sufficient statistics — every metric of ``values`` in one query
+    over their per-person table; sum over strata for an arm."""
+    if not values:
+        return {}
+    wide = side_by_side(values, ("arm", "stratum"))
+    aggs: dict[str, ibis.Value] = {"n": wide.count()}
+    for i, v in enumerate(values):
+        aggs |= sum_exprs(wide, v.kind.sums, suffix=str(i))
+    out = src.con.execute(wide.group_by(["arm", "stratum"]).aggregate(**aggs).order_by(["arm", "stratum"]))
+    return _by_metric(out, values, ("arm", "stratum"), lambda k: k.sums)
 
 
 def value_counts(src: Source, v: Values) -> tuple[pd.DataFrame, float]:
@@ -374,10 +407,7 @@ def fake_split_sums(src: Source, values: Sequence[Values], runs: int, control_sh
     One md5 of (client, block, seed) holds the keys of :data:`~cxlab.compute.keys.PARTS` runs (block =
     run // PARTS), and the people are summed per (block, each of those runs' arms) before the sums are
     spread to the runs: the engine hashes and groups people × runs / PARTS rows, not people × runs."""
-    wide = values[0].table.select("client_id")
-    for i, v in enumerate(values):
-        wide = wide.join(v.table.select("client_id", **{f"{c}{i}": v.table[c] for c in v.kind.outcome_columns}),
-                         "client_id")
+    wide = side_by_side(values, ("client_id",))
     blocks = ibis.memtable(pd.DataFrame({"block": np.arange(-(-runs // keys.PARTS), dtype=np.int64)}))
     hashed = wide.cross_join(blocks)
     hashed = hashed.mutate(k=keys.key(hashed.client_id, hashed.block, str(seed)))
@@ -394,8 +424,7 @@ def fake_split_sums(src: Source, values: Sequence[Values], runs: int, control_sh
     j = j.mutate(fake=ibis.ifelse(control, "control", "treatment"))
     out = src.con.execute(j.group_by(["run", "fake"]).aggregate(**{name: j[name].sum() for name in aggs})
                           .order_by(["run", "fake"]))
-    return {v.metric.name: out[["run", "fake", "n", *(f"{s}{i}" for s in v.kind.outcome_sums)]]
-            .rename(columns={f"{s}{i}": s for s in v.kind.outcome_sums}) for i, v in enumerate(values)}
+    return _by_metric(out, values, ("run", "fake"), lambda k: k.outcome_sums)
 
 
 def restricted(src: Source, people: ibis.Table, client_ids: pd.Series) -> ibis.Table:

@@ -114,22 +114,38 @@ def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str
                               consent=f.consent, capped=f.capped, holds=holds))
 
 
-def overlap(src: Source, f: ibis.Table, segments: Sequence[Segment]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two square matrices of people from ONE aggregate query, rows and columns in assignment order:
+def tally(src: Source, f: ibis.Table, segments: Sequence[Segment], filters: Filters) -> pd.DataFrame:
+    """Everything the overlaps, the flows, the reachable waterfall and the client count need, from ONE
+    aggregate query over the flags of :func:`flags`: one row per assigned segment (indexed by its place in
+    assignment order; ``-1``: clients no rule matched) with ``n`` clients, ``o_{i}_{j}`` (i ≤ j) clients
+    matching the rules of both ``i`` and ``j``, and ``k_{step}`` people left after each filter of
+    :data:`STEPS` (a filter the data cannot support keeps everyone, see :class:`Filters`)."""
+    k = len(ordered(segments))
+    f = f.mutate(group=f.assigned.fill_null(-1))
+    tests = {"not_control": ~f.control if filters.control else None, "consent": f.consent if filters.consent else None,
+             "contact_cap": ~f.capped if filters.contact_cap else None, "not_holding": ~f.holds if filters.holding else None}
+    keep = f.assigned.notnull()
+    aggs = {"n": f.count(), **{f"o_{i}_{j}": (f[f"s{i}"] & f[f"s{j}"]).sum() for i in range(k) for j in range(i, k)},
+            "k_assigned": keep.sum()}
+    for step in STEPS[1:]:
+        keep = keep if tests[step] is None else keep & tests[step]
+        aggs[f"k_{step}"] = keep.sum()
+    got = src.con.execute(f.group_by("group").aggregate(**aggs)).set_index("group")
+    return got.reindex(range(-1, k)).fillna(0).astype("int64")
+
+
+def overlap(t: pd.DataFrame, segments: Sequence[Segment]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two square matrices of people from the :func:`tally`, rows and columns in assignment order:
 
     - overlap ``[a, b]``: clients matching both a's and b's rules before assignment (diagonal = raw size);
     - flow ``[a, b]``: clients matching a's rule who were assigned to b (diagonal = kept by a; off the
       diagonal, what a higher priority took away from a).
     """
-    segs = ordered(segments)
-    k = len(segs)
-    aggs = {f"o_{i}_{j}": (f[f"s{i}"] & f[f"s{j}"]).sum() for i in range(k) for j in range(i, k)}
-    aggs |= {f"t_{i}_{j}": (f[f"s{i}"] & (f.assigned == j)).sum() for i in range(k) for j in range(k)}
-    row = src.con.execute(f.aggregate(**aggs)).iloc[0]
-    names = [s.name for s in segs]
-    over = pd.DataFrame([[int(row[f"o_{min(i, j)}_{max(i, j)}"]) for j in range(k)] for i in range(k)], index=names, columns=names)
-    flow = pd.DataFrame([[int(row[f"t_{i}_{j}"]) for j in range(k)] for i in range(k)], index=names, columns=names)
-    return over, flow
+    names = [s.name for s in ordered(segments)]
+    k = len(names)
+    over = [[int(t[f"o_{min(i, j)}_{max(i, j)}"].sum()) for j in range(k)] for i in range(k)]
+    flow = [[int(t.at[j, f"o_{i}_{i}"]) for j in range(k)] for i in range(k)]
+    return pd.DataFrame(over, index=names, columns=names), pd.DataFrame(flow, index=names, columns=names)
 
 
 def sizes(over: pd.DataFrame, flow: pd.DataFrame, segments: Sequence[Segment]) -> pd.DataFrame:
@@ -142,25 +158,14 @@ def sizes(over: pd.DataFrame, flow: pd.DataFrame, segments: Sequence[Segment]) -
                          "raw": raw.to_numpy(), "assigned": kept.to_numpy(), "taken": (raw - kept).to_numpy()})
 
 
-def waterfall(src: Source, f: ibis.Table, segments: Sequence[Segment], filters: Filters) -> pd.DataFrame:
-    """Per segment, people left after each filter in order (:data:`STEPS`): assigned → not in the global
-    control group → opted in on the channel → under the contact cap → not already holding the line.
-    A filter the data cannot support keeps everyone (see :class:`Filters`)."""
+def waterfall(t: pd.DataFrame, segments: Sequence[Segment]) -> pd.DataFrame:
+    """Per segment, people left after each filter in order (:data:`STEPS`), from the :func:`tally`:
+    assigned → not in the global control group → opted in on the channel → under the contact cap → not
+    already holding the line."""
     segs = ordered(segments)
-    g = f.filter(f.assigned.notnull())
-    tests = {"assigned": g.assigned.notnull(), "not_control": ~g.control if filters.control else None,
-             "consent": g.consent if filters.consent else None,
-             "contact_cap": ~g.capped if filters.contact_cap else None,
-             "not_holding": ~g.holds if filters.holding else None}
-    keep, aggs = None, {}
-    for step in STEPS:
-        test = tests[step]
-        keep = test if keep is None else keep if test is None else keep & test
-        aggs[f"k_{step}"] = keep.sum()
-    got = src.con.execute(g.group_by("assigned").aggregate(**aggs)).set_index("assigned")
     out = pd.DataFrame({"segment": [s.name for s in segs]})
     for step in STEPS:
-        out[step] = [int(got[f"k_{step}"].get(i, 0)) for i in range(len(segs))]
+        out[step] = [int(t.at[i, f"k_{step}"]) for i in range(len(segs))]
     return out
 
 
@@ -209,9 +214,9 @@ def line_values(src: Source, lines: Sequence[str]) -> dict[str, float]:
     return {line: float(got.get(line, math.nan)) for line in lines}
 
 
-def clients(src: Source, f: ibis.Table) -> int:
-    """The clients existing at the snapshot of :func:`flags`."""
-    return int(src.con.execute(f.count()))
+def clients(t: pd.DataFrame) -> int:
+    """The clients existing at the snapshot of :func:`flags`, from the :func:`tally`."""
+    return int(t.n.sum())
 
 
 def white_space(src: Source, f: ibis.Table, segments: Sequence[Segment], snapshot: date) -> pd.DataFrame:

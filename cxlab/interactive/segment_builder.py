@@ -128,7 +128,7 @@ class SegmentBuilder:
         rule = rule_text(conditions)
         seg = Segment(name="draft", title="draft", rule=rule, priority=1, product_line=product_line)
         f = sg.flags(self.src, [seg], self.snapshot, self.channel, self.cap_messages, self.cap_days)
-        reach = sg.waterfall(self.src, f, [seg], self.filters).iloc[0]
+        reach = sg.waterfall(sg.tally(self.src, f, [seg], self.filters), [seg]).iloc[0]
         rates, _ = sg.base_rates(self.src, [seg], self.snapshot, self.history_days, exclude_holders=self.filters.holding)
         r = rates.iloc[0]
         return Measures(rule, product_line, int(reach.assigned), int(reach.not_holding), int(r.n), int(r.x_sum),

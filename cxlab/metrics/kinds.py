@@ -11,7 +11,7 @@ aggregates it needs; the analysis merges those needs into one query.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import ibis
@@ -62,11 +62,11 @@ class Kind(Generic[R]):
     def __init__(self, metric: Metric) -> None:
         self.metric = metric
 
-    def project(self, t: ibis.Table, index: Callable[[str], int], keep: Sequence[str]) -> ibis.Table:
-        """The metric's per-person columns from a table of every metric's ``x{i}, pre{i}`` (``index``:
-        metric name → i), beside the columns ``keep``."""
+    def columns(self, t: ibis.Table, index: Callable[[str], int]) -> dict[str, ibis.Value]:
+        """The metric's per-person columns (``x, pre``; a ratio's ``num, den``) as expressions over a table
+        of every metric's ``x{i}, pre{i}`` (``index``: metric name → i)."""
         i = index(self.metric.name)
-        return t.select(*keep, x=t[f"x{i}"], pre=t[f"pre{i}"])
+        return {"x": t[f"x{i}"], "pre": t[f"pre{i}"]}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.metric.name!r})"
@@ -207,9 +207,8 @@ class Ratio(Kind[cs.RatioStats]):
     def parts(self) -> tuple[str, ...]:
         return (str(self.metric.numerator), str(self.metric.denominator))
 
-    def project(self, t: ibis.Table, index: Callable[[str], int], keep: Sequence[str]) -> ibis.Table:
-        i, k = index(str(self.metric.numerator)), index(str(self.metric.denominator))
-        return t.select(*keep, num=t[f"x{i}"], den=t[f"x{k}"])
+    def columns(self, t: ibis.Table, index: Callable[[str], int]) -> dict[str, ibis.Value]:
+        return {"num": t[f"x{index(str(self.metric.numerator))}"], "den": t[f"x{index(str(self.metric.denominator))}"]}
 
     def record(self, row: Mapping[str, Any]) -> cs.RatioStats:
         return cs.RatioStats(int(_get(row, "n", self.name)), *(_get(row, c, self.name) for c in _RATIO_SUMS))

@@ -139,14 +139,14 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
                            "04.people_excluding_competing": retro.people(src, campaign, exclude_competing=True).summary}
     names = [m.primary, *m.secondary, *m.guardrails]
     people = retro.persons(src, campaign, crowd, catalog.metrics_for(names))
+    on_sums = [retro.values(src, people, catalog.get("metrics", n)) for n in names if catalog.get("metrics", n).type != "quantile"]
+    out |= {f"04.arm_stats.{name}": cells for name, cells in retro.arm_stats(src, on_sums).items()}  # one query, as 04
     for name in names:
         metric = catalog.get("metrics", name)
         values = retro.values(src, people, metric)
         if metric.type == "quantile":
             out[f"04.value_counts.{name}"], step = retro.value_counts(src, values)
             out[f"04.value_counts_step.{name}"] = pd.DataFrame({"step": [step]})
-        else:
-            out[f"04.arm_stats.{name}"] = retro.arm_stats(src, values)
         if values.caps:
             out[f"04.caps.{name}"] = pd.DataFrame([values.caps])
         if metric.type in ("mean", "ratio"):

@@ -44,7 +44,7 @@ def fixture(tmp_path: Path, arms: list[str]) -> Path:
 
 def per_arm(src, camp, metric, crowd, metrics) -> pd.DataFrame:
     """The metric's sums per arm (the engine returns them per arm and has-history stratum)."""
-    cells = retro.arm_stats(src, retro.values(src, retro.persons(src, camp, crowd, metrics), metric))
+    cells = retro.arm_stats(src, [retro.values(src, retro.persons(src, camp, crowd, metrics), metric)])[metric.name]
     return cells.drop(columns="stratum").groupby("arm").sum()
 
 

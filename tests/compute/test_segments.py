@@ -60,7 +60,7 @@ def test_exclusive_assignment_and_overlaps_by_hand(bank):
     f = sg.flags(bank, segs, SNAP)
     assigned = bank.con.execute(f.select("client_id", "assigned").order_by("client_id"))
     assert assigned.assigned.tolist()[:6] == [0, 0, 0, 1, 2, 1] and pd.isna(assigned.assigned.iloc[6])
-    over, flow = sg.overlap(bank, f, segs)
+    over, flow = sg.overlap(sg.tally(bank, f, segs, sg.Filters.of(bank)), segs)
     assert over.to_numpy().tolist() == [[4, 1, 1], [1, 3, 1], [1, 1, 3]]
     # x_holders {3, 4, 6}: 3 went to a_users; b_users {2, 4, 5}: 2 to a_users, 4 to x_holders
     assert flow.to_numpy().tolist() == [[4, 0, 0], [1, 2, 0], [1, 1, 1]]
@@ -72,13 +72,13 @@ def test_reachable_waterfall_by_hand(bank):
     segs = sg.ordered(SEGMENTS)
     filters = sg.Filters.of(bank)
     assert filters.skipped() == []
-    reach = sg.waterfall(bank, sg.flags(bank, segs, SNAP, "email", cap_messages=2, cap_days=30), segs, filters)
+    reach = sg.waterfall(sg.tally(bank, sg.flags(bank, segs, SNAP, "email", cap_messages=2, cap_days=30), segs, filters), segs)
     # a_users {1, 2, 3, 8}: 8 control; all opted in; 2 has 2 sends in 30 days; 1 holds y → {3}
     # x_holders {4, 6}: 6 not opted in; 4 has one treatment send (control rows do not count) → {4}
     # b_users {5}: its sends are older than 30 days; does not hold x → {5}
     assert reach.set_index("segment").loc[["a_users", "x_holders", "b_users"], list(sg.STEPS)].to_numpy().tolist() == [
         [4, 3, 3, 2, 1], [2, 2, 1, 1, 1], [1, 1, 1, 1, 1]]
-    strict = sg.waterfall(bank, sg.flags(bank, segs, SNAP, "email", cap_messages=1, cap_days=120), segs, filters)
+    strict = sg.waterfall(sg.tally(bank, sg.flags(bank, segs, SNAP, "email", cap_messages=1, cap_days=120), segs, filters), segs)
     assert strict.contact_cap.tolist() == [2, 0, 0]  # any treatment send in 120 days caps 2, 4 and 5
 
 
@@ -105,7 +105,7 @@ def test_filters_degrade_without_consents_or_communications(tmp_path):
     filters = sg.Filters.of(src)
     assert filters.skipped() == ["not_control", "consent", "contact_cap", "not_holding"]
     seg = Segment(name="buyers", title="Buyers", rule="holds('music')", priority=1, product_line="music")
-    reach = sg.waterfall(src, sg.flags(src, [seg], date(2025, 6, 1)), [seg], filters)
+    reach = sg.waterfall(sg.tally(src, sg.flags(src, [seg], date(2025, 6, 1)), [seg], filters), [seg])
     assert reach[list(sg.STEPS)].iloc[0].tolist() == [1, 1, 1, 1, 1]
 
 
@@ -116,8 +116,9 @@ def test_planted_segment_sizes_and_overlaps_recovered(demo):
     # the cards that apply to the demo's product lines, as 03 chooses them (retail cards are skipped)
     segs, _ = sg.applicable(sg.ordered(list(load_catalog("catalog").segments.values())), product_lines(src))
     f = sg.flags(src, segs, date.fromisoformat(truth["snapshot"]))
-    over, flow = sg.overlap(src, f, segs)
-    assert int(src.con.execute(f.count())) == truth["clients"]
+    counts = sg.tally(src, f, segs, sg.Filters.of(src))
+    over, flow = sg.overlap(counts, segs)
+    assert int(src.con.execute(f.count())) == truth["clients"] == sg.clients(counts)
     for a in over.index:
         assert over.loc[a, a] == truth["sizes"][a]
         for b in over.columns:

@@ -38,7 +38,7 @@ def test_measures_equal_the_sizing_engine(builder):
     conds = [Condition("events", "travel_booking", ">=", 1, 90)]
     m = builder.measure(conds, "insurance")
     seg = Segment(name="t", title="t", rule=rule_text(conds), priority=1, product_line="insurance")
-    reach = sg.waterfall(builder.src, sg.flags(builder.src, [seg], SNAP), [seg], builder.filters).iloc[0]
+    reach = sg.waterfall(sg.tally(builder.src, sg.flags(builder.src, [seg], SNAP), [seg], builder.filters), [seg]).iloc[0]
     rates, _ = sg.base_rates(builder.src, [seg], SNAP)
     assert (m.size, m.reachable) == (reach.assigned, reach.not_holding)
     assert (m.base_n, m.base_x) == (rates.n.iloc[0], rates.x_sum.iloc[0])
