@@ -19,6 +19,10 @@ def test_sql_and_pandas_give_cxlab_numbers(name, small_demo):
     module = COMPUTATIONS[name]
     reference = module.cxlab(small_demo, module.configure(ROOT / "catalog"))
     assert len(reference) >= 40 and any(v for v in reference.values())  # a real result, not an empty one
+    if name == "retro":  # the exposure to competing campaigns and both strata are compared, not only the sums
+        assert any(k.startswith("exposure/") and k.endswith("/exposed") and v for k, v in reference.items())
+        assert any(k.startswith("competitors/") for k in reference)
+        assert {k.split("/")[2] for k in reference if k.count("/") == 3} == {"history", "new"}
     assert disagreements(reference, module.sql(small_demo)) == []
     assert disagreements(reference, module.pandas(small_demo)) == []
 
