@@ -238,7 +238,7 @@ def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
 class Persons:
     """Every metric a campaign reads, per person, computed in one pass per source table and kept in the
     engine (a temporary table): ``client_id, arm, stratum`` and ``x{i}, pre{i}`` for the metric ``i``
-    of ``columns`` (metric name → i). Each metric's :class:`Values` is a projection of it."""
+    of ``columns`` (metric name → i). Each metric's :class:`Values` are expressions over it."""
 
     table: ibis.Table
     columns: dict[str, int]
