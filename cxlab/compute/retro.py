@@ -92,9 +92,11 @@ def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis
     c = src.table("communications")
     other = c.filter(~c.campaign_id.isin(campaign.campaign_ids) & (c.group.cast("string") == "treatment"))
     other = other.filter(ibis.or_(*(other.campaign_id.cast("string").like(p) for p in campaign.competing_campaigns)))
-    j = other.select("client_id", "campaign_id", ts=other.sent_at.cast("timestamp")).join(crowd.select("client_id", "t0"), "client_id")
-    j = j.filter((j.ts > j.t0) & (j.ts <= j.t0 + ibis.interval(days=campaign.window_days)))
-    j = src.cache(j.select("client_id", "campaign_id"))  # read three times: the communications are scanned once
+    sent, people = other.select("client_id", "campaign_id", ts=other.sent_at.cast("timestamp")), crowd.select("client_id", "t0")
+    # the window in the join's condition: DuckDB then skips the sends outside every window while scanning
+    j = sent.join(people, [sent.client_id == people.client_id, sent.ts > people.t0,
+                           sent.ts <= people.t0 + ibis.interval(days=campaign.window_days)])
+    j = src.cache(j.select(sent.client_id, sent.campaign_id))  # read three times: the communications are scanned once
     exposed = j.select("client_id").distinct()
     marked = crowd.left_join(exposed.mutate(hit=ibis.literal(1)), "client_id")
     exposure = src.con.execute(marked.group_by("arm").aggregate(
@@ -137,8 +139,8 @@ def period_values(src: Source, metric: Metric, anchors: ibis.Table, periods: ran
     """Per person, the metric in consecutive windows around the anchor ``t0``: column ``p{k}`` covers
     ``(t0 + k·W, t0 + (k+1)·W]`` — ``p0`` is the measurement window, negative ``k`` the pre-period."""
     rows, _ = _source_rows(src, metric)
-    j = rows.join(anchors.select("client_id", "t0"), "client_id")
-    seconds = j.cx_ts.epoch_seconds() - j.t0.epoch_seconds()
+    j = _in_span(rows, anchors, periods.stop * window_days, max(-periods.start, 0) * window_days)
+    seconds = j.cx_ts.epoch_seconds() - j.cx_t0.epoch_seconds()
     k = ((seconds - 1) / (window_days * SECONDS_PER_DAY)).floor().cast("int64")  # (t0, t0 + W] → 0
     j = j.mutate(cx_k=k).filter(lambda t: (t.cx_k >= periods.start) & (t.cx_k < periods.stop))
     wide = j.group_by("client_id").aggregate(**{
@@ -163,6 +165,16 @@ def _aggregate_where(metric: Metric, j: ibis.Table, cond: ibis.BooleanValue) -> 
     if metric.aggregate == "count":
         return cond.sum().cast("float64")
     return ibis.ifelse(cond, j.cx_value, 0.0).sum()
+
+
+def _in_span(rows: ibis.Table, anchors: ibis.Table, after_days: int, before_days: int) -> ibis.Table:
+    """``rows`` (with ``cx_ts``) joined to their person's anchor ``cx_t0`` where ``cx_ts`` is in
+    ``[t0 − before_days, t0 + after_days]``. The span is in the join's condition, not a filter after it, so
+    DuckDB skips the rows outside every person's span while scanning (at 100M events, ~9 in 10 of them)."""
+    a = anchors.select("client_id", cx_t0=anchors.t0)
+    on = [rows.client_id == a.client_id, rows.cx_ts >= a.cx_t0 - ibis.interval(days=before_days),
+          rows.cx_ts <= a.cx_t0 + ibis.interval(days=after_days)]
+    return rows.join(a, on).select(rows, a.cx_t0)
 
 
 def _windows(j: ibis.Table, window_days: int, pre_days: int) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
@@ -192,7 +204,7 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
     out = base
     for source, idx in by_source.items():
         rows = _metric_rows(src, source, [metrics[i] for i in idx])
-        j = rows.join(anchors.select("client_id", cx_t0=anchors.t0), "client_id")
+        j = _in_span(rows, anchors, window_days, max(pre_days, 1))
         j = j.filter(lambda t: operator.or_(*_windows(t, window_days, pre_days)))  # other rows add nothing
         after, before = _windows(j, window_days, pre_days)
         aggs = {}

@@ -64,6 +64,37 @@ def test_rows_become_people_and_contracts_count_once(tmp_path, catalog):
     assert count.loc["email", "x_sum"] == 2  # the count metric does count both contracts
 
 
+def test_window_and_pre_period_edges(tmp_path, catalog):
+    """A row at t0 + W is in the window and one at t0 − P in the pre-period; one at t0, or a second past either
+    edge, is in neither. The periods of the difference-in-differences are (t0 + k·W, t0 + (k+1)·W], and a
+    competing campaign counts when sent in (t0, t0 + W]."""
+    folder = fixture(tmp_path, ["email", "control"])
+    t0, second, day = T("2025-04-01 09:00"), pd.Timedelta(seconds=1), pd.Timedelta(days=1)
+    # spend values are powers of two, so every sum says which rows it holds
+    spend = {t0 + 30 * day: 1.0, t0 - 90 * day: 2.0, t0: 4.0, t0 + 30 * day + second: 8.0,
+             t0 - 90 * day - second: 16.0, t0 - 90 * day + second: 32.0, t0 + second: 64.0}
+    pd.DataFrame({"client_id": 1, "event_type": "card_spend", "ts": list(spend), "value": list(spend.values())}).to_parquet(
+        folder / "events.parquet")
+    # competing sends: at t0 + W (counted), at t0 and a second after t0 + W (not), a control-group send (not)
+    comms = pd.read_parquet(folder / "communications.parquet")
+    other = pd.DataFrame({"client_id": [1, 2, 2, 2], "campaign_id": ["push_a", "push_b", "push_c", "push_d"],
+                          "sent_at": [t0 + 30 * day, t0, t0 + 30 * day + second, t0 + day],
+                          "group": ["treatment", "treatment", "treatment", "control"]})
+    pd.concat([comms, other.assign(channel="push", arm=None, score=0.5)]).to_parquet(folder / "communications.parquet")
+    src = connect(folder)
+    camp = catalog.campaigns["cc_spring_2025"]
+    assert (camp.window_days, camp.pre_period_days) == (30, 90) and "push_%" in camp.competing_campaigns
+    crowd = retro.people(src, camp)
+    assert crowd.exposure.set_index("arm").exposed.to_dict() == {"control": 0, "email": 1}
+    assert crowd.competitors.to_dict("records") == [{"campaign_id": "push_a", "people": 1}]
+    metric = catalog.metrics["card_spend"]
+    got = src.con.execute(retro.outcomes(src, metric, crowd.table, 30, 90)).set_index("client_id")
+    assert (got.loc[1, "x"], got.loc[1, "pre"]) == (1.0 + 64.0, 2.0 + 32.0)
+    periods = src.con.execute(retro.period_values(src, metric, crowd.table, range(-4, 1), 30)).set_index("client_id")
+    # k = 0: (t0, t0 + W]; k = −3: (t0 − 3W, t0 − 2W] holds t0 − 90d + 1s; k = −4 holds t0 − 90d and the second before
+    assert periods.loc[1, ["m4", "m3", "m2", "m1", "p0"]].tolist() == [2.0 + 16.0, 32.0, 0.0, 4.0, 1.0 + 64.0]
+
+
 def test_people_in_two_arms_are_excluded_and_counted(tmp_path, catalog):
     folder = fixture(tmp_path, ["email", "control", "email", "control"])
     comms = pd.read_parquet(folder / "communications.parquet")
