@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 from benchmarks.layout import table_path
 
 CLIENTS = {"1M": 11_250, "10M": 112_500, "100M": 1_125_000}
-#: Repeats per scale (median taken): fewer at the biggest, where one run takes long.
-REPEATS = {"1M": 5, "10M": 3, "100M": 2}
+#: Repeats per scale (median taken): fewer at the biggest, where one run takes long. With 5 / 3 / 2, ratios near
+#: a bar flipped between two runs of the same code (the trigger at 10M: 1.27, then 1.47).
+REPEATS = {"1M": 9, "10M": 7, "100M": 3}
 SEED = 7
 
 
