@@ -109,7 +109,7 @@ def configure(catalog: Path) -> Config:
 
     cat = load_catalog(catalog)
     card = cat.campaigns[CAMPAIGN]
-    names = {card.metrics.primary, *card.metrics.secondary, *card.metrics.guardrails}
+    names = set(card.metrics.names)
     if not set(METRICS) <= names or (card.window_days, card.pre_period_days) != (WINDOW_DAYS, PRE_DAYS):
         raise ValueError(f"the {CAMPAIGN} card changed ({sorted(names)}, {card.window_days} / {card.pre_period_days} "
                          "days); update benchmarks/retro.py (METRICS and the hand-written rules)")

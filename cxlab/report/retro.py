@@ -350,8 +350,7 @@ def aa_table(r: Retro, lang: str) -> pd.DataFrame:
 def definitions(r: Retro, names: list[str] | None, lang: str) -> Md:
     """Markdown lines with each metric's definition, counts and exclusions (every metric of the card
     when ``names`` is None)."""
-    c = r.campaign.metrics
-    names = [c.primary, *c.secondary, *c.guardrails] if names is None else names
+    names = r.campaign.metrics.names if names is None else names
     lines = []
     for n in names:
         m = r.metrics[n]

@@ -137,13 +137,13 @@ def _retro(src: Source, catalog, campaign_name: str = "cc_spring_2025") -> dict[
     out: dict[str, Any] = {"04.people": crowd.summary, "04.sends": retro.sends(src, campaign, crowd),
                            "04.exposure": crowd.exposure, "04.competitors": crowd.competitors,
                            "04.people_excluding_competing": retro.people(src, campaign, exclude_competing=True).summary}
-    names = [m.primary, *m.secondary, *m.guardrails]
-    people = retro.persons(src, campaign, crowd, catalog.metrics_for(names))
-    on_sums = [retro.values(src, people, catalog.get("metrics", n)) for n in names if catalog.get("metrics", n).type != "quantile"]
+    metrics = catalog.metrics_for(m.names)
+    people = retro.persons(src, campaign, crowd, metrics)
+    vals = {name: retro.values(src, people, metrics[name]) for name in m.names}  # the card's, not a ratio's parts
+    on_sums = [v for v in vals.values() if v.metric.type != "quantile"]
     out |= {f"04.arm_stats.{name}": cells for name, cells in retro.arm_stats(src, on_sums).items()}  # one query, as 04
-    for name in names:
-        metric = catalog.get("metrics", name)
-        values = retro.values(src, people, metric)
+    for name, values in vals.items():
+        metric = values.metric
         if metric.type == "quantile":
             out[f"04.value_counts.{name}"], step = retro.value_counts(src, values)
             out[f"04.value_counts_step.{name}"] = pd.DataFrame({"step": [step]})
