@@ -185,11 +185,13 @@ def _windows(j: ibis.Table, window_days: int, pre_days: int) -> tuple[ibis.Boole
 
 
 def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, window_days: int, pre_days: int,
-                  covariate: str | None = None, by: str | None = None) -> ibis.Table:
+                  covariate: str | None = None, by: str | None = None, base: ibis.Table | None = None) -> ibis.Table:
     """Per person: ``x{i}`` (metric ``i`` in the window after t0) and ``pre{i}`` (the same metric over the
     pre-period, or the client column ``covariate``), with ``arm`` and optionally a breakdown ``by``.
-    Metrics reading the same table share one pass over its rows: one join to the people, one group-by."""
-    base = anchors.select("client_id", "arm")
+    Metrics reading the same table share one pass over its rows: one join to the people, one group-by.
+    ``base``: the rows the values are put beside (one per person of ``anchors``, with ``client_id, arm``
+    and any columns of its own, such as :func:`strata`); the anchors' ``client_id, arm`` by default."""
+    base = anchors.select("client_id", "arm") if base is None else base
     if covariate or by:
         clients = src.table("clients")
         cols = [c for c in (covariate, by) if c]
@@ -201,8 +203,8 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
     by_source: dict[str, list[int]] = {}
     for i, metric in enumerate(metrics):
         by_source.setdefault(metric.rows_from, []).append(i)
-    out = base
-    for source, idx in by_source.items():
+    joined, per_metric = base, {}
+    for k, (source, idx) in enumerate(by_source.items()):
         rows = _metric_rows(src, source, [metrics[i] for i in idx])
         j = _in_span(rows, anchors, window_days, max(pre_days, 1))
         j = j.filter(lambda t: operator.or_(*_windows(t, window_days, pre_days)))  # other rows add nothing
@@ -212,12 +214,15 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
             keeps = _keeps(metrics[i], j)
             aggs[f"x{i}"] = _aggregate_where(metrics[i], j, after & keeps)
             aggs[f"pre{i}"] = _aggregate_where(metrics[i], j, before & keeps)
-        out = out.left_join(j.group_by("client_id").aggregate(**aggs), "client_id").drop("client_id_right")
-    values = {}
+        g = j.group_by("client_id").aggregate(**aggs)
+        joined = joined.left_join(g, "client_id", rname=f"{{name}}_{k}")  # keys not kept: unique names
+        per_metric |= dict.fromkeys(idx, g)
+    values = {}  # one select over one chain of joins: fewer nested queries for Ibis to compile than join-by-join
     for i in range(len(metrics)):
-        values[f"x{i}"] = out[f"x{i}"].fill_null(0.0)
-        values[f"pre{i}"] = _as_float(out[covariate]).fill_null(0.0) if covariate else out[f"pre{i}"].fill_null(0.0)
-    return out.mutate(**values)
+        g = per_metric[i]
+        values[f"x{i}"] = g[f"x{i}"].fill_null(0.0)
+        values[f"pre{i}"] = _as_float(base[covariate]).fill_null(0.0) if covariate else g[f"pre{i}"].fill_null(0.0)
+    return joined.select(*(base[c] for c in base.columns), **values)
 
 
 def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int, pre_days: int,
@@ -228,11 +233,11 @@ def outcomes(src: Source, metric: Metric, anchors: ibis.Table, window_days: int,
 
 
 def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
-    """Per person: ``stratum`` = ``new`` without a full pre-period, else ``history`` — by the card's
-    ``new_clients`` rule over the clients table, or else ``joined_at`` after the pre-period's start;
-    ``all`` when neither can tell (no rule, no ``joined_at``, no pre-period)."""
+    """Per person: ``client_id, arm`` and ``stratum`` = ``new`` without a full pre-period, else ``history`` —
+    by the card's ``new_clients`` rule over the clients table, or else ``joined_at`` after the pre-period's
+    start; ``all`` when neither can tell (no rule, no ``joined_at``, no pre-period)."""
     clients = src.table("clients")
-    base = anchors.select("client_id", "t0")
+    base = anchors.select("client_id", "arm", "t0")
     if campaign.new_clients:
         flag = compile_filter(campaign.new_clients, clients, f"campaign '{campaign.name}' new_clients")
         j = base.left_join(clients.select("client_id", cx_new=flag), "client_id")
@@ -242,8 +247,8 @@ def strata(src: Source, campaign: Campaign, anchors: ibis.Table) -> ibis.Table:
         start = j.t0 - ibis.interval(days=campaign.pre_period_days)
         new = j.joined_at.cast("timestamp").notnull() & (j.joined_at.cast("timestamp") > start)
     else:
-        return base.select("client_id", stratum=ibis.literal("all"))
-    return j.select("client_id", stratum=ibis.ifelse(new, "new", "history"))
+        return base.select("client_id", "arm", stratum=ibis.literal("all"))
+    return j.select("client_id", "arm", stratum=ibis.ifelse(new, "new", "history"))
 
 
 @dataclass(frozen=True)
@@ -259,8 +264,9 @@ class Persons:
 def persons(src: Source, campaign: Campaign, crowd: People, metrics: Mapping[str, Metric]) -> Persons:
     """The per-person table of every non-ratio metric in ``metrics`` (include a ratio's parts)."""
     plain = [m for m in metrics.values() if kind(m).reads_rows]
-    t = person_values(src, plain, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate)
-    t = src.cache(t.join(strata(src, campaign, crowd.table), "client_id"))
+    t = person_values(src, plain, crowd.table, campaign.window_days, campaign.pre_period_days, campaign.covariate,
+                      base=strata(src, campaign, crowd.table))
+    t = src.cache(t)
     return Persons(t, {m.name: i for i, m in enumerate(plain)})
 
 

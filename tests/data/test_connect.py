@@ -184,3 +184,10 @@ def test_memory_limit_can_be_raised_and_is_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("CXLAB_DUCKDB_MEMORY", "2GB'; DROP TABLE x; --")
     with pytest.raises(ParameterError, match="CXLAB_DUCKDB_MEMORY"):
         connect(tmp_path)
+
+
+def test_a_file_that_is_not_parquet_is_refused_on_connect(tmp_path):
+    CLIENTS.to_parquet(tmp_path / "clients.parquet")
+    (tmp_path / "events.parquet").write_text("client_id,ts\n1,2025-01-01\n")  # a csv saved under the wrong name
+    with pytest.raises(DataError, match=r"table 'events': cannot read .*events\.parquet: not a whole parquet file"):
+        connect(tmp_path)
