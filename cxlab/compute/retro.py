@@ -203,7 +203,8 @@ def person_values(src: Source, metrics: Sequence[Metric], anchors: ibis.Table, w
     by_source: dict[str, list[int]] = {}
     for i, metric in enumerate(metrics):
         by_source.setdefault(metric.rows_from, []).append(i)
-    joined, per_metric = base, {}
+    joined = base
+    per_metric: dict[int, ibis.Table] = {}  # metric i → the group-by holding its sums
     for k, (source, idx) in enumerate(by_source.items()):
         rows = _metric_rows(src, source, [metrics[i] for i in idx])
         j = _in_span(rows, anchors, window_days, max(pre_days, 1))
