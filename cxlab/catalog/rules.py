@@ -306,7 +306,9 @@ def calls_in(rule: Rule) -> list[Call]:
     return found
 
 
-def _snapshots(snapshots: Sequence[date | datetime | str]) -> ibis.Table:
+def snapshot_table(snapshots: Sequence[date | datetime | str]) -> ibis.Table:
+    """The snapshots as a one-column table (``snapshot``: midnight timestamps, sorted, unique), as
+    :func:`evaluate_rules` puts them beside each client."""
     if not snapshots:
         raise RuleError("evaluate_rules needs at least one snapshot date")
     stamps = sorted({pd.Timestamp(s).normalize() for s in snapshots})
@@ -342,7 +344,7 @@ def _evaluate(rules: Mapping[str, str | Rule], src: Source, snapshots: Sequence[
     if named <= set(clients.columns):  # otherwise keep them all, so the error can suggest close names
         keep = ["client_id", *(["joined_at"] if "joined_at" in clients.columns else []), *sorted(named - {"client_id", "joined_at"})]
         clients = clients.select(*keep)
-    snaps = _snapshots(snapshots)
+    snaps = snapshot_table(snapshots)
     base = clients.cross_join(snaps)
     if "joined_at" in clients.columns:
         base = base.filter(base.joined_at.isnull() | (base.joined_at.cast("timestamp") <= base.snapshot))

@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from cxlab.catalog.cards import Trigger
-from cxlab.catalog.rules import evaluate_rules, quote
+from cxlab.catalog.rules import evaluate_rules, quote, snapshot_table
 from cxlab.data.connect import Source
 from cxlab.errors import DataError
 
@@ -59,8 +59,10 @@ def panel(src: Source, trigger: Trigger, snapshots: list[date], population: str 
     eligible = flags.filter(~flags.held)
     h = src.table("holdings").join(src.table("products"), "product_id")
     h = h.filter(h.product_line == trigger.target_line).select("client_id", opened=h.opened_at.cast("timestamp"))
-    j = eligible.select("client_id", "snapshot").join(h, "client_id")
-    j = j.filter((j.opened > j.snapshot) & (j.opened <= j.snapshot + ibis.interval(days=trigger.window_days)))
+    # each opening beside the snapshots whose window holds it, not beside the eligible rows: the rules'
+    # query is then read once (read twice, DuckDB materialises it, and under cxlab's memory cap that spills)
+    snaps = snapshot_table(snapshots)
+    j = h.join(snaps, [h.opened > snaps.snapshot, h.opened <= snaps.snapshot + ibis.interval(days=trigger.window_days)])
     first = j.group_by(["client_id", "snapshot"]).aggregate(opened=j.opened.min())
     out = eligible.left_join(first, ["client_id", "snapshot"]).drop("client_id_right", "snapshot_right", "held")
     days = (out.opened.epoch_seconds() - out.snapshot.epoch_seconds()) / 86_400
