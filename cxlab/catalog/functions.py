@@ -94,7 +94,8 @@ def _ts(col: ibis.Value) -> ibis.Value:
 def _in_window(t: ibis.Table, col: str, snaps: ibis.Table, days: int) -> ibis.Table:
     """Rows of ``t`` joined to each snapshot whose window ``[s − days, s)`` contains ``t[col]``."""
     ts = _ts(t[col])
-    return t.join(snaps, (ts >= snaps.snapshot - ibis.interval(days=days)) & (ts < snaps.snapshot))
+    snaps = snaps.mutate(cx_from=snaps.snapshot - ibis.interval(days=days))  # once per snapshot, not per row
+    return t.join(snaps, (ts >= snaps.cx_from) & (ts < snaps.snapshot)).drop("cx_from")
 
 
 def _events(src: Source, event_type: str) -> ibis.Table:
@@ -107,15 +108,20 @@ def _per_client(t: ibis.Table, value: ibis.Value) -> ibis.Table:
 
 
 def _event_rows(src: Source, snaps: ibis.Table, calls: list[Call]) -> ibis.Table:
-    """Events of the calls' types joined to each snapshot whose longest window contains them (one scan)."""
+    """Events of the calls' types joined to each snapshot whose longest window contains them (one scan),
+    with the start of each call's window (``cx_from_{days}``): computed once per snapshot, where
+    ``snapshot - INTERVAL`` on every event row was ~15% of the scan at 100M events."""
     e = src.table("events")
     e = e.filter(e.event_type.isin(sorted({c.args[0] for c in calls})))
-    return _in_window(e, "ts", snaps, max(c.args[1] for c in calls))
+    days = sorted({c.args[1] for c in calls})
+    snaps = snaps.mutate(**{f"cx_from_{d}": snaps.snapshot - ibis.interval(days=d) for d in days})
+    ts = _ts(e.ts)
+    return e.join(snaps, (ts >= snaps[f"cx_from_{days[-1]}"]) & (ts < snaps.snapshot))
 
 
 def _in_call(j: ibis.Table, event_type: str, days: int) -> ibis.Value:
     """The rows of ``j`` (see :func:`_event_rows`) one call counts: its type, within its own window."""
-    return (j.event_type == event_type) & (_ts(j.ts) >= j.snapshot - ibis.interval(days=days))
+    return (j.event_type == event_type) & (_ts(j.ts) >= j[f"cx_from_{days}"])
 
 
 def _days_since_event(src: Source, snaps: ibis.Table, event_type: str) -> ibis.Table:

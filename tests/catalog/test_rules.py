@@ -112,3 +112,27 @@ def test_hostile_or_broken_rules_are_rejected(src, rule, message):
 def test_errors_name_the_card_and_position():
     with pytest.raises(RuleError, match=r"catalog/x.yml: cannot parse rule"):
         parse_rule("age >", "catalog/x.yml")
+
+
+def test_windows_include_their_start_and_exclude_the_snapshot(tmp_path):
+    """``[s − days, s)``: a row at s − days counts and one a second earlier does not; a row a second before s
+    counts and one at s does not — for the longest event window (the scan's join), a shorter one (its
+    own condition, in the same query), contracts opened and communications sent."""
+    s, sec, day = T("2024-02-01"), pd.Timedelta(seconds=1), pd.Timedelta(days=1)
+    stamps = [s - 10 * day, s - 10 * day - sec, s - sec, s, s - 5 * day, s - 5 * day - sec]  # clients 1…6
+    ids = list(range(1, 7))
+    pd.DataFrame({"client_id": ids}).to_parquet(tmp_path / "clients.parquet")
+    pd.DataFrame({"client_id": ids, "event_type": "edge", "ts": stamps, "value": 1.0}).to_parquet(tmp_path / "events.parquet")
+    pd.DataFrame({"product_id": ["cc"], "product_line": ["credit_card"]}).to_parquet(tmp_path / "products.parquet")
+    pd.DataFrame({"client_id": ids, "product_id": "cc", "opened_at": stamps}).to_parquet(tmp_path / "holdings.parquet")
+    pd.DataFrame({"client_id": ids, "campaign_id": "c", "channel": "email", "sent_at": stamps, "group": "treatment"}
+                 ).to_parquet(tmp_path / "communications.parquet")
+    src = connect(tmp_path)
+    rules = {"long": "count_events('edge', 10) >= 1", "short": "count_events('edge', 5) >= 1",
+             "short_sum": "sum_events('edge', 5) > 0", "short_max": "max_events('edge', 5) > 0",
+             "opened": "opened('credit_card', 10)", "sent": "count_communications(10) >= 1"}
+    t = evaluate_rules(rules, src, [s])
+    df = src.con.execute(t).set_index("client_id")
+    ten, five = {1, 3, 5, 6}, {3, 5}
+    expected = {"long": ten, "short": five, "short_sum": five, "short_max": five, "opened": ten, "sent": ten}
+    assert {name: set(df.index[df[name]]) for name in rules} == expected
