@@ -62,7 +62,8 @@ def panel(src: Source, trigger: Trigger, snapshots: list[date], population: str 
     # each opening beside the snapshots whose window holds it, not beside the eligible rows: the rules'
     # query is then read once (read twice, DuckDB materialises it, and under cxlab's memory cap that spills)
     snaps = snapshot_table(snapshots)
-    j = h.join(snaps, [h.opened > snaps.snapshot, h.opened <= snaps.snapshot + ibis.interval(days=trigger.window_days)])
+    snaps = snaps.mutate(end=snaps.snapshot + ibis.interval(days=trigger.window_days))  # once per snapshot, not per row
+    j = h.join(snaps, [h.opened > snaps.snapshot, h.opened <= snaps.end])
     first = j.group_by(["client_id", "snapshot"]).aggregate(opened=j.opened.min())
     out = eligible.left_join(first, ["client_id", "snapshot"]).drop("client_id_right", "snapshot_right", "held")
     days = (out.opened.epoch_seconds() - out.snapshot.epoch_seconds()) / 86_400
@@ -128,8 +129,8 @@ def contacted(src: Source, p: ibis.Table, window_days: int) -> pd.DataFrame:
         return pd.DataFrame(columns=["snapshot", "fired", "campaign_id", "contacted", "n"])
     c = src.table("communications")
     c = c.filter(c.group == "treatment").select("client_id", "campaign_id", sent=c.sent_at.cast("timestamp"))
-    j = p.select("client_id", "snapshot", "fired").join(c, "client_id")
-    j = j.filter((j.sent > j.snapshot) & (j.sent <= j.snapshot + ibis.interval(days=window_days)))
+    e = p.select("client_id", "snapshot", "fired", end=p.snapshot + ibis.interval(days=window_days))
+    j = e.join(c, [e.client_id == c.client_id, c.sent > e.snapshot, c.sent <= e.end])
     hit = j.select("client_id", "snapshot", "fired", "campaign_id").distinct()
     per = hit.group_by(["snapshot", "fired", "campaign_id"]).aggregate(contacted=hit.count())
     sizes = p.group_by(["snapshot", "fired"]).aggregate(n=p.count())

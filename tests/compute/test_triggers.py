@@ -81,6 +81,23 @@ def test_panel_counts_match_the_hand_computed_fixture(tiny):
     assert rows.client_id.tolist() == [1, 2, 3, 5, 2, 4, 6]
 
 
+def test_contacts_count_in_the_conversion_window_only(tiny, tmp_path):
+    """``contacted``: a treatment send in ``(s, s + 30 days]`` counts; one at s, one a second past s + 30 days
+    and one to the control group do not (at 03-01 the eligible are clients 1, 2, 3 and 5)."""
+    for name in ("clients", "products", "holdings", "events"):
+        (tmp_path / f"{name}.parquet").write_bytes((tiny / f"{name}.parquet").read_bytes())
+    s, sec = T("2024-03-01"), pd.Timedelta(seconds=1)
+    pd.DataFrame({"client_id": [1, 2, 3, 5, 5], "campaign_id": ["a", "a", "a", "a", "b"], "channel": "email",
+                  "sent_at": [s + pd.Timedelta(days=30), s, s + pd.Timedelta(days=30) + sec, s + sec, s + sec],
+                  "group": ["treatment", "treatment", "treatment", "control", "treatment"]}
+                 ).to_parquet(tmp_path / "communications.parquet")
+    src = connect(tmp_path)
+    got = ct.contacted(src, ct.panel(src, TINY_TRIGGER, [s.date()]), 30)
+    # client 1 (fired) at s + 30 days, client 5 (not fired) to campaign b a second after s
+    assert got[["fired", "campaign_id", "contacted", "n"]].to_dict("records") == [
+        {"fired": False, "campaign_id": "b", "contacted": 1, "n": 2}, {"fired": True, "campaign_id": "a", "contacted": 1, "n": 2}]
+
+
 def test_population_narrows_fired_and_flow_counts_first_firings(tiny):
     src = connect(tiny)
     narrowed = ct.counts(src, ct.panel(src, TINY_TRIGGER, TINY_SNAPSHOTS, population="age >= 40"))
