@@ -104,7 +104,7 @@ def flags(src: Source, segments: Sequence[Segment], snapshot: date, channel: str
     f = evaluate_rules(rules, src, [snapshot], where=where)
     f = f.mutate(**{k: ibis.literal(False) for k in ("consent", "capped") if k not in rules})  # filters skipped
     assigned = ibis.cases(*[(f[f"s{i}"], i) for i in range(len(segs))], else_=ibis.null("int64"))
-    holds = ibis.cases(*[(assigned == i, f[f"h{lines.index(s.product_line)}"]) for i, s in enumerate(segs)], else_=False)
+    holds = ibis.cases(*[(f[f"s{i}"], f[f"h{lines.index(s.product_line)}"]) for i, s in enumerate(segs)], else_=False)  # the first match's line
     clients = src.table("clients")
     if "global_control" in clients.columns:
         f = f.join(clients.select("client_id", control=clients.global_control.cast("boolean").fill_null(False)), "client_id")
