@@ -92,11 +92,9 @@ def _competing(src: Source, campaign: Campaign, crowd: ibis.Table) -> tuple[ibis
     c = src.table("communications")
     other = c.filter(~c.campaign_id.isin(campaign.campaign_ids) & (c.group.cast("string") == "treatment"))
     other = other.filter(ibis.or_(*(other.campaign_id.cast("string").like(p) for p in campaign.competing_campaigns)))
-    sent = other.select("client_id", "campaign_id", ts=other.sent_at.cast("timestamp"))
-    anchors = crowd.select("client_id", "t0", end=crowd.t0 + ibis.interval(days=campaign.window_days))
-    # the window in the join's condition: DuckDB then skips the sends outside every window while scanning
-    j = sent.join(anchors, [sent.client_id == anchors.client_id, sent.ts > anchors.t0, sent.ts <= anchors.end])
-    j = src.cache(j.select(sent.client_id, sent.campaign_id))  # read three times: the communications are scanned once
+    sent = other.select("client_id", "campaign_id", cx_ts=other.sent_at.cast("timestamp"))
+    j = _in_span(sent, crowd, campaign.window_days, 0)  # [t0, t0 + W] in the join; the send at t0 is not after it
+    j = src.cache(j.filter(j.cx_ts > j.cx_t0).select("client_id", "campaign_id"))  # read three times: one scan
     exposed = j.select("client_id").distinct()
     marked = crowd.left_join(exposed.mutate(hit=ibis.literal(1)), "client_id")
     exposure = src.con.execute(marked.group_by("arm").aggregate(
